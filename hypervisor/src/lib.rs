@@ -1,0 +1,28 @@
+//! A Type-1 paravirtualizing hypervisor for x86-64 that speaks the Xen 4.17
+//! PV ABI.
+//!
+//! The library holds everything; the `hypervisor` binary only links it.
+//! Modules that touch hardware are compiled for the bare-metal image only
+//! (`cfg(not(test))`); the rest is plain logic with host unit tests.
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod acpi_s5;
+pub mod cmdline;
+pub mod console;
+pub mod mm;
+pub mod version;
+
+#[cfg(not(test))]
+pub mod arch;
+#[cfg(not(test))]
+mod heap;
+#[cfg(not(test))]
+mod mem;
+#[cfg(not(test))]
+mod panic;
+#[cfg(not(test))]
+pub mod setup;

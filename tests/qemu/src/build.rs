@@ -1,0 +1,49 @@
+//! Building the bare-metal crates.
+//!
+//! There is no `x86_64-unknown-none` target or `rust-src` here, so the
+//! hypervisor is built for the host triple as a freestanding binary: its
+//! `build.rs` supplies the linker script and link flags, and these codegen
+//! flags keep our code free of the red zone and of SSE. They live here, not
+//! in `.cargo/config.toml`, because xm, xtask and the tests are ordinary std
+//! programs of the same triple. The bare-metal crates get a target directory
+//! of their own so the two sets of flags never invalidate each other.
+
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::workspace_root;
+
+/// Target triple of the bare-metal builds.
+pub const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// Codegen flags of every bare-metal crate.
+pub const BARE_RUSTFLAGS: &str = "-C panic=abort -C no-redzone=yes -C target-feature=-sse,-sse2";
+
+/// Target directory of the bare-metal builds.
+pub fn bare_target_dir() -> PathBuf {
+    workspace_root().join("target/bare")
+}
+
+/// Build a bare-metal binary of `package`; returns the ELF path.
+pub fn build_bare(package: &str, bin: &str) -> Result<PathBuf> {
+    let root = workspace_root();
+    let status = Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .env("RUSTFLAGS", BARE_RUSTFLAGS)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .args(["build", "--quiet", "--release", "--package", package, "--bin", bin, "--target", TARGET])
+        .arg("--target-dir")
+        .arg(bare_target_dir())
+        .status()
+        .with_context(|| format!("running cargo build for {package}"))?;
+    if !status.success() {
+        bail!("building {package} failed ({status})");
+    }
+    Ok(bare_target_dir().join(TARGET).join("release").join(bin))
+}
+
+/// Build the hypervisor image.
+pub fn hypervisor() -> Result<PathBuf> {
+    build_bare("hypervisor", "hypervisor")
+}

@@ -1,0 +1,20 @@
+//! QEMU integration-test harness, shared by the tests and by xtask.
+//!
+//! * [`tools`]: find (or install) QEMU and GRUB's image tools;
+//! * [`build`]: build the bare-metal hypervisor image with its codegen flags;
+//! * [`image`]: make a GRUB ISO from `boot/grub.cfg`, a command line and
+//!   modules;
+//! * [`qemu`]: boot an image under TCG with a timeout and capture the
+//!   serial transcript.
+
+pub mod build;
+pub mod image;
+pub mod qemu;
+pub mod tools;
+
+use std::path::PathBuf;
+
+/// Root of the workspace.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
+}
