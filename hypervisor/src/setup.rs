@@ -32,7 +32,7 @@ pub struct BootModule {
     pub start: u64,
     /// Size in bytes.
     pub size: u64,
-    /// The module's command line (its path first, as GRUB passes it).
+    /// The module's command line (GRUB passes what follows the path).
     pub cmdline: String,
 }
 
@@ -257,6 +257,11 @@ extern "C" fn bsp_main(ctx: *mut BootContext, block: u64) -> ! {
     let ctx = unsafe { Box::from_raw(ctx) };
     gdt::load_for_cpu(block);
     idt::load();
+    if arch::fpu::self_test() {
+        log::info!("FPU/SSE state survives console formatting");
+    } else {
+        log::error!("FPU/SSE state NOT preserved across console formatting");
+    }
 
     let platform = match ctx.acpi_root {
         Some(root) => acpi::parse(root).unwrap_or_else(|e| {
@@ -302,7 +307,10 @@ extern "C" fn bsp_main(ctx: *mut BootContext, block: u64) -> ! {
     match ctx.modules.first() {
         None => printk!("No dom0 kernel was given (no multiboot2 module): nothing to run. Powering off.\n"),
         Some(m) => {
-            printk!("dom0 kernel {} given, but the PV domain builder is not implemented yet. Powering off.\n", m.cmdline)
+            printk!(
+                "dom0 kernel given (module 0, {} bytes), but the PV domain builder is not implemented yet. Powering off.\n",
+                m.size
+            )
         }
     }
     power::power_off()
@@ -371,7 +379,6 @@ fn summary(ctx: &BootContext, platform: &acpi::Platform) {
     printk!("  dom0_mem: {}\n", ctx.opts.dom0_mem);
     printk!("  modules: {}\n", ctx.modules.len());
     for (i, m) in ctx.modules.iter().enumerate() {
-        let name = m.cmdline.split_ascii_whitespace().next().unwrap_or("(unnamed)");
-        printk!("  module {i}: {name} ({} bytes at {:#x})\n", m.size, m.start);
+        printk!("  module {i}: {} bytes at {:#x}, command line \"{}\"\n", m.size, m.start, m.cmdline);
     }
 }

@@ -8,6 +8,7 @@
 //!   serial transcript.
 
 pub mod build;
+pub mod fixture;
 pub mod image;
 pub mod qemu;
 pub mod tools;

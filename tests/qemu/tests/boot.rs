@@ -1,0 +1,129 @@
+//! Boot tests of the hypervisor on its own: banner, CPUs, RAM, command-line
+//! options, the fatal-exception dump and power-off without a dom0.
+
+use qemu_tests::fixture::Boot;
+use qemu_tests::image::Module;
+use qemu_tests::qemu::{Ending, Machine, Transcript};
+
+const POWER_OFF: &str = "No dom0 kernel was given";
+
+fn boot_plain(name: &str, cmdline: &str, smp: u32, mem_mib: u32) -> Transcript {
+    let mut b = Boot::new(name, cmdline);
+    b.machine = Machine { smp, mem_mib, ..Machine::default() };
+    b.run().expect("boot runs")
+}
+
+/// The value after `key` on the first line containing it, as a number.
+fn number_after(t: &Transcript, key: &str) -> u64 {
+    let line = t.line_with(key).unwrap_or_else(|| panic!("no line with {key:?}:\n{}", t.text));
+    let rest = &line[line.find(key).unwrap() + key.len()..];
+    let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("no number after {key:?} in {line:?}"))
+}
+
+#[test]
+fn banner_summary_and_clean_power_off() {
+    let t = boot_plain("banner", "console=com1 loglvl=info", 1, 512);
+    let first = t.lines().next().unwrap_or_default();
+    assert!(first.starts_with("(XEN) Rust PV hypervisor "), "first line is the banner: {first:?}");
+    assert!(first.ends_with("(Xen 4.17 x86-64 PV ABI)"), "{first:?}");
+    assert!(t.has("(XEN) Boot summary:"));
+    assert!(t.has("(XEN)   command line: console=com1 loglvl=info"));
+    assert!(t.has("(XEN)   modules: 0"));
+    assert!(t.has("APIC timer: 3 interrupts"), "the APIC timer interrupts");
+    assert!(t.has("FPU/SSE state survives console formatting"), "the FPU guard works");
+    assert!(t.has(POWER_OFF), "says why it stops");
+    assert_eq!(t.ending, Ending::Exited(Some(0)), "ACPI power-off ends QEMU cleanly");
+    assert!(!t.has("fatal exception") && !t.has("Panic"), "no fault on the way");
+}
+
+#[test]
+fn cpus_online_for_smp_1_2_4() {
+    for smp in [1u32, 2, 4] {
+        let t = boot_plain(&format!("smp{smp}"), "console=com1", smp, 256);
+        assert_eq!(number_after(&t, "CPUs online:"), u64::from(smp), "-smp {smp}");
+        for cpu in 1..smp {
+            assert!(t.has(&format!("CPU{cpu} (APIC ID ")), "CPU{cpu} reported online");
+        }
+        assert_eq!(t.ending, Ending::Exited(Some(0)));
+    }
+}
+
+#[test]
+fn ram_matches_qemu_memory() {
+    for mem in [128u64, 512, 2048] {
+        let t = boot_plain(&format!("mem{mem}"), "console=com1", 1, mem as u32);
+        let total = number_after(&t, "RAM: total");
+        // Firmware keeps the VGA hole, the BIOS area and the ACPI tables.
+        assert!(total + 4 >= mem && total <= mem, "-m {mem}: total {total} MiB");
+        let usable = number_after(&t, "usable");
+        assert!(usable + 16 >= total && usable < total, "-m {mem}: usable {usable} of {total} MiB");
+        assert_eq!(t.ending, Ending::Exited(Some(0)));
+    }
+}
+
+#[test]
+fn dom0_mem_is_parsed() {
+    let t = boot_plain("dom0mem", "console=com1 dom0_mem=512M,max:1G", 1, 256);
+    assert!(t.has("(XEN)   dom0_mem: 512 MiB, max 1024 MiB"), "{}", t.text);
+    let t = boot_plain("dom0mem2", "console=com1 dom0_mem=min:64M,max:2G,-128M", 1, 256);
+    assert!(t.has("(XEN)   dom0_mem: all but 128 MiB, min 64 MiB, max 2048 MiB"), "{}", t.text);
+}
+
+#[test]
+fn malformed_options_warn_and_boot_continues() {
+    let t = boot_plain("malformed", "console=com1 dom0_mem=12Q loglvl=loud frobnicate=3 noreboot", 1, 256);
+    assert!(t.has("WARNING: malformed value '12Q' for option 'dom0_mem'"), "{}", t.text);
+    assert!(t.has("WARNING: malformed value 'loud' for option 'loglvl'"));
+    assert!(t.has("WARNING: unknown command line option 'frobnicate=3' ignored"));
+    assert!(t.has("(XEN)   dom0_mem: default"), "default kept");
+    assert!(t.has(POWER_OFF));
+    assert_eq!(t.ending, Ending::Exited(Some(0)));
+}
+
+#[test]
+fn loglvl_filters_messages() {
+    let t = boot_plain("loglvl", "console=com1 loglvl=warning frobnicate", 1, 256);
+    assert!(t.has("WARNING: unknown command line option 'frobnicate' ignored"));
+    assert!(!t.has("APIC timer:"), "info messages are filtered at loglvl=warning");
+    assert!(t.has("(XEN) Boot summary:"), "the summary is always printed");
+}
+
+#[test]
+fn ring0_page_fault_prints_full_dump() {
+    let mut b = Boot::new("pagefault", "console=com1 debug_fault=pagefault");
+    b.stop_on = Some("halted.");
+    let t = b.run().expect("boot runs");
+    assert_eq!(t.ending, Ending::StopPattern, "the dump ends with the halt line:\n{}", t.text);
+    assert!(t.has("----[ hypervisor fatal exception on CPU0 ]----"));
+    assert!(t.has("vector 14 (#PF page fault), error code 0x0000"), "{}", t.text);
+    assert!(t.has("CR2: ffff810000000000"));
+    let rip = t.line_with("RIP: 0008:[<").expect("RIP line");
+    assert!(rip.contains("ffff82d0"), "faulting RIP is hypervisor text: {rip}");
+    for reg in ["rax:", "rbx:", "rcx:", "rdx:", "rsi:", "rdi:", "rbp:", "rsp:", "r8:", "r15:", "cr3:"] {
+        assert!(t.has(reg), "dump shows {reg}");
+    }
+    assert!(!t.has(POWER_OFF), "nothing runs after the fault");
+}
+
+#[test]
+fn module_given_is_listed() {
+    let dir = qemu_tests::fixture::scratch_dir();
+    let file = dir.join("dummy-module.bin");
+    std::fs::write(&file, vec![0x5au8; 12345]).unwrap();
+    let mut b = Boot::new("module", "console=com1");
+    b.modules.push(Module { file, name: "dom0".into(), args: "console=hvc0".into() });
+    let t = b.run().expect("boot runs");
+    assert!(t.has("(XEN)   modules: 1"));
+    let line = t.line_with("(XEN)   module 0: 12345 bytes at 0x").expect("module listed");
+    assert!(line.ends_with(", command line \"console=hvc0\""), "{line}");
+    assert!(t.has("dom0 kernel given (module 0, 12345 bytes)"));
+    assert_eq!(t.ending, Ending::Exited(Some(0)));
+}
+
+#[test]
+fn console_none_is_silent() {
+    let t = boot_plain("console-none", "console=none", 1, 256);
+    assert!(t.text.trim().is_empty(), "nothing on the serial port: {:?}", t.text);
+    assert_eq!(t.ending, Ending::Exited(Some(0)), "still powers off");
+}
