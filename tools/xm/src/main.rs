@@ -1,30 +1,18 @@
-//! `xm`: the toolstack users touch. Runs in dom0 and drives the hypervisor
-//! through `/dev/xen/privcmd`.
+//! `xm` binary: parses the command line and hands over to [`xm::cli::run`].
 
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
-/// Command-line interface of xm.
-#[derive(Parser, Debug)]
-#[command(name = "xm", version, about = "Xen domain management (xm), for the Xen 4.17 PV ABI")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use clap::Parser;
 
-/// xm subcommands.
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Print information about the host and hypervisor.
-    Info,
-    /// List domains.
-    List,
-}
-
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Info | Command::List => {
-            anyhow::bail!("'{:?}' needs the privcmd layer, which is not implemented yet", cli.command)
+fn main() -> ExitCode {
+    let cli = xm::cli::Cli::parse();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    match xm::cli::run(&cli, &mut stdout.lock(), &mut stderr.lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xm: {e}");
+            ExitCode::FAILURE
         }
     }
 }

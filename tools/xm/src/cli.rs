@@ -1,0 +1,383 @@
+//! Command-line interface of xm (clap derive) and command dispatch.
+//!
+//! Only `xm create --dryrun` works without the hypervisor. Every other
+//! command needs `/dev/xen/privcmd`: when the device is missing it says so,
+//! and when it is present it says the command is not implemented yet; both
+//! exit with status 1. No command pretends to succeed.
+//!
+//! The device path can be overridden with the `XM_PRIVCMD` environment
+//! variable (used by the tests).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, ConfigError, CpuSet};
+use crate::sxp;
+
+/// Default path of the privcmd device.
+pub const PRIVCMD_PATH: &str = "/dev/xen/privcmd";
+
+/// Xen domain management (xm), for the Xen 4.17 PV ABI.
+#[derive(Parser, Debug)]
+#[command(
+    name = "xm",
+    version,
+    about = "Xen domain management (xm), for the Xen 4.17 PV ABI"
+)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A domain given by name or numeric id.
+pub type Dom = String;
+
+/// xm subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print information about the host and hypervisor.
+    Info,
+    /// List domains (all of them, or the given ones).
+    List {
+        /// Long output: full SXP description of each domain.
+        #[arg(short, long)]
+        long: bool,
+        /// Domains to list (names or ids).
+        doms: Vec<Dom>,
+    },
+    /// Print the hypervisor's console ring.
+    Dmesg {
+        /// Clear the ring after printing it.
+        #[arg(short, long)]
+        clear: bool,
+    },
+    /// Create a domain from a configuration file.
+    Create {
+        /// Only parse the configuration and print the resulting domain
+        /// description; do not touch the hypervisor.
+        #[arg(short = 'n', long)]
+        dryrun: bool,
+        /// Attach to the domain's console once it is created.
+        #[arg(short, long)]
+        console: bool,
+        /// The configuration file.
+        config: PathBuf,
+        /// Overrides applied after the file, e.g. `memory=256 name=foo`.
+        #[arg(value_name = "KEY=VALUE", value_parser = parse_override)]
+        overrides: Vec<String>,
+    },
+    /// Destroy a domain immediately.
+    Destroy {
+        /// The domain.
+        dom: Dom,
+    },
+    /// Ask a domain to shut down.
+    Shutdown {
+        /// Wait until the domain has shut down.
+        #[arg(short, long)]
+        wait: bool,
+        /// The domain.
+        dom: Dom,
+    },
+    /// Ask a domain to reboot.
+    Reboot {
+        /// The domain.
+        dom: Dom,
+    },
+    /// Pause a domain.
+    Pause {
+        /// The domain.
+        dom: Dom,
+    },
+    /// Unpause a domain.
+    Unpause {
+        /// The domain.
+        dom: Dom,
+    },
+    /// Print the id of the named domain.
+    Domid {
+        /// Domain name.
+        name: String,
+    },
+    /// Print the name of the domain with the given id.
+    Domname {
+        /// Domain id.
+        id: u32,
+    },
+    /// Print how long domains have been running.
+    Uptime {
+        /// Domains (default: all).
+        doms: Vec<Dom>,
+    },
+    /// List the vcpus of domains and where they run.
+    VcpuList {
+        /// Domains (default: all).
+        doms: Vec<Dom>,
+    },
+    /// Pin a vcpu (or `all`) to a cpu list such as `0-3,^2`.
+    VcpuPin {
+        /// The domain.
+        dom: Dom,
+        /// vcpu number, or `all`.
+        #[arg(value_parser = parse_vcpu)]
+        vcpu: String,
+        /// Physical cpus, e.g. `0-3,^2` or `all`.
+        #[arg(value_parser = parse_cpus)]
+        cpus: CpuSet,
+    },
+    /// Set the number of online vcpus of a domain.
+    VcpuSet {
+        /// The domain.
+        dom: Dom,
+        /// Number of vcpus.
+        #[arg(value_parser = clap::value_parser!(u32).range(1..))]
+        count: u32,
+    },
+    /// Set a domain's memory target (balloon), in MiB.
+    MemSet {
+        /// The domain.
+        dom: Dom,
+        /// Memory in MiB.
+        mem: u64,
+    },
+    /// Set a domain's maximum memory, in MiB.
+    MemMax {
+        /// The domain.
+        dom: Dom,
+        /// Memory in MiB.
+        mem: u64,
+    },
+    /// Show or set credit scheduler parameters.
+    SchedCredit {
+        /// Domain to show or change (default: show all).
+        #[arg(short, long)]
+        domain: Option<Dom>,
+        /// New weight (1-65535).
+        #[arg(short, long, requires = "domain", value_parser = clap::value_parser!(u16).range(1..))]
+        weight: Option<u16>,
+        /// New cap in % of one cpu (0 = no cap).
+        #[arg(short, long, requires = "domain")]
+        cap: Option<u16>,
+    },
+    /// Attach to a domain's console.
+    Console {
+        /// The domain.
+        dom: Dom,
+    },
+    /// Save a domain's state to a file (the domain is destroyed).
+    Save {
+        /// The domain.
+        dom: Dom,
+        /// State file.
+        file: PathBuf,
+    },
+    /// Restore a domain from a state file.
+    Restore {
+        /// State file.
+        file: PathBuf,
+    },
+    /// Migrate a domain to another host.
+    Migrate {
+        /// Live migration (keep the domain running while copying memory).
+        #[arg(short, long)]
+        live: bool,
+        /// The domain.
+        dom: Dom,
+        /// Destination host.
+        host: String,
+    },
+    /// Monitor domains' resource usage.
+    Top,
+}
+
+impl Command {
+    /// The subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Info => "info",
+            Command::List { .. } => "list",
+            Command::Dmesg { .. } => "dmesg",
+            Command::Create { .. } => "create",
+            Command::Destroy { .. } => "destroy",
+            Command::Shutdown { .. } => "shutdown",
+            Command::Reboot { .. } => "reboot",
+            Command::Pause { .. } => "pause",
+            Command::Unpause { .. } => "unpause",
+            Command::Domid { .. } => "domid",
+            Command::Domname { .. } => "domname",
+            Command::Uptime { .. } => "uptime",
+            Command::VcpuList { .. } => "vcpu-list",
+            Command::VcpuPin { .. } => "vcpu-pin",
+            Command::VcpuSet { .. } => "vcpu-set",
+            Command::MemSet { .. } => "mem-set",
+            Command::MemMax { .. } => "mem-max",
+            Command::SchedCredit { .. } => "sched-credit",
+            Command::Console { .. } => "console",
+            Command::Save { .. } => "save",
+            Command::Restore { .. } => "restore",
+            Command::Migrate { .. } => "migrate",
+            Command::Top => "top",
+        }
+    }
+}
+
+fn parse_override(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((k, _)) if !k.trim().is_empty() => Ok(s.to_string()),
+        _ => Err("expected KEY=VALUE (e.g. memory=256)".to_string()),
+    }
+}
+
+fn parse_vcpu(s: &str) -> Result<String, String> {
+    if s == "all" || s.parse::<u32>().is_ok() {
+        Ok(s.to_string())
+    } else {
+        Err("expected a vcpu number or 'all'".to_string())
+    }
+}
+
+fn parse_cpus(s: &str) -> Result<CpuSet, String> {
+    s.parse().map_err(|e: config::CpuListError| e.to_string())
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The configuration could not be read.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The command needs the privcmd device, which is absent.
+    #[error("'{command}' needs {path} (not present: are we running in a Xen dom0?)")]
+    NoPrivcmd {
+        /// The subcommand.
+        command: &'static str,
+        /// The device path checked.
+        path: String,
+    },
+    /// The command needs the privcmd layer, which is not written yet.
+    #[error(
+        "'{command}' is not implemented yet ({path} is present, but xm has no privcmd layer yet)"
+    )]
+    NotImplemented {
+        /// The subcommand.
+        command: &'static str,
+        /// The device path checked.
+        path: String,
+    },
+    /// `xm create` without `--dryrun`.
+    #[error("create: building domain '{name}' is not implemented yet (no domain builder); use --dryrun to check the configuration")]
+    NoBuilder {
+        /// Name of the domain that would have been built.
+        name: String,
+    },
+    /// Writing the output failed.
+    #[error("writing output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// The privcmd device path: `$XM_PRIVCMD` if set, else [`PRIVCMD_PATH`].
+pub fn privcmd_path() -> PathBuf {
+    std::env::var_os("XM_PRIVCMD").map_or_else(|| PathBuf::from(PRIVCMD_PATH), PathBuf::from)
+}
+
+fn needs_privcmd(command: &'static str, path: &Path) -> CliError {
+    let path_s = path.display().to_string();
+    if path.exists() {
+        CliError::NotImplemented {
+            command,
+            path: path_s,
+        }
+    } else {
+        CliError::NoPrivcmd {
+            command,
+            path: path_s,
+        }
+    }
+}
+
+/// Runs a parsed command line. Regular output goes to `out`, warnings to
+/// `err`; the returned error is the single line to report.
+pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Create {
+            dryrun,
+            console: _,
+            config,
+            overrides,
+        } => {
+            let (cfg, warnings) = config::load(config, overrides)?;
+            for w in &warnings {
+                writeln!(err, "xm: {w}")?;
+            }
+            if *dryrun {
+                out.write_all(sxp::domain(&cfg).render_block().as_bytes())?;
+                Ok(())
+            } else {
+                Err(CliError::NoBuilder { name: cfg.name })
+            }
+        }
+        other => Err(needs_privcmd(other.name(), &privcmd_path())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("xm").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn parses_commands() {
+        let c = parse(&["create", "-n", "g.cfg", "memory=256", "name=foo"]).unwrap();
+        match c.command {
+            Command::Create {
+                dryrun, overrides, ..
+            } => {
+                assert!(dryrun);
+                assert_eq!(overrides, ["memory=256", "name=foo"]);
+            }
+            _ => panic!(),
+        }
+        assert!(parse(&["create", "g.cfg", "memory"]).is_err());
+        assert!(matches!(
+            parse(&["list", "-l", "a", "b"]).unwrap().command,
+            Command::List { long: true, .. }
+        ));
+        assert!(parse(&["sched-credit", "-w", "256"]).is_err());
+        assert!(parse(&["sched-credit", "-d", "g", "-w", "256", "-c", "50"]).is_ok());
+        assert!(parse(&["vcpu-pin", "g", "all", "0-3,^2"]).is_ok());
+        assert!(parse(&["vcpu-pin", "g", "x", "0"]).is_err());
+        assert!(parse(&["vcpu-pin", "g", "0", "^1"]).is_err());
+        assert!(parse(&["migrate", "--live", "g", "host"]).is_ok());
+        assert!(parse(&["vcpu-set", "g", "0"]).is_err());
+        assert_eq!(parse(&["vcpu-list"]).unwrap().command.name(), "vcpu-list");
+    }
+
+    #[test]
+    fn privcmd_messages() {
+        let missing = needs_privcmd("list", Path::new("/nonexistent/privcmd"));
+        assert_eq!(
+            missing.to_string(),
+            "'list' needs /nonexistent/privcmd (not present: are we running in a Xen dom0?)"
+        );
+        let present = needs_privcmd("info", Path::new("/"));
+        assert!(matches!(
+            present,
+            CliError::NotImplemented {
+                command: "info",
+                ..
+            }
+        ));
+    }
+}
