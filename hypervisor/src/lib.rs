@@ -7,6 +7,8 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
+// Xen spells its constants in lower case (`SCHEDOP_yield`); we keep its names.
+#![allow(non_upper_case_globals)]
 
 extern crate alloc;
 
@@ -18,6 +20,12 @@ pub mod version;
 
 #[cfg(not(test))]
 pub mod arch;
+#[cfg(not(test))]
+pub mod domain;
+#[cfg(not(test))]
+pub mod hypercall;
+#[cfg(not(test))]
+pub mod pv;
 #[cfg(not(test))]
 mod heap;
 #[cfg(not(test))]

@@ -20,6 +20,19 @@ use crate::printk;
 use crate::version;
 
 const MULTIBOOT2_BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
+
+static NOREBOOT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static COMMAND_LINE: spin::Once<String> = spin::Once::new();
+
+/// Whether `noreboot` was given.
+pub fn noreboot() -> bool {
+    NOREBOOT.load(Ordering::Relaxed)
+}
+
+/// The hypervisor command line (after boot).
+pub fn command_line() -> &'static str {
+    COMMAND_LINE.get().map_or("", String::as_str)
+}
 /// Pages given to the heap at boot (4 MiB).
 const HEAP_PAGES: u64 = 1024;
 /// Most warnings kept from the command line before the console exists.
@@ -109,7 +122,20 @@ extern "C" fn hv_start(magic: u32, mbi_maddr: u64) -> ! {
         mbi.rsdp_v1_tag().map(|t| acpi::RootTable::Rsdt(u64::from(t.rsdt_address() as u32)))
     };
     let nx = Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE);
-    let hv_cr3 = match paging::build_hypervisor_tables(|| mm::alloc_frame().map(|m| m << PAGE_SHIFT), &ram, nx) {
+    let m2p_entries = ram.end() >> PAGE_SHIFT;
+    let m2p_pages = (m2p_entries * 8).div_ceil(PAGE_SIZE);
+    let Some(m2p_mfn) = mm::alloc_frames(m2p_pages, 1) else {
+        fatal_boot("no memory for the machine-to-phys table");
+    };
+    // SAFETY: freshly allocated, hypervisor-owned frames.
+    unsafe { mm::m2p::init(paging::maddr_to_virt(m2p_mfn << PAGE_SHIFT), m2p_entries) };
+    let hv_cr3 = match paging::build_hypervisor_tables(
+        || mm::alloc_frame().map(|m| m << PAGE_SHIFT),
+        &ram,
+        nx,
+        m2p_mfn << PAGE_SHIFT,
+        m2p_pages,
+    ) {
         Ok(c) => c,
         Err(_) => fatal_boot("out of memory building the hypervisor page tables"),
     };
@@ -255,8 +281,11 @@ fn fatal_boot(why: &str) -> ! {
 extern "C" fn bsp_main(ctx: *mut BootContext, block: u64) -> ! {
     // SAFETY: `hv_start` leaked this box for us.
     let ctx = unsafe { Box::from_raw(ctx) };
-    gdt::load_for_cpu(block);
+    NOREBOOT.store(ctx.opts.noreboot, Ordering::Relaxed);
+    COMMAND_LINE.call_once(|| ctx.cmdline.clone());
+    gdt::load_for_cpu(0, block);
     idt::load();
+    arch::syscall::init_this_cpu(0, block);
     if arch::fpu::self_test() {
         log::info!("FPU/SSE state survives console formatting");
     } else {
@@ -304,16 +333,31 @@ extern "C" fn bsp_main(ctx: *mut BootContext, block: u64) -> ! {
         unsafe { core::ptr::read_volatile(0xffff_8100_0000_0000 as *const u64) };
     }
 
-    match ctx.modules.first() {
-        None => printk!("No dom0 kernel was given (no multiboot2 module): nothing to run. Powering off.\n"),
-        Some(m) => {
-            printk!(
-                "dom0 kernel given (module 0, {} bytes), but the PV domain builder is not implemented yet. Powering off.\n",
-                m.size
-            )
+    let Some(kernel) = ctx.modules.first() else {
+        printk!("No dom0 kernel was given (no multiboot2 module): nothing to run. Powering off.\n");
+        power::power_off()
+    };
+    start_dom0(&ctx, kernel)
+}
+
+/// Build dom0 from module 0 (and module 1 as its initrd) and run it.
+fn start_dom0(ctx: &BootContext, kernel: &BootModule) -> ! {
+    let bytes = |m: &BootModule| {
+        // SAFETY: modules are reserved from the allocator and reached through
+        // the direct map; nothing writes them.
+        unsafe { core::slice::from_raw_parts(paging::maddr_to_virt(m.start) as *const u8, m.size as usize) }
+    };
+    let initrd = ctx.modules.get(1).map(bytes);
+    match crate::domain::dom0_build::build(bytes(kernel), initrd, &kernel.cmdline, &ctx.opts.dom0_mem) {
+        Ok(d) => {
+            printk!("Starting dom0 ({} pages)\n", d.domain.tot_pages);
+            crate::pv::run(d.vcpu, &d.frame)
+        }
+        Err(e) => {
+            printk!("dom0 kernel refused: {e}. Powering off.\n");
+            power::power_off()
         }
     }
-    power::power_off()
 }
 
 /// Prove the APIC timer interrupts: three periodic ticks of 10 ms.

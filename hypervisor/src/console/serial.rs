@@ -42,3 +42,20 @@ pub fn write(bytes: &[u8]) {
         }
     }
 }
+
+/// Take the bytes COM1 has received, up to `buf.len()`.
+pub fn read_available(buf: &mut [u8]) -> usize {
+    let mut guard = COM1.lock();
+    let Some(uart) = guard.as_mut() else { return 0 };
+    let mut n = 0;
+    while n < buf.len() {
+        match uart.try_receive_byte() {
+            Ok(b) => {
+                buf[n] = b;
+                n += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    n
+}

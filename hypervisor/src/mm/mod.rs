@@ -1,6 +1,7 @@
 //! Machine memory: the boot memory map and the frame allocator.
 
 pub mod frame_alloc;
+pub mod m2p;
 pub mod memmap;
 
 /// Size of a machine frame.

@@ -47,3 +47,19 @@ pub fn build_bare(package: &str, bin: &str) -> Result<PathBuf> {
 pub fn hypervisor() -> Result<PathBuf> {
     build_bare("hypervisor", "hypervisor")
 }
+
+/// Package of the PV test kernels.
+pub const GUESTS_PACKAGE: &str = "pv-guests";
+
+/// Names of the PV test kernels (binaries of [`GUESTS_PACKAGE`]).
+pub const GUESTS: &[&str] = &["hello"];
+
+/// Build the PV test kernel `name`; returns its ELF path.
+pub fn guest(name: &str) -> Result<PathBuf> {
+    build_bare(GUESTS_PACKAGE, name)
+}
+
+/// Build every PV test kernel; returns their ELF paths in [`GUESTS`] order.
+pub fn guests() -> Result<Vec<PathBuf>> {
+    GUESTS.iter().map(|name| guest(name)).collect()
+}

@@ -8,10 +8,13 @@
 //!   serial transcript.
 
 pub mod build;
+pub mod debian;
 pub mod fixture;
 pub mod image;
 pub mod qemu;
 pub mod tools;
+pub mod transcript;
+pub mod xen;
 
 use std::path::PathBuf;
 

@@ -27,12 +27,8 @@ pub mod ist {
     pub const NMI: u8 = 2;
     /// Machine check.
     pub const MCE: u8 = 3;
-    /// All other exceptions.
-    pub const EXCEPTION: u8 = 4;
-    /// External interrupts.
-    pub const IRQ: u8 = 5;
     /// Number of IST stacks.
-    pub const COUNT: u64 = 5;
+    pub const COUNT: u64 = 3;
 }
 
 /// Per-CPU data at the top of each CPU's stack block.
@@ -57,6 +53,9 @@ unsafe impl Sync for CpuInfo {}
 
 /// Marks an initialised [`CpuInfo`].
 const CPU_INFO_MAGIC: u64 = 0x6370_7569_6e66_6f21;
+
+/// Most CPUs the hypervisor brings up.
+pub const MAX_CPUS: usize = 64;
 
 /// Number of CPUs that finished bring-up.
 pub static CPUS_ONLINE: AtomicU32 = AtomicU32::new(0);
@@ -95,7 +94,8 @@ pub unsafe fn init_cpu_info(block_va: u64, cpu_id: u32, apic_id: u32) {
     };
 }
 
-fn current_block() -> u64 {
+/// Base of the stack block this CPU runs on.
+pub fn this_block() -> u64 {
     let rsp: u64;
     // SAFETY: reading RSP has no side effects.
     unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack)) };
@@ -105,14 +105,14 @@ fn current_block() -> u64 {
 /// Whether this CPU already runs on its stack block (the boot CPU starts
 /// on a boot stack inside the image).
 fn on_stack_block() -> bool {
-    current_block() >= super::paging::DIRECTMAP_VIRT_START
+    this_block() >= super::paging::DIRECTMAP_VIRT_START
 }
 
 /// This CPU's `CpuInfo`. Valid once the CPU runs on its stack block.
 pub fn this_cpu() -> &'static CpuInfo {
     // SAFETY: every CPU runs on a stack block whose top holds an initialised
     // CpuInfo (the BSP switches to its block before anything calls this).
-    unsafe { &*(cpu_info_addr(current_block()) as *const CpuInfo) }
+    unsafe { &*(cpu_info_addr(this_block()) as *const CpuInfo) }
 }
 
 /// This CPU's `CpuInfo`, or `None` while still on the boot stack.

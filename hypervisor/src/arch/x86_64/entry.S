@@ -1,10 +1,15 @@
 /*
- * Exception and interrupt entry stubs.
+ * Exception, interrupt and SYSCALL entry; the exit to guests.
  *
  * Every vector has a 16-byte stub at `vector_stubs + 16 * vector`. A stub
  * makes the frame uniform (an error-code slot whose upper half holds the
- * vector, as Xen's `cpu_user_regs` does), and the common path saves the
- * general registers in `cpu_user_regs` order and calls `hv_trap(&mut regs)`.
+ * vector, as Xen's `cpu_user_regs` does); the common path saves the general
+ * registers in `cpu_user_regs` order and calls `hv_trap(&mut regs)`.
+ *
+ * SYSCALL arrives through a per-CPU stub (see syscall.rs) that switches to
+ * the CPU's primary stack, leaving the guest's RAX in the top slot and the
+ * guest's RSP below it; `syscall_enter` completes an iret-shaped frame and
+ * calls `hv_syscall(&mut regs)`. Both paths leave through `restore_all`.
  */
 
         .section .text.entry, "ax"
@@ -21,16 +26,7 @@
         jmp     trap_common
 .endm
 
-        .balign 16
-        .global vector_stubs
-vector_stubs:
-.irp hi, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-.irp lo, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-        VECTOR_STUB (\hi * 16 + \lo)
-.endr
-.endr
-
-trap_common:
+.macro SAVE_ALL
         cld
         push    %rdi
         push    %rsi
@@ -47,10 +43,62 @@ trap_common:
         push    %r13
         push    %r14
         push    %r15
+.endm
+
+        .balign 16
+        .global vector_stubs
+vector_stubs:
+.irp hi, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+.irp lo, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+        VECTOR_STUB (\hi * 16 + \lo)
+.endr
+.endr
+
+trap_common:
+        SAVE_ALL
         mov     %rsp, %rdi
         sub     $8, %rsp                         /* 16-byte alignment for the call */
         call    hv_trap
         add     $8, %rsp
+        jmp     restore_all
+
+/* 64-bit SYSCALL: RCX = guest RIP, R11 = guest RFLAGS. */
+        .global syscall_enter
+syscall_enter:
+        push    %r11                             /* rflags */
+        pushq   $0xe033                          /* cs: FLAT_RING3_CS64 */
+        push    %rcx                             /* rip */
+        pushq   $0
+        movl    $0x100, 4(%rsp)                  /* entry_vector: SYSCALL */
+        mov     40(%rsp), %rax                   /* the stub parked RAX in the SS slot */
+        movq    $0xe02b, 40(%rsp)                /* ss: FLAT_RING3_SS64 */
+        SAVE_ALL
+        mov     %rsp, %rdi
+        sub     $8, %rsp
+        call    hv_syscall
+        add     $8, %rsp
+        jmp     restore_all
+
+/* SYSCALL from compatibility mode: same frame, CS32, marked 0x101. */
+        .global syscall32_enter
+syscall32_enter:
+        push    %r11
+        pushq   $0xe023                          /* cs: FLAT_RING3_CS32 */
+        push    %rcx
+        pushq   $0
+        movl    $0x101, 4(%rsp)
+        mov     40(%rsp), %rax
+        movq    $0xe02b, 40(%rsp)
+        SAVE_ALL
+        mov     %rsp, %rdi
+        sub     $8, %rsp
+        call    hv_syscall
+        add     $8, %rsp
+        jmp     restore_all
+
+/* Pop a cpu_user_regs frame at RSP and return with IRETQ. */
+        .global restore_all
+restore_all:
         pop     %r15
         pop     %r14
         pop     %r13
@@ -68,3 +116,37 @@ trap_common:
         pop     %rdi
         add     $8, %rsp                         /* error code and vector */
         iretq
+
+/*
+ * Start running a frame: RDI = the frame (at the top of this CPU's primary
+ * stack). Used for the first entry into a vCPU and after context switches.
+ */
+        .global resume_frame
+resume_frame:
+        mov     %rdi, %rsp
+        jmp     restore_all
+
+/*
+ * Copy RDX bytes from RSI to RDI where either side may be guest memory;
+ * returns in RAX the number of bytes NOT copied. A fault on the copy
+ * resumes at copy_guest_fixup (see traps.rs).
+ */
+        .global hv_copy_guest
+        .global copy_guest_insn
+        .global copy_guest_fixup
+hv_copy_guest:
+        mov     %rdx, %rcx
+copy_guest_insn:
+        rep movsb
+copy_guest_fixup:
+        mov     %rcx, %rax
+        ret
+
+        /* Per-CPU SYSCALL stubs (LSTAR then CSTAR, 64 bytes each), written at
+           CPU bring-up through the direct map. */
+        .balign 4096
+        .global syscall_stubs
+syscall_stubs:
+        .fill 8192, 1, 0xcc
+        .global syscall_stubs_end
+syscall_stubs_end:

@@ -36,6 +36,27 @@ pub fn init_this_cpu() {
     }
 }
 
+/// Clear CR0.TS.
+pub fn clts() {
+    // SAFETY: CLTS only affects FPU trapping.
+    unsafe { core::arch::asm!("clts", options(nomem, nostack)) };
+}
+
+/// Set CR0.TS: the next x87/SSE instruction traps with #NM.
+pub fn stts() {
+    // SAFETY: only affects FPU trapping.
+    unsafe {
+        core::arch::asm!("mov {t}, cr0", "or {t}, 8", "mov cr0, {t}", t = out(reg) _, options(nomem, nostack))
+    };
+}
+
+fn ts_set() -> bool {
+    let cr0: u64;
+    // SAFETY: reading CR0 has no side effects.
+    unsafe { core::arch::asm!("mov {}, cr0", out(reg) cr0, options(nomem, nostack)) };
+    cr0 & 8 != 0
+}
+
 /// Run `f`, which may execute SSE code, keeping the interrupted x87/SSE
 /// state intact. Nests: only the outermost level saves and restores.
 pub fn with_guest_fpu_saved<R>(f: impl FnOnce() -> R) -> R {
@@ -46,6 +67,11 @@ pub fn with_guest_fpu_saved<R>(f: impl FnOnce() -> R) -> R {
     };
     let depth = me.fpu_depth.fetch_add(1, Ordering::Relaxed);
     let area = me.fpu_area.get();
+    // A guest may have CR0.TS set (fpu_taskswitch): lift it meanwhile.
+    let ts = depth == 0 && ts_set();
+    if ts {
+        clts();
+    }
     if depth == 0 {
         // SAFETY: `area` is this CPU's own 16-byte-aligned 512-byte buffer,
         // used only at depth 0 on this CPU with interrupts masked.
@@ -55,6 +81,9 @@ pub fn with_guest_fpu_saved<R>(f: impl FnOnce() -> R) -> R {
     if depth == 0 {
         // SAFETY: restores the image saved above.
         unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) area, options(nostack)) };
+    }
+    if ts {
+        stts();
     }
     me.fpu_depth.fetch_sub(1, Ordering::Relaxed);
     r

@@ -1,10 +1,15 @@
 //! The interrupt descriptor table, shared by all CPUs.
 //!
 //! Every vector points at its stub in `entry.S` (`vector_stubs + 16 * v`).
-//! The hypervisor runs with interrupts masked in ring 0 except while idle,
-//! and precompiled `core` may use the red zone, so every gate switches to
-//! an IST stack: #DF, NMI and #MC each get their own, the other exceptions
-//! share one, and external interrupts another.
+//! NMI, #DF and #MC switch to IST stacks of their own (they can strike
+//! anywhere). Everything else arrives either from a guest (ring 3: the
+//! CPU switches to the primary stack through TSS.RSP0, so the guest's frame
+//! is always at the top of that stack) or from the hypervisor itself, which
+//! runs with interrupts masked except in the idle loop and takes exceptions
+//! only in its own guest-access routines (with fixups) or through bugs.
+//! Our crates never use the red zone, and precompiled `core` code is never
+//! interrupted (interrupts masked, no faults expected in it), so no other
+//! gate needs an IST stack. `int3` and `into` are callable from ring 3.
 
 use spin::Once;
 use x86_64::instructions::tables::lidt;
@@ -41,8 +46,7 @@ fn ist_for(vector: usize) -> u8 {
         2 => ist::NMI,
         8 => ist::DF,
         18 => ist::MCE,
-        0..=31 => ist::EXCEPTION,
-        _ => ist::IRQ,
+        _ => 0,
     }
 }
 
@@ -55,7 +59,8 @@ fn build() -> Idt {
             offset_low: handler as u16,
             selector: HYPERVISOR_CS,
             ist: ist_for(v),
-            type_attr: 0x8e, // present, DPL 0, 64-bit interrupt gate
+            // Present 64-bit interrupt gate; DPL 3 for int3/into.
+            type_attr: if v == 3 || v == 4 { 0xee } else { 0x8e },
             offset_mid: (handler >> 16) as u16,
             offset_high: (handler >> 32) as u32,
             reserved: 0,

@@ -13,7 +13,9 @@ pub mod pic;
 pub mod pit;
 pub mod power;
 pub mod smp;
+pub mod syscall;
 pub mod traps;
+pub mod uaccess;
 
 core::arch::global_asm!(include_str!("boot.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("entry.S"), options(att_syntax));

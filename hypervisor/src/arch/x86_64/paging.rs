@@ -121,35 +121,38 @@ impl<F: FnMut() -> Option<u64>> Builder<F> {
         self.root
     }
 
-    /// The table one level down from `entry`, allocating it if absent.
-    fn next(&mut self, tbl: u64, index: usize) -> Result<u64, OutOfFrames> {
+    /// The table one level down from `entry`, allocating it if absent;
+    /// `user` makes the path user-accessible.
+    fn next(&mut self, tbl: u64, index: usize, user: bool) -> Result<u64, OutOfFrames> {
         let e = table(tbl)[index];
+        let us = if user { Pte::US.bits() } else { 0 };
         if e & Pte::P.bits() != 0 {
+            table(tbl)[index] = e | us;
             return Ok(e & ADDR_MASK);
         }
         let m = Self::zeroed(&mut self.alloc)?;
-        table(tbl)[index] = m | (Pte::P | Pte::RW).bits();
+        table(tbl)[index] = m | (Pte::P | Pte::RW).bits() | us;
         Ok(m)
     }
 
-    fn walk_to(&mut self, va: u64, level: u32) -> Result<u64, OutOfFrames> {
+    fn walk_to(&mut self, va: u64, level: u32, user: bool) -> Result<u64, OutOfFrames> {
         let mut t = self.root;
         for l in (level + 1..=4).rev() {
-            t = self.next(t, index(va, l))?;
+            t = self.next(t, index(va, l), user)?;
         }
         Ok(t)
     }
 
     /// Map one 4 KiB page.
     pub fn map_4k(&mut self, va: u64, maddr: u64, flags: Pte) -> Result<(), OutOfFrames> {
-        let l1 = self.walk_to(va, 1)?;
+        let l1 = self.walk_to(va, 1, flags.contains(Pte::US))?;
         table(l1)[index(va, 1)] = maddr | self.fix(flags).bits();
         Ok(())
     }
 
     /// Map one 2 MiB page.
     pub fn map_2m(&mut self, va: u64, maddr: u64, flags: Pte) -> Result<(), OutOfFrames> {
-        let l2 = self.walk_to(va, 2)?;
+        let l2 = self.walk_to(va, 2, flags.contains(Pte::US))?;
         table(l2)[index(va, 2)] = maddr | (self.fix(flags) | Pte::PSE).bits();
         Ok(())
     }
@@ -164,13 +167,35 @@ pub const fn index(va: u64, level: u32) -> usize {
     ((va >> (12 + 9 * (level - 1))) & 511) as usize
 }
 
-/// Build the hypervisor's final address space for machine memory `ram`.
+/// Machine address of the hypervisor's PML4 (0 until built).
+static HV_ROOT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// The hypervisor's PML4, whose slots 256–271 every guest L4 shares.
+pub fn hypervisor_root_table() -> &'static [u64; 512] {
+    let root = HV_ROOT.load(core::sync::atomic::Ordering::Acquire);
+    // SAFETY: the PML4 frame, read through the direct map.
+    unsafe { &*(maddr_to_virt(root) as *const [u64; 512]) }
+}
+
+/// Build the hypervisor's final address space for machine memory `ram`,
+/// including the read-only machine-to-phys table at `MACH2PHYS_VIRT_START`
+/// for machine frames `[0, m2p_frames_maddr..)`: `m2p_maddr` is the machine
+/// address of `m2p_pages` contiguous pages holding it.
 pub fn build_hypervisor_tables<F: FnMut() -> Option<u64>>(
     alloc: F,
     ram: &RangeSet,
     nx: bool,
+    m2p_maddr: u64,
+    m2p_pages: u64,
 ) -> Result<u64, OutOfFrames> {
     let mut b = Builder::new(alloc, nx)?;
+    for i in 0..m2p_pages {
+        b.map_4k(
+            dom0_abi::arch_x86::MACH2PHYS_VIRT_START + i * PAGE_SIZE,
+            m2p_maddr + i * PAGE_SIZE,
+            Pte::P | Pte::US | Pte::NX | Pte::A,
+        )?;
+    }
     let (text, text_end, rodata_end, image_end) = (
         &raw const __text_start as u64,
         &raw const __text_end as u64,
@@ -197,6 +222,7 @@ pub fn build_hypervisor_tables<F: FnMut() -> Option<u64>>(
         b.map_2m(maddr_to_virt(pa), pa, Pte::P | Pte::RW | Pte::NX | Pte::A | Pte::D | cache)?;
         pa += LARGE_PAGE;
     }
+    HV_ROOT.store(b.root(), core::sync::atomic::Ordering::Release);
     Ok(b.root())
 }
 

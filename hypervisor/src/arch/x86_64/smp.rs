@@ -107,10 +107,11 @@ extern "C" fn ap_entry(block_va: u64) -> ! {
     // all hypervisor data.
     unsafe { paging::load_cr3(HV_CR3.load(Ordering::SeqCst)) };
     super::fpu::init_this_cpu();
-    gdt::load_for_cpu(block_va);
-    idt::load();
-    apic::enable_this_cpu(X2APIC.load(Ordering::SeqCst) != 0);
     let me = cpu::this_cpu();
+    gdt::load_for_cpu(me.cpu_id, block_va);
+    idt::load();
+    super::syscall::init_this_cpu(me.cpu_id, block_va);
+    apic::enable_this_cpu(X2APIC.load(Ordering::SeqCst) != 0);
     cpu::mark_online();
     AP_UP.store(me.cpu_id, Ordering::SeqCst);
     // Parked until the scheduler gives this CPU work.

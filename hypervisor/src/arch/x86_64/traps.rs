@@ -12,7 +12,7 @@ use crate::console::print_emergency;
 /// Register frame built by `trap_common`, in the order of Xen's
 /// `cpu_user_regs` up to `ss`.
 #[repr(C)]
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 #[allow(missing_docs)]
 pub struct TrapFrame {
     pub r15: u64,
@@ -72,7 +72,14 @@ pub fn exception_name(vector: u32) -> (&'static str, &'static str) {
 #[unsafe(no_mangle)]
 extern "C" fn hv_trap(frame: &mut TrapFrame) {
     match frame.entry_vector {
-        0..=31 => fatal_exception(frame),
+        0..=31 if frame.cs & 3 == 3 => crate::pv::traps::guest_exception(frame),
+        0..=31 => {
+            // A guest-memory access that faulted resumes at its fixup.
+            match super::uaccess::fixup_for(frame.rip) {
+                Some(fixup) if matches!(frame.entry_vector, 13 | 14) => frame.rip = fixup,
+                _ => fatal_exception(frame),
+            }
+        }
         apic::TIMER_VECTOR => apic::timer_interrupt(),
         apic::SPURIOUS_VECTOR => {}
         v => {

@@ -1,0 +1,293 @@
+//! Building dom0 from the first boot module: parse and check the PV kernel
+//! ELF (shared `pvboot` crate), give dom0 its memory, lay out the x86-64 PV
+//! start of day exactly as Xen documents it, and prepare vCPU 0's first
+//! register frame.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::fmt;
+
+use dom0_abi::xen::{StartInfo, SIF_INITDOMAIN, SIF_MOD_START_PFN, SIF_PRIVILEGED, XEN_START_INFO_MAGIC};
+use pvboot::{Layout, LayoutError, LayoutRequest, PvError};
+use spin::Mutex;
+
+use super::{Domain, DomainState, Vcpu};
+use crate::arch::x86_64::gdt::{FLAT_RING3_CS64, FLAT_RING3_DS32};
+use crate::arch::x86_64::paging::{self, maddr_to_virt, Pte};
+use crate::arch::x86_64::traps::TrapFrame;
+use crate::cmdline::Dom0Mem;
+use crate::mm::{self, m2p, PAGE_SHIFT, PAGE_SIZE};
+use crate::pv::hypercall_page;
+
+/// XENFEAT bits a dom0 kernel may require of us.
+pub const DOM0_FEATURES_SUPPORTED: u32 = 1 << dom0_abi::features::XENFEAT_dom0;
+
+/// Why dom0 could not be built.
+#[derive(Debug)]
+pub enum BuildError {
+    /// The kernel image is not an acceptable PV kernel.
+    Kernel(PvError),
+    /// The kernel requires a feature we lack.
+    Feature(pvboot::NoteError),
+    /// The memory given is too small for the start-of-day layout.
+    Layout(LayoutError),
+    /// Not enough free memory.
+    NoMemory {
+        /// Pages wanted.
+        wanted: u64,
+        /// Pages free.
+        free: u64,
+    },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Kernel(e) => write!(f, "{e}"),
+            Self::Feature(e) => write!(f, "{e}"),
+            Self::Layout(e) => write!(f, "{e}"),
+            Self::NoMemory { wanted, free } => {
+                write!(f, "not enough memory: {wanted} pages wanted, {free} free")
+            }
+        }
+    }
+}
+
+/// dom0, ready to run.
+pub struct Dom0 {
+    /// The domain.
+    pub domain: &'static Domain,
+    /// vCPU 0.
+    pub vcpu: &'static mut Vcpu,
+    /// Its first register frame.
+    pub frame: TrapFrame,
+}
+
+/// Pages dom0 gets from `dom0_mem` and the free memory, as Xen computes
+/// them: the given amount, or all but min(1/16, 128 MiB), within min/max.
+pub fn dom0_pages(opt: &Dom0Mem, free_pages: u64) -> u64 {
+    let avail = free_pages * PAGE_SIZE;
+    let mut bytes = match opt.amount {
+        Some(a) => a.resolve(avail),
+        None => avail - (avail / 16).min(128 << 20),
+    };
+    if let Some(min) = opt.min {
+        bytes = bytes.max(min.resolve(avail));
+    }
+    if let Some(max) = opt.max {
+        bytes = bytes.min(max.resolve(avail));
+    }
+    (bytes / PAGE_SIZE).min(free_pages)
+}
+
+fn frame_va(mfn: u64) -> *mut u8 {
+    maddr_to_virt(mfn << PAGE_SHIFT) as *mut u8
+}
+
+/// Writes into dom0's pseudo-physical memory through the direct map.
+struct GuestMem<'a> {
+    p2m: &'a [u64],
+    layout: &'a Layout,
+}
+
+impl GuestMem<'_> {
+    fn mfn_of_va(&self, va: u64) -> u64 {
+        self.p2m[self.layout.pfn_of(va) as usize]
+    }
+
+    /// Copy `bytes` to guest virtual `va` (inside the mapped area).
+    fn write(&self, mut va: u64, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let off = va & (PAGE_SIZE - 1);
+            let n = ((PAGE_SIZE - off) as usize).min(bytes.len());
+            // SAFETY: the frame belongs to dom0 and is not yet in use; the
+            // write stays within one page.
+            unsafe {
+                core::ptr::copy_nonoverlapping(bytes.as_ptr(), frame_va(self.mfn_of_va(va)).add(off as usize), n)
+            };
+            va += n as u64;
+            bytes = &bytes[n..];
+        }
+    }
+
+    fn table(&self, va: u64) -> &'static mut [u64; 512] {
+        // SAFETY: a page-table page of the layout, owned by dom0, not live.
+        unsafe { &mut *(frame_va(self.mfn_of_va(va)) as *mut [u64; 512]) }
+    }
+}
+
+/// Build dom0 from `kernel` (and `initrd`) with `cmdline`.
+pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem) -> Result<Dom0, BuildError> {
+    let k = pvboot::parse(kernel).map_err(BuildError::Kernel)?;
+    k.notes.check_required(DOM0_FEATURES_SUPPORTED).map_err(BuildError::Feature)?;
+    let free = mm::FRAMES.lock().as_ref().map_or(0, |f| f.free_frames());
+    // Keep a reserve for the hypervisor's own allocations.
+    let nr_pages = dom0_pages(mem, free.saturating_sub(1024));
+    let initrd_len = initrd.map_or(0, |i| i.len() as u64);
+    let layout = Layout::compute(&LayoutRequest {
+        virt_base: k.notes.virt_base.unwrap_or(0),
+        virt_kend: k.virt_kend,
+        nr_pages,
+        initrd_len,
+        unmapped_initrd: k.notes.mod_start_pfn,
+        p2m_placed_by_guest: k.notes.init_p2m.is_some(),
+    })
+    .map_err(BuildError::Layout)?;
+
+    let p2m = allocate(nr_pages).ok_or(BuildError::NoMemory { wanted: nr_pages, free })?;
+    for (pfn, &mfn) in p2m.iter().enumerate() {
+        m2p::set(mfn, pfn as u64);
+        // SAFETY: freshly allocated dom0 frame.
+        unsafe { core::ptr::write_bytes(frame_va(mfn), 0, PAGE_SIZE as usize) };
+    }
+    let mem_w = GuestMem { p2m: &p2m, layout: &layout };
+
+    for seg in k.elf.segments() {
+        mem_w.write(seg.paddr.wrapping_add(k.virt_offset), k.elf.segment_bytes(seg));
+    }
+    if let Some(page) = k.virt_hypercall {
+        mem_w.write(page, &hypercall_page::contents());
+    }
+    let mut mod_start = 0;
+    if let Some(rd) = initrd {
+        match layout.initrd_pfn {
+            Some(pfn) => {
+                for (i, chunk) in rd.chunks(PAGE_SIZE as usize).enumerate() {
+                    let mfn = p2m[pfn as usize + i];
+                    // SAFETY: dom0 frame reserved for the initrd.
+                    unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), frame_va(mfn), chunk.len()) };
+                }
+                mod_start = pfn;
+            }
+            None => {
+                mem_w.write(layout.vinitrd_start, rd);
+                mod_start = layout.vinitrd_start;
+            }
+        }
+    }
+    if k.notes.init_p2m.is_none() {
+        let bytes: Vec<u8> = p2m.iter().flat_map(|m| m.to_le_bytes()).collect();
+        mem_w.write(layout.vphysmap_start, &bytes);
+    }
+
+    let shared_info_mfn = mm::alloc_frame().ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?;
+    // SAFETY: fresh hypervisor frame for the shared-info page.
+    unsafe { core::ptr::write_bytes(frame_va(shared_info_mfn), 0, PAGE_SIZE as usize) };
+
+    let mut si = StartInfo { ..dom0_abi::Pod::zeroed() };
+    si.magic[..XEN_START_INFO_MAGIC.len()].copy_from_slice(XEN_START_INFO_MAGIC);
+    si.nr_pages = nr_pages;
+    si.shared_info = shared_info_mfn << PAGE_SHIFT;
+    si.flags = SIF_PRIVILEGED | SIF_INITDOMAIN | if layout.initrd_pfn.is_some() { SIF_MOD_START_PFN } else { 0 };
+    si.pt_base = layout.vpt_start;
+    si.nr_pt_frames = layout.nr_pt_pages;
+    si.mfn_list = layout.vphysmap_start;
+    si.mod_start = mod_start;
+    si.mod_len = initrd_len;
+    let n = cmdline.len().min(si.cmd_line.len() - 1);
+    si.cmd_line[..n].copy_from_slice(&cmdline.as_bytes()[..n]);
+    // SAFETY: `StartInfo` is plain data.
+    let si_bytes = unsafe {
+        core::slice::from_raw_parts(&si as *const StartInfo as *const u8, core::mem::size_of::<StartInfo>())
+    };
+    mem_w.write(layout.vstartinfo_start, si_bytes);
+
+    let l4_mfn = build_page_tables(&mem_w, &layout);
+
+    let domain = super::leak_domain(Domain {
+        domid: 0,
+        is_privileged: true,
+        tot_pages: nr_pages,
+        max_pages: mem.max.map_or(nr_pages, |m| m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages),
+        p2m,
+        shared_info_mfn,
+        state: Mutex::new(DomainState { vm_assist: 0, shutdown: None, shutdown_code: None }),
+    });
+    let si_page = domain.shared_info();
+    si_page.vcpu_info[0].evtchn_upcall_mask = 1;
+    si_page.arch.max_pfn = nr_pages;
+
+    let mut vcpu = Box::new(Vcpu::new(domain, 0));
+    vcpu.guest_table = l4_mfn;
+    let frame = TrapFrame {
+        rip: k.virt_entry,
+        cs: u64::from(FLAT_RING3_CS64),
+        rflags: 1 << 9,
+        rsp: layout.vstack_start + PAGE_SIZE,
+        ss: u64::from(FLAT_RING3_DS32),
+        rsi: layout.vstartinfo_start,
+        ..Default::default()
+    };
+    log::info!(
+        "dom0: {} pages, kernel {:#x}-{:#x}, entry {:#x}, start_info {:#x}, page tables {:#x} ({} frames), mapped to {:#x}",
+        nr_pages,
+        k.virt_kstart,
+        k.virt_kend,
+        k.virt_entry,
+        layout.vstartinfo_start,
+        layout.vpt_start,
+        layout.nr_pt_pages,
+        layout.v_end
+    );
+    Ok(Dom0 { domain, vcpu: Box::leak(vcpu), frame })
+}
+
+/// dom0's frames, contiguous when possible.
+fn allocate(nr_pages: u64) -> Option<Vec<u64>> {
+    if let Some(first) = mm::alloc_frames(nr_pages, 1) {
+        return Some((first..first + nr_pages).collect());
+    }
+    let mut v = Vec::with_capacity(nr_pages as usize);
+    for _ in 0..nr_pages {
+        match mm::alloc_frame() {
+            Some(m) => v.push(m),
+            None => {
+                let mut frames = mm::FRAMES.lock();
+                for &m in &v {
+                    let _ = frames.as_mut().map(|f| f.free_range(m, 1));
+                }
+                return None;
+            }
+        }
+    }
+    Some(v)
+}
+
+/// Lay the initial page tables into the layout's page-table area: the L4
+/// first, then L3, L2 and L1 pages as needed, mapping `[v_start, v_end)` to
+/// PFN 0 onwards, the page tables themselves read-only, and the
+/// hypervisor's L4 slots copied in. Returns the L4's machine frame.
+fn build_page_tables(m: &GuestMem<'_>, l: &Layout) -> u64 {
+    let table_flags = (Pte::P | Pte::RW | Pte::US | Pte::A).bits();
+    let mut next_pt = l.vpt_start;
+    let l4_va = next_pt;
+    next_pt += PAGE_SIZE;
+    let pt_range = l.vpt_start..l.vpt_start + l.nr_pt_pages * PAGE_SIZE;
+    let hv = paging::hypervisor_root_table();
+    let l4 = m.table(l4_va);
+    l4[256..272].copy_from_slice(&hv[256..272]);
+    let mut va = l.v_start;
+    while va < l.v_end {
+        let mut t = l4_va;
+        for level in (2..=4).rev() {
+            let idx = paging::index(va, level);
+            let e = m.table(t)[idx];
+            t = if e & Pte::P.bits() != 0 {
+                let mfn = (e & paging::ADDR_MASK) >> PAGE_SHIFT;
+                l.v_start + crate::mm::m2p::get(mfn) * PAGE_SIZE
+            } else {
+                let new = next_pt;
+                next_pt += PAGE_SIZE;
+                m.table(t)[idx] = (m.mfn_of_va(new) << PAGE_SHIFT) | table_flags;
+                new
+            };
+        }
+        let mut flags = Pte::P | Pte::US | Pte::A | Pte::D;
+        if !pt_range.contains(&va) {
+            flags |= Pte::RW;
+        }
+        m.table(t)[paging::index(va, 1)] = (m.mfn_of_va(va) << PAGE_SHIFT) | flags.bits();
+        va += PAGE_SIZE;
+    }
+    m.mfn_of_va(l4_va)
+}

@@ -1,0 +1,199 @@
+//! Domains and virtual CPUs.
+//!
+//! A [`Domain`] owns memory (its phys-to-machine map), a shared-info page
+//! and its vCPUs; a [`Vcpu`] holds the PV state Xen keeps per vCPU: guest
+//! kernel/user mode, trap table, callbacks, kernel stack, page-table bases,
+//! segment bases and the virtual CR0.TS. While a vCPU runs, its registers
+//! live in the frame at the top of its CPU's primary stack.
+
+pub mod dom0_build;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use dom0_abi::arch_x86::TrapInfo;
+use dom0_abi::xen::SharedInfo;
+use spin::Mutex;
+
+use crate::arch::x86_64::paging::maddr_to_virt;
+
+/// Domain identifier.
+pub type DomId = u16;
+
+/// Why a domain stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownReason {
+    /// SHUTDOWN_poweroff.
+    Poweroff,
+    /// SHUTDOWN_reboot.
+    Reboot,
+    /// SHUTDOWN_suspend.
+    Suspend,
+    /// SHUTDOWN_crash (also a domain the hypervisor crashed).
+    Crash,
+    /// SHUTDOWN_watchdog.
+    Watchdog,
+    /// SHUTDOWN_soft_reset.
+    SoftReset,
+}
+
+impl ShutdownReason {
+    /// From a `SHUTDOWN_*` code.
+    pub fn from_code(code: u32) -> Option<Self> {
+        Some(match code {
+            0 => Self::Poweroff,
+            1 => Self::Reboot,
+            2 => Self::Suspend,
+            3 => Self::Crash,
+            4 => Self::Watchdog,
+            5 => Self::SoftReset,
+            _ => return None,
+        })
+    }
+}
+
+/// Mutable per-domain state.
+pub struct DomainState {
+    /// `VMASST_TYPE_*` bits enabled.
+    pub vm_assist: u64,
+    /// Set once the domain has shut down.
+    pub shutdown: Option<ShutdownReason>,
+    /// Code given with `SCHEDOP_shutdown_code`.
+    pub shutdown_code: Option<u32>,
+}
+
+/// A domain.
+pub struct Domain {
+    /// Its ID.
+    pub domid: DomId,
+    /// Hardware/control domain (dom0).
+    pub is_privileged: bool,
+    /// Pages it owns.
+    pub tot_pages: u64,
+    /// Reservation ceiling in pages.
+    pub max_pages: u64,
+    /// PFN → MFN.
+    pub p2m: Vec<u64>,
+    /// Machine frame of the shared-info page.
+    pub shared_info_mfn: u64,
+    /// Mutable state.
+    pub state: Mutex<DomainState>,
+}
+
+impl Domain {
+    /// The shared-info page.
+    pub fn shared_info(&self) -> &'static mut SharedInfo {
+        // SAFETY: a hypervisor-owned frame allocated for this domain, alive
+        // as long as the domain; guests write to it concurrently, as Xen's
+        // interface expects, and only fields of plain data are touched.
+        unsafe { &mut *(maddr_to_virt(self.shared_info_mfn << 12) as *mut SharedInfo) }
+    }
+
+    /// Machine frame of `pfn`, if the domain has it.
+    pub fn mfn_of(&self, pfn: u64) -> Option<u64> {
+        self.p2m.get(pfn as usize).copied()
+    }
+}
+
+/// PV callbacks a guest registers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Callbacks {
+    /// Event upcall entry.
+    pub event: u64,
+    /// Failsafe (bad segment on return) entry.
+    pub failsafe: u64,
+    /// SYSCALL from guest user mode.
+    pub syscall: u64,
+    /// SYSCALL from 32-bit guest user mode.
+    pub syscall32: u64,
+    /// NMI entry.
+    pub nmi: u64,
+    /// Events are masked on entry to the syscall callback.
+    pub syscall_disables_events: bool,
+    /// Events are masked on entry to the failsafe callback.
+    pub failsafe_disables_events: bool,
+}
+
+/// One virtual CPU.
+pub struct Vcpu {
+    /// Index within the domain.
+    pub vcpu_id: u32,
+    /// Owning domain.
+    pub domain: &'static Domain,
+    /// Guest kernel mode (as opposed to guest user mode).
+    pub kernel_mode: bool,
+    /// The virtual IDT (`set_trap_table`).
+    pub trap_table: [TrapInfo; 256],
+    /// Registered callbacks.
+    pub callbacks: Callbacks,
+    /// Guest kernel stack for entries from user mode (`stack_switch`).
+    pub kernel_ss: u64,
+    /// See `kernel_ss`.
+    pub kernel_sp: u64,
+    /// Machine frame of the kernel page-table root.
+    pub guest_table: u64,
+    /// Machine frame of the user page-table root (0: none).
+    pub guest_table_user: u64,
+    /// FS base.
+    pub fs_base: u64,
+    /// GS base while in guest kernel mode.
+    pub gs_base_kernel: u64,
+    /// GS base while in guest user mode.
+    pub gs_base_user: u64,
+    /// Virtual CR0.TS (`fpu_taskswitch`).
+    pub cr0_ts: bool,
+    /// Virtual I/O privilege level (0-3 in bits 12-13 of EFLAGS).
+    pub iopl: u32,
+}
+
+impl Vcpu {
+    /// A fresh vCPU of `domain`.
+    pub fn new(domain: &'static Domain, vcpu_id: u32) -> Self {
+        Self {
+            vcpu_id,
+            domain,
+            kernel_mode: true,
+            trap_table: [TrapInfo { vector: 0, flags: 0, cs: 0, address: 0 }; 256],
+            callbacks: Callbacks::default(),
+            kernel_ss: 0,
+            kernel_sp: 0,
+            guest_table: 0,
+            guest_table_user: 0,
+            fs_base: 0,
+            gs_base_kernel: 0,
+            gs_base_user: 0,
+            cr0_ts: false,
+            iopl: 0,
+        }
+    }
+
+    /// This vCPU's slot in the shared-info page, if it has one.
+    pub fn vcpu_info(&self) -> Option<&'static mut dom0_abi::xen::VcpuInfo> {
+        self.domain.shared_info().vcpu_info.get_mut(self.vcpu_id as usize)
+    }
+}
+
+/// The vCPU running on each CPU (null when idle).
+static CURRENT: [AtomicPtr<Vcpu>; crate::arch::x86_64::cpu::MAX_CPUS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; crate::arch::x86_64::cpu::MAX_CPUS];
+
+/// Make `v` the vCPU of this CPU.
+pub fn set_current(v: &'static mut Vcpu) {
+    let cpu = crate::arch::x86_64::cpu::this_cpu().cpu_id as usize;
+    CURRENT[cpu].store(v, Ordering::Release);
+}
+
+/// The vCPU running on this CPU.
+pub fn current() -> Option<&'static mut Vcpu> {
+    let cpu = crate::arch::x86_64::cpu::this_cpu().cpu_id as usize;
+    let p = CURRENT[cpu].load(Ordering::Acquire);
+    // SAFETY: only this CPU uses its current vCPU mutably, and vCPUs are
+    // leaked (never freed while current).
+    unsafe { p.as_mut() }
+}
+
+/// Leak a domain for the rest of the run (domains are not destroyed yet).
+pub fn leak_domain(d: Domain) -> &'static Domain {
+    Box::leak(Box::new(d))
+}

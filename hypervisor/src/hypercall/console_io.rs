@@ -1,0 +1,44 @@
+//! `console_io`: guests write to the hypervisor console; dom0 also reads
+//! console input.
+
+use dom0_abi::console_io::{CONSOLEIO_read, CONSOLEIO_write};
+use dom0_abi::Errno;
+
+use super::{err, HcResult};
+use crate::arch::x86_64::uaccess::{copy_from_guest, copy_to_guest};
+use crate::domain::Vcpu;
+
+const CHUNK: usize = 128;
+
+/// `console_io(cmd, count, buffer)`.
+pub fn console_io(v: &mut Vcpu, cmd: u32, count: u64, buffer: u64) -> HcResult {
+    let count = count as u32 as u64;
+    match cmd {
+        CONSOLEIO_write => {
+            let mut done = 0;
+            let mut buf = [0u8; CHUNK];
+            while done < count {
+                let n = (count - done).min(CHUNK as u64) as usize;
+                copy_from_guest(&mut buf[..n], buffer + done).map_err(|_| Errno::EFAULT)?;
+                let mut c = crate::console::CONSOLE.lock();
+                if v.domain.domid == 0 {
+                    c.write_raw(&buf[..n]);
+                } else {
+                    c.write_prefixed(core::str::from_utf8(&buf[..n]).unwrap_or("?"));
+                }
+                done += n as u64;
+            }
+            Ok(0)
+        }
+        CONSOLEIO_read => {
+            if !v.domain.is_privileged {
+                return err(Errno::EPERM);
+            }
+            let mut buf = [0u8; CHUNK];
+            let n = crate::console::serial::read_available(&mut buf[..(count.min(CHUNK as u64) as usize)]);
+            copy_to_guest(buffer, &buf[..n]).map_err(|_| Errno::EFAULT)?;
+            Ok(n as i64)
+        }
+        _ => err(Errno::ENOSYS),
+    }
+}

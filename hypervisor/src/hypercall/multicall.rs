@@ -1,0 +1,34 @@
+//! `multicall`: a batch of hypercalls, each result written back into its
+//! entry. The batch itself succeeds unless an entry cannot be read or
+//! written.
+
+use dom0_abi::hypercall as nr;
+use dom0_abi::xen::MulticallEntry;
+use dom0_abi::Errno;
+
+use super::{call, encode, err, HcResult};
+use crate::arch::x86_64::traps::TrapFrame;
+use crate::arch::x86_64::uaccess::{read_guest, write_guest};
+use crate::domain::Vcpu;
+
+/// Most entries one call processes.
+pub const MAX_ENTRIES: u64 = 1 << 16;
+
+/// `multicall(call_list, nr_calls)`.
+pub fn multicall(v: &mut Vcpu, regs: &mut TrapFrame, list: u64, count: u64) -> HcResult {
+    let count = count as u32 as u64;
+    if count > MAX_ENTRIES {
+        return err(Errno::EINVAL);
+    }
+    let size = core::mem::size_of::<MulticallEntry>() as u64;
+    for i in 0..count {
+        let at = list + i * size;
+        let mut e: MulticallEntry = read_guest(at).map_err(|_| Errno::EFAULT)?;
+        e.result = match e.op {
+            nr::HYPERVISOR_multicall | nr::HYPERVISOR_iret => encode(err(Errno::EINVAL)),
+            op => encode(call(v, regs, op, e.args)),
+        };
+        write_guest(at, &e).map_err(|_| Errno::EFAULT)?;
+    }
+    Ok(0)
+}

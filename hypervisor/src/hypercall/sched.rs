@@ -1,0 +1,65 @@
+//! `sched_op`: yield, block, shutdown (with each reason), shutdown_code.
+
+use dom0_abi::sched::*;
+use dom0_abi::Errno;
+
+use super::{err, HcResult};
+use crate::arch::x86_64::traps::TrapFrame;
+use crate::arch::x86_64::uaccess::read_guest;
+use crate::domain::{ShutdownReason, Vcpu};
+
+/// Block `v` until an event is pending: events are unmasked first, as
+/// `SCHEDOP_block` does, and the CPU sleeps until an interrupt arrives.
+pub fn block(v: &mut Vcpu) {
+    let Some(vi) = v.vcpu_info() else { return };
+    vi.evtchn_upcall_mask = 0;
+    if vi.evtchn_upcall_pending == 0 {
+        // SAFETY: sleep until the next interrupt; its handler runs on this
+        // stack below the guest frame and returns here.
+        unsafe { core::arch::asm!("sti; hlt; cli", options(nomem, nostack)) };
+    }
+}
+
+/// `sched_op(cmd, arg)`.
+pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcResult {
+    match cmd {
+        SCHEDOP_yield => Ok(0),
+        SCHEDOP_block => {
+            block(v);
+            Ok(0)
+        }
+        SCHEDOP_shutdown => {
+            let s: SchedShutdown = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let Some(reason) = ShutdownReason::from_code(s.reason) else {
+                return err(Errno::EINVAL);
+            };
+            if reason == ShutdownReason::Crash {
+                log::error!("domain {} vcpu {} requested a crash", v.domain.domid, v.vcpu_id);
+                crate::pv::dump_guest_registers(v, regs);
+            }
+            crate::pv::shutdown(v, reason)
+        }
+        SCHEDOP_shutdown_code => {
+            let s: SchedShutdown = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            if ShutdownReason::from_code(s.reason).is_none() {
+                return err(Errno::EINVAL);
+            }
+            v.domain.state.lock().shutdown_code = Some(s.reason);
+            Ok(0)
+        }
+        SCHEDOP_remote_shutdown => {
+            let r: SchedRemoteShutdown = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            if !v.domain.is_privileged {
+                return err(Errno::EPERM);
+            }
+            if u16::from(r.domain_id) == v.domain.domid {
+                return match ShutdownReason::from_code(r.reason) {
+                    Some(reason) => crate::pv::shutdown(v, reason),
+                    None => err(Errno::EINVAL),
+                };
+            }
+            err(Errno::ESRCH)
+        }
+        _ => err(Errno::ENOSYS),
+    }
+}

@@ -1,0 +1,283 @@
+//! Emulation of what a PV guest kernel may not execute in ring 3 but Xen
+//! performs for it: port I/O (dom0, within its virtual IOPL), CLI/STI
+//! (the event mask), HLT, CLTS and control-register reads, the MSRs Xen's
+//! PV policy allows, WBINVD for dom0, and CPUID behind the forced-emulation
+//! prefix `ud2; .ascii "xen"`, answered with the PV CPUID policy.
+
+use x86_64::instructions::port::Port;
+use x86_64::registers::model_specific::Msr;
+
+use crate::arch::x86_64::traps::TrapFrame;
+use crate::arch::x86_64::uaccess::copy_from_guest;
+use crate::arch::x86_64::{cpuid, rdtsc};
+use crate::domain::Vcpu;
+
+/// The forced-emulation signature: `ud2` then "xen".
+pub const FORCED_PREFIX: [u8; 5] = [0x0f, 0x0b, b'x', b'e', b'n'];
+
+fn fetch(regs: &TrapFrame) -> Option<[u8; 16]> {
+    let mut insn = [0u8; 16];
+    // Fetch what is readable (an instruction may end at a page boundary).
+    for len in [16usize, 8, 4, 2, 1] {
+        if copy_from_guest(&mut insn[..len], regs.rip).is_ok() {
+            return Some(insn);
+        }
+    }
+    None
+}
+
+/// #UD: `ud2; .ascii "xen"; cpuid` runs CPUID under the PV policy.
+pub fn forced_invocation(_v: &mut Vcpu, regs: &mut TrapFrame) -> bool {
+    let Some(insn) = fetch(regs) else { return false };
+    if insn[..5] != FORCED_PREFIX || insn[5..7] != [0x0f, 0xa2] {
+        return false;
+    }
+    emulate_cpuid(regs);
+    regs.rip += 7;
+    true
+}
+
+/// Xen's signature leaves, at 0x40000000.
+const XEN_CPUID_BASE: u32 = 0x4000_0000;
+
+/// CPUID as a PV guest sees it.
+pub fn pv_cpuid(leaf: u32, subleaf: u32) -> (u32, u32, u32, u32) {
+    match leaf {
+        XEN_CPUID_BASE => (XEN_CPUID_BASE + 5, 0x566e_6558, 0x6558_4d4d, 0x4d4d_566e), // "XenVMMXenVMM"
+        0x4000_0001 => ((4 << 16) | 17, 0, 0, 0),
+        0x4000_0002 => (1, 0x4000_0000, 0, 0), // one hypercall page, MSR base
+        0x4000_0003..=0x4000_0005 => (0, 0, 0, 0),
+        0x4000_0006..=0x4000_ffff => (0, 0, 0, 0),
+        _ => {
+            let r = cpuid(leaf, subleaf);
+            let (a, b, mut c, mut d) = (r.eax, r.ebx, r.ecx, r.edx);
+            if leaf == 1 {
+                // Hide what a PV guest cannot use: MONITOR, DS-CPL, VMX, SMX,
+                // EST, TM2, PCID, x2APIC, TSC-deadline; advertise a hypervisor.
+                c &= !((1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 17) | (1 << 21) | (1 << 24));
+                c |= 1 << 31;
+                // Hide ACPI thermal, TM, PBE, DS, and the local APIC.
+                d &= !((1 << 22) | (1 << 29) | (1 << 31) | (1 << 21) | (1 << 9));
+            }
+            (a, b, c, d)
+        }
+    }
+}
+
+fn emulate_cpuid(regs: &mut TrapFrame) {
+    let (a, b, c, d) = pv_cpuid(regs.rax as u32, regs.rcx as u32);
+    regs.rax = u64::from(a);
+    regs.rbx = u64::from(b);
+    regs.rcx = u64::from(c);
+    regs.rdx = u64::from(d);
+}
+
+/// Ports the hypervisor keeps for itself: PICs, PIT, the speaker/PIT gate,
+/// COM1 (the hypervisor console). Reads from them give all ones, writes are
+/// dropped, as Xen does for ports dom0 may not touch.
+fn port_denied(port: u16, bytes: u16) -> bool {
+    let reserved: [(u16, u16); 6] = [(0x20, 0x21), (0xa0, 0xa1), (0x40, 0x43), (0x61, 0x61), (0x3f8, 0x3ff), (0xcf8, 0xcff)];
+    let end = port.saturating_add(bytes - 1);
+    reserved.iter().any(|&(lo, hi)| port <= hi && end >= lo)
+}
+
+/// The guest's virtual IOPL allows I/O and CLI/STI at its current level.
+fn iopl_ok(v: &Vcpu) -> bool {
+    let cpl = if v.kernel_mode { 1 } else { 3 };
+    (v.iopl >> 12) >= cpl
+}
+
+fn io_read(port: u16, bytes: u16) -> u32 {
+    // SAFETY: dom0 is allowed this port; the read has device side effects
+    // only, on a device the hypervisor does not use.
+    unsafe {
+        match bytes {
+            1 => u32::from(Port::<u8>::new(port).read()),
+            2 => u32::from(Port::<u16>::new(port).read()),
+            _ => Port::<u32>::new(port).read(),
+        }
+    }
+}
+
+fn io_write(port: u16, bytes: u16, value: u32) {
+    // SAFETY: as in `io_read`.
+    unsafe {
+        match bytes {
+            1 => Port::<u8>::new(port).write(value as u8),
+            2 => Port::<u16>::new(port).write(value as u16),
+            _ => Port::<u32>::new(port).write(value),
+        }
+    }
+}
+
+fn do_io(v: &Vcpu, regs: &mut TrapFrame, port: u16, bytes: u16, is_in: bool) -> bool {
+    if !iopl_ok(v) {
+        return false;
+    }
+    let allowed = v.domain.is_privileged && !port_denied(port, bytes);
+    let mask: u64 = match bytes {
+        1 => 0xff,
+        2 => 0xffff,
+        _ => 0xffff_ffff,
+    };
+    if is_in {
+        let value = if allowed { u64::from(io_read(port, bytes)) } else { mask };
+        regs.rax = if bytes == 4 { value } else { (regs.rax & !mask) | (value & mask) };
+    } else if allowed {
+        io_write(port, bytes, (regs.rax & mask) as u32);
+    }
+    true
+}
+
+const MSR_FS_BASE: u32 = 0xc000_0100;
+const MSR_GS_BASE: u32 = 0xc000_0101;
+const MSR_SHADOW_GS_BASE: u32 = 0xc000_0102;
+const MSR_EFER: u32 = 0xc000_0080;
+const MSR_TSC: u32 = 0x10;
+const MSR_PAT: u32 = 0x277;
+const MSR_MISC_ENABLE: u32 = 0x1a0;
+const MSR_PLATFORM_ID: u32 = 0x17;
+/// The PAT value PV guests see (Xen's `XEN_MSR_PAT`).
+const PV_PAT: u64 = 0x0005_0100_0704_0600 | 0x6;
+
+fn canonical(a: u64) -> bool {
+    ((a as i64) << 16 >> 16) as u64 == a
+}
+
+fn rdmsr(v: &Vcpu, msr: u32) -> Option<u64> {
+    // SAFETY (all arms): reading architectural MSRs that exist on x86-64.
+    Some(match msr {
+        MSR_FS_BASE => v.fs_base,
+        MSR_GS_BASE => unsafe { Msr::new(MSR_GS_BASE).read() },
+        MSR_SHADOW_GS_BASE => unsafe { Msr::new(MSR_SHADOW_GS_BASE).read() },
+        MSR_EFER => (unsafe { Msr::new(MSR_EFER).read() }) & ((1 << 0) | (1 << 8) | (1 << 10) | (1 << 11)),
+        MSR_TSC => rdtsc(),
+        MSR_PAT => PV_PAT,
+        MSR_MISC_ENABLE => (1 << 0) | (1 << 11) | (1 << 12), // fast strings, no BTS/PEBS
+        MSR_PLATFORM_ID => 0,
+        _ => return None,
+    })
+}
+
+fn wrmsr(v: &mut Vcpu, msr: u32, value: u64) -> bool {
+    match msr {
+        MSR_FS_BASE | MSR_GS_BASE | MSR_SHADOW_GS_BASE if canonical(value) => {
+            match msr {
+                MSR_FS_BASE => v.fs_base = value,
+                MSR_GS_BASE if v.kernel_mode => v.gs_base_kernel = value,
+                MSR_GS_BASE => v.gs_base_user = value,
+                _ if v.kernel_mode => v.gs_base_user = value,
+                _ => v.gs_base_kernel = value,
+            }
+            // SAFETY: canonical base for the running guest's own segment.
+            unsafe { Msr::new(msr).write(value) };
+            true
+        }
+        // Writes that leave the value as the guest sees it are accepted.
+        MSR_PAT => value == PV_PAT,
+        MSR_EFER => rdmsr(v, MSR_EFER) == Some(value),
+        _ => false,
+    }
+}
+
+/// Emulate a privileged instruction that raised #GP(0); false when it is
+/// not one we emulate (the caller bounces #GP).
+pub fn privileged_op(v: &mut Vcpu, regs: &mut TrapFrame) -> bool {
+    let Some(insn) = fetch(regs) else { return false };
+    let mut i = 0;
+    let mut opsize16 = false;
+    while i < 4 && matches!(insn[i], 0x66 | 0x40..=0x4f) {
+        opsize16 |= insn[i] == 0x66;
+        i += 1;
+    }
+    let op_bytes = if opsize16 { 2 } else { 4 };
+    let op = insn[i];
+    let len = match op {
+        0xe4 | 0xe5 | 0xe6 | 0xe7 => {
+            let bytes = if op & 1 == 0 { 1 } else { op_bytes };
+            if !do_io(v, regs, u16::from(insn[i + 1]), bytes, op < 0xe6) {
+                return false;
+            }
+            i + 2
+        }
+        0xec | 0xed | 0xee | 0xef => {
+            let bytes = if op & 1 == 0 { 1 } else { op_bytes };
+            if !do_io(v, regs, regs.rdx as u16, bytes, op < 0xee) {
+                return false;
+            }
+            i + 1
+        }
+        0xfa | 0xfb if iopl_ok(v) => {
+            if let Some(vi) = v.vcpu_info() {
+                vi.evtchn_upcall_mask = u8::from(op == 0xfa);
+            }
+            i + 1
+        }
+        0xf4 if v.kernel_mode => {
+            crate::hypercall::sched::block(v);
+            i + 1
+        }
+        0x0f if v.kernel_mode => match privileged_0f(v, regs, &insn[i + 1..]) {
+            Some(n) => i + 1 + n,
+            None => return false,
+        },
+        _ => return false,
+    };
+    regs.rip += len as u64;
+    true
+}
+
+/// Two-byte opcodes (after 0x0f); returns the bytes consumed.
+fn privileged_0f(v: &mut Vcpu, regs: &mut TrapFrame, b: &[u8]) -> Option<usize> {
+    match b[0] {
+        0x06 => {
+            v.cr0_ts = false;
+            crate::arch::x86_64::fpu::clts();
+            Some(1)
+        }
+        0x09 if v.domain.is_privileged => {
+            // SAFETY: WBINVD writes back caches; dom0 may ask for it.
+            unsafe { core::arch::asm!("wbinvd", options(nostack)) };
+            Some(1)
+        }
+        0x20 => {
+            let modrm = b[1];
+            if modrm >> 6 != 3 {
+                return None;
+            }
+            let value = match (modrm >> 3) & 7 {
+                0 => 0x8005_003b | if v.cr0_ts { 8 } else { 0 },
+                2 => v.vcpu_info().map_or(0, |vi| vi.arch.cr2),
+                3 => v.guest_table << 12,
+                4 => 0x0000_06f0,
+                _ => return None,
+            };
+            set_gpr(regs, modrm & 7, value);
+            Some(2)
+        }
+        0x30 => {
+            let value = (regs.rdx << 32) | (regs.rax & 0xffff_ffff);
+            wrmsr(v, regs.rcx as u32, value).then_some(1)
+        }
+        0x32 => {
+            let value = rdmsr(v, regs.rcx as u32)?;
+            regs.rax = value & 0xffff_ffff;
+            regs.rdx = value >> 32;
+            Some(1)
+        }
+        _ => None,
+    }
+}
+
+fn set_gpr(regs: &mut TrapFrame, n: u8, value: u64) {
+    match n {
+        0 => regs.rax = value,
+        1 => regs.rcx = value,
+        2 => regs.rdx = value,
+        3 => regs.rbx = value,
+        4 => regs.rsp = value,
+        5 => regs.rbp = value,
+        6 => regs.rsi = value,
+        _ => regs.rdi = value,
+    }
+}

@@ -1,0 +1,188 @@
+//! The x86-64 PV execution model.
+//!
+//! Guest kernel and guest user space both run in ring 3; the hypervisor
+//! tracks which one is running ([`crate::domain::Vcpu::kernel_mode`]).
+//! SYSCALL from the guest kernel is a hypercall; from guest user space it is
+//! bounced to the guest kernel's syscall callback. Exceptions are bounced to
+//! the guest's virtual IDT (`set_trap_table`) with Xen's frame layout; a
+//! guest that cannot take an exception is crashed, never the hypervisor.
+
+pub mod bounce;
+pub mod emulate;
+pub mod hypercall_page;
+pub mod traps;
+
+use dom0_abi::arch_x86::{VGCF_in_syscall, HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_START};
+use x86_64::registers::model_specific::Msr;
+
+use crate::arch::x86_64::paging;
+use crate::arch::x86_64::traps::TrapFrame;
+use crate::domain::{self, ShutdownReason, Vcpu};
+
+/// `entry_vector` of a frame built by the 64-bit SYSCALL path.
+pub const ENTRY_SYSCALL: u32 = 0x100;
+/// `entry_vector` of a frame built by the compatibility-mode SYSCALL path.
+pub const ENTRY_SYSCALL32: u32 = 0x101;
+
+const MSR_FS_BASE: u32 = 0xc000_0100;
+const MSR_GS_BASE: u32 = 0xc000_0101;
+const MSR_SHADOW_GS_BASE: u32 = 0xc000_0102;
+
+/// Whether a guest address may be used as a guest stack or entry point.
+pub fn guest_addr_ok(addr: u64) -> bool {
+    !(HYPERVISOR_VIRT_START..HYPERVISOR_VIRT_END).contains(&addr)
+}
+
+/// Load the page tables and segment bases of `v`'s current mode.
+pub fn load_guest_context(v: &Vcpu) {
+    let root = if v.kernel_mode || v.guest_table_user == 0 { v.guest_table } else { v.guest_table_user };
+    // SAFETY: the guest's root shares the hypervisor's L4 slots, so the
+    // hypervisor stays mapped; the MSRs hold guest-chosen canonical values
+    // (checked when set).
+    unsafe {
+        paging::load_cr3(root << 12);
+        Msr::new(MSR_FS_BASE).write(v.fs_base);
+        let (active, inactive) =
+            if v.kernel_mode { (v.gs_base_kernel, v.gs_base_user) } else { (v.gs_base_user, v.gs_base_kernel) };
+        Msr::new(MSR_GS_BASE).write(active);
+        Msr::new(MSR_SHADOW_GS_BASE).write(inactive);
+    }
+}
+
+/// Switch `v` between guest kernel and guest user mode.
+pub fn toggle_guest_mode(v: &mut Vcpu) {
+    // Remember the active GS base of the mode we leave.
+    // SAFETY: reading the architectural GS base MSR.
+    let gs = unsafe { Msr::new(MSR_GS_BASE).read() };
+    if v.kernel_mode {
+        v.gs_base_kernel = gs;
+    } else {
+        v.gs_base_user = gs;
+    }
+    v.kernel_mode = !v.kernel_mode;
+    load_guest_context(v);
+}
+
+/// Start running `v` with `frame` on this CPU; never returns.
+pub fn run(v: &'static mut Vcpu, frame: &TrapFrame) -> ! {
+    load_guest_context(v);
+    let top = guest_frame_ptr();
+    // SAFETY: the frame slot at the top of this CPU's primary stack is free
+    // (we are not running on it: callers come from boot code below it).
+    unsafe { top.write(*frame) };
+    domain::set_current(v);
+    unsafe extern "C" {
+        fn resume_frame(frame: *mut TrapFrame) -> !;
+    }
+    // SAFETY: the frame is a valid ring-3 iret frame for the guest.
+    unsafe { resume_frame(top) }
+}
+
+/// Where the frame of the running guest lives: the top of this CPU's
+/// primary stack.
+pub fn guest_frame_ptr() -> *mut TrapFrame {
+    let top = crate::arch::x86_64::cpu::primary_stack_top(crate::arch::x86_64::cpu::this_block());
+    (top - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame
+}
+
+/// SYSCALL entry (from `syscall_enter`), interrupts masked.
+#[unsafe(no_mangle)]
+extern "C" fn hv_syscall(regs: &mut TrapFrame) {
+    let Some(v) = domain::current() else {
+        crate::arch::x86_64::halt_forever();
+    };
+    if regs.entry_vector == ENTRY_SYSCALL32 || !v.kernel_mode {
+        bounce::syscall_from_user(v, regs);
+    } else {
+        crate::hypercall::dispatch(v, regs);
+    }
+}
+
+/// `HYPERVISOR_iret`: return from a bounce frame (Xen's `do_iret`).
+/// Returns the RAX to leave in the frame.
+pub fn do_iret(v: &mut Vcpu, regs: &mut TrapFrame) -> u64 {
+    let ctx: dom0_abi::arch_x86::IretContext = match crate::arch::x86_64::uaccess::read_guest(regs.rsp) {
+        Ok(c) => c,
+        Err(_) => crash(v, regs, "fault while reading the IRET context from the guest stack"),
+    };
+    if ctx.cs & 3 == 3 {
+        if v.guest_table_user == 0 {
+            crash(v, regs, "guest switching to user mode with no user page tables");
+        }
+        toggle_guest_mode(v);
+    }
+    regs.rip = ctx.rip;
+    regs.cs = ctx.cs | 3;
+    regs.rflags = (ctx.rflags & !((3 << 12) | (1 << 17))) | (1 << 9);
+    regs.rsp = ctx.rsp;
+    regs.ss = ctx.ss | 3;
+    if ctx.flags & VGCF_in_syscall == 0 {
+        regs.r11 = ctx.r11;
+        regs.rcx = ctx.rcx;
+    }
+    if let Some(vi) = v.vcpu_info() {
+        vi.evtchn_upcall_mask = u8::from(ctx.rflags & (1 << 9) == 0);
+    }
+    ctx.rax
+}
+
+/// Crash the running domain: print why and its registers, then carry out
+/// the crash (for dom0: the host stops, as on Xen).
+pub fn crash(v: &Vcpu, regs: &TrapFrame, why: &str) -> ! {
+    log::error!("domain {} vcpu {} crashed: {why}", v.domain.domid, v.vcpu_id);
+    dump_guest_registers(v, regs);
+    shutdown(v, ShutdownReason::Crash)
+}
+
+/// Print a guest register dump (`(XEN)`-prefixed, as Xen does).
+pub fn dump_guest_registers(v: &Vcpu, f: &TrapFrame) {
+    crate::printk!(
+        "----[ d{}v{} guest state ({} mode) ]----\n",
+        v.domain.domid,
+        v.vcpu_id,
+        if v.kernel_mode { "kernel" } else { "user" }
+    );
+    crate::printk!("RIP: {:04x}:[<{:016x}>]  RFLAGS: {:016x}\n", f.cs, f.rip, f.rflags);
+    crate::printk!("rax: {:016x}   rbx: {:016x}   rcx: {:016x}\n", f.rax, f.rbx, f.rcx);
+    crate::printk!("rdx: {:016x}   rsi: {:016x}   rdi: {:016x}\n", f.rdx, f.rsi, f.rdi);
+    crate::printk!("rbp: {:016x}   rsp: {:016x}   r8:  {:016x}\n", f.rbp, f.rsp, f.r8);
+    crate::printk!("r9:  {:016x}   r10: {:016x}   r11: {:016x}\n", f.r9, f.r10, f.r11);
+    crate::printk!("r12: {:016x}   r13: {:016x}   r14: {:016x}\n", f.r12, f.r13, f.r14);
+    crate::printk!("r15: {:016x}   ss:  {:04x}   cs: {:04x}\n", f.r15, f.ss, f.cs);
+    crate::printk!(
+        "cr3: {:016x}   vector: {:#x}   error code: {:#06x}\n",
+        v.guest_table << 12,
+        f.entry_vector,
+        f.error_code
+    );
+}
+
+/// Carry out a domain shutdown. Only dom0 exists so far: its shutdown
+/// stops the host, as Xen's does (power off, reboot, or halt on crash with
+/// `noreboot`).
+pub fn shutdown(v: &Vcpu, reason: ShutdownReason) -> ! {
+    let d = v.domain;
+    d.state.lock().shutdown = Some(reason);
+    match reason {
+        ShutdownReason::Poweroff => {
+            crate::printk!("Hardware Dom0 halted: powering off\n");
+            crate::arch::x86_64::power::power_off()
+        }
+        ShutdownReason::Reboot => {
+            crate::printk!("Hardware Dom0 shutdown: rebooting machine\n");
+            crate::arch::x86_64::power::reboot()
+        }
+        ShutdownReason::Crash | ShutdownReason::Watchdog => {
+            if crate::setup::noreboot() {
+                crate::printk!("Hardware Dom0 crashed: 'noreboot' set - not rebooting.\n");
+                crate::arch::x86_64::halt_forever()
+            }
+            crate::printk!("Hardware Dom0 crashed: rebooting machine.\n");
+            crate::arch::x86_64::power::reboot()
+        }
+        ShutdownReason::Suspend | ShutdownReason::SoftReset => {
+            crate::printk!("Hardware Dom0 shutdown ({reason:?}): halting machine\n");
+            crate::arch::x86_64::power::power_off()
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Reference boots on real Xen 4.17: the differential tests' other half.
+//!
+//! Debian's `xen-4.17-amd64.gz` is the multiboot2 "hypervisor" of a GRUB
+//! image (GRUB unpacks gzip itself) and a test kernel is module 1, so Xen
+//! builds it as a PV dom0. Xen only halts (it never powers off) when dom0
+//! shuts down, so a boot stops on the guest's `TRANSCRIPT END` line.
+
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::fixture::scratch_dir;
+use crate::image::{make_iso, ImageSpec, Module};
+use crate::qemu::{boot, Capture, Ending, Machine};
+use crate::transcript::{Transcript, END};
+use crate::{debian, tools};
+
+/// Xen's command line in reference boots: serial console, all log levels,
+/// a 256 MiB dom0, and no reboot on dom0 crash (so its message stays last).
+pub const XEN_CMDLINE: &str =
+    "console=com1 com1=115200,8n1 dom0_mem=256M,max:256M dom0_max_vcpus=1 loglvl=all guest_loglvl=all noreboot";
+
+/// How long a reference boot may take before it is given up.
+pub const XEN_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Boot `kernel` as dom0 of Xen 4.17 with `kernel_cmdline` and return the
+/// transcript it printed (with the serial log in `boot`). Fails with
+/// [`debian::ArchiveUnavailable`] in the chain when Xen cannot be fetched.
+pub fn boot_on_xen(kernel: &Path, kernel_cmdline: &str, machine: &Machine) -> Result<Transcript> {
+    boot_on_xen_with(kernel, kernel_cmdline, XEN_CMDLINE, machine)
+}
+
+/// [`boot_on_xen`] with Xen's own command line given.
+pub fn boot_on_xen_with(kernel: &Path, kernel_cmdline: &str, xen_cmdline: &str, machine: &Machine) -> Result<Transcript> {
+    let xen = debian::xen_hypervisor()?;
+    tools::ensure()?;
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let stem = kernel.file_name().map_or("kernel".into(), |n| n.to_string_lossy().into_owned());
+    let iso = scratch_dir().join(format!("xen-{stem}-{}-{}.iso", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+    let spec = ImageSpec {
+        hypervisor: xen,
+        cmdline: Some(xen_cmdline.to_string()),
+        modules: vec![Module { file: kernel.to_path_buf(), name: "dom0".into(), args: kernel_cmdline.to_string() }],
+    };
+    make_iso(&spec, &iso)?;
+    let cap = Capture { timeout: XEN_TIMEOUT, stop_on: Some(END), mark: Some(END) };
+    let run = boot(&iso, machine, &cap);
+    let _ = std::fs::remove_file(&iso);
+    let run = run?;
+    let mut t = Transcript::extract(&run.text).with_context(|| {
+        let why = match run.ending {
+            Ending::Timeout => format!("timed out after {:.0?}", run.elapsed),
+            ref e => format!("{e:?} after {:.1?}", run.elapsed),
+        };
+        format!("no transcript from {} on Xen 4.17 ({why}); serial log:\n{}", kernel.display(), run.text)
+    })?;
+    t.boot = Some(run);
+    Ok(t)
+}
