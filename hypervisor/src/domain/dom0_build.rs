@@ -22,6 +22,10 @@ use crate::pv::hypercall_page;
 /// XENFEAT bits a dom0 kernel may require of us.
 pub const DOM0_FEATURES_SUPPORTED: u32 = 1 << dom0_abi::features::XENFEAT_dom0;
 
+/// `XEN_PROCESSOR_PM_PX | XEN_PROCESSOR_PM_CX`, reported in the PM byte of
+/// dom0's start_info flags.
+const DOM0_PM_BITS: u32 = 0x3;
+
 /// Why dom0 could not be built.
 #[derive(Debug)]
 pub enum BuildError {
@@ -176,9 +180,15 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
 
     let mut si = StartInfo { ..dom0_abi::Pod::zeroed() };
     si.magic[..XEN_START_INFO_MAGIC.len()].copy_from_slice(XEN_START_INFO_MAGIC);
+    // Xen appends "p" for a kernel that declares a PAE mode.
+    if k.notes.pae_mode.is_some() {
+        si.magic[XEN_START_INFO_MAGIC.len()] = b'p';
+    }
     si.nr_pages = nr_pages;
     si.shared_info = shared_info_mfn << PAGE_SHIFT;
     si.flags = SIF_PRIVILEGED | SIF_INITDOMAIN | if layout.initrd_pfn.is_some() { SIF_MOD_START_PFN } else { 0 };
+    // Processor power management is left to dom0 (Xen's default PX|CX).
+    si.flags |= DOM0_PM_BITS << 8;
     si.pt_base = layout.vpt_start;
     si.nr_pt_frames = layout.nr_pt_pages;
     si.mfn_list = layout.vphysmap_start;
@@ -201,6 +211,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         max_pages: mem.max.map_or(nr_pages, |m| m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages),
         p2m,
         shared_info_mfn,
+        initial_pt: layout.pfn_of(layout.vpt_start)..layout.pfn_of(layout.vpt_start) + layout.nr_pt_pages,
         state: Mutex::new(DomainState { vm_assist: 0, shutdown: None, shutdown_code: None }),
     });
     let si_page = domain.shared_info();

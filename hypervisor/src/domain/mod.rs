@@ -77,6 +77,10 @@ pub struct Domain {
     pub p2m: Vec<u64>,
     /// Machine frame of the shared-info page.
     pub shared_info_mfn: u64,
+    /// PFNs of the page tables the builder made. Until page types exist
+    /// (PV memory management), these are the domain's only page tables:
+    /// no hypercall lets a guest create or pin others.
+    pub initial_pt: core::ops::Range<u64>,
     /// Mutable state.
     pub state: Mutex<DomainState>,
 }
@@ -88,6 +92,17 @@ impl Domain {
         // as long as the domain; guests write to it concurrently, as Xen's
         // interface expects, and only fields of plain data are touched.
         unsafe { &mut *(maddr_to_virt(self.shared_info_mfn << 12) as *mut SharedInfo) }
+    }
+
+    /// The PFN of `mfn` when the domain owns that frame.
+    pub fn owned_pfn(&self, mfn: u64) -> Option<u64> {
+        let pfn = crate::mm::m2p::get(mfn);
+        (self.mfn_of(pfn) == Some(mfn)).then_some(pfn)
+    }
+
+    /// Whether `mfn` is one of the domain's page-table frames.
+    pub fn is_page_table(&self, mfn: u64) -> bool {
+        self.owned_pfn(mfn).is_some_and(|pfn| self.initial_pt.contains(&pfn))
     }
 
     /// Machine frame of `pfn`, if the domain has it.

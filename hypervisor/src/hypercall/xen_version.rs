@@ -18,8 +18,13 @@ pub const EXTRAVERSION: &str = "-rustpv";
 pub const CAPABILITIES: &str = "xen-3.0-x86_64";
 
 /// XENFEAT bits of submap 0 for `v`'s domain: only what we implement.
+/// Xen 4.17 also reports `mmu_pt_update_preserve_ad`, `highmem_assist`,
+/// `gnttab_map_avail_bits` and `memory_op_vnode_supported` for PV; they
+/// are added here as the features they name are implemented.
 pub fn features(v: &Vcpu) -> u32 {
-    let mut f = 0;
+    use dom0_abi::features::{XENFEAT_direct_mapped, XENFEAT_pae_pgdir_above_4gb};
+    // 64-bit page tables may live anywhere; PV guests see machine frames.
+    let mut f = (1 << XENFEAT_pae_pgdir_above_4gb) | (1 << XENFEAT_direct_mapped);
     if v.domain.is_privileged {
         f |= 1 << dom0_abi::features::XENFEAT_dom0;
     }

@@ -4,7 +4,9 @@
 //! * `.note.Xen` notes (as Linux's `xen-head.S` has them, as far as a 64-bit
 //!   PV kernel needs): guest OS and version, `xen-3.0`, the `generic`
 //!   loader, virtual base and physical offset, entry point, hypercall page,
-//!   features (`!writable_page_tables|pae_pgdir_above_4gb`, dom0 supported),
+//!   features (`pae_pgdir_above_4gb`; the test kernels do not write their
+//!   page tables directly, so they do not require `writable_page_tables`;
+//!   dom0 supported),
 //!   PAE mode, L1 MFN validity mask and the hypervisor hole start.
 //! * `pv_guest_start`: Xen enters it in 64-bit ring 3 with `rsi` = virtual
 //!   address of start_info and `rsp` on its boot stack. It records that
@@ -55,7 +57,7 @@ xen_note!(XEN_ELFNOTE_VIRT_BASE, ".quad 0xffffffff80000000");
 xen_note!(XEN_ELFNOTE_PADDR_OFFSET, ".quad 0");
 xen_note!(XEN_ELFNOTE_ENTRY, ".quad pv_guest_start");
 xen_note!(XEN_ELFNOTE_HYPERCALL_PAGE, ".quad pv_guest_hypercall_page");
-xen_note!(XEN_ELFNOTE_FEATURES, ".asciz \"!writable_page_tables|pae_pgdir_above_4gb\"");
+xen_note!(XEN_ELFNOTE_FEATURES, ".asciz \"pae_pgdir_above_4gb\"");
 xen_note!(XEN_ELFNOTE_SUPPORTED_FEATURES, ".long 1 << 11");
 xen_note!(XEN_ELFNOTE_PAE_MODE, ".asciz \"yes\"");
 // mask, value: an L1 entry holds a valid MFN when _PAGE_PRESENT is set.
