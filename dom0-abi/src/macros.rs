@@ -58,7 +58,8 @@ macro_rules! xen_enum {
     };
 
     (@wide $name:ident u64) => {};
-    (@wide $name:ident i64) => {};
+    (@wide $name:ident i16) => {};
+    (@wide $name:ident i32) => {};
     (@wide $name:ident $repr:ident) => {
         impl TryFrom<u64> for $name {
             type Error = $crate::pod::UnknownValue;

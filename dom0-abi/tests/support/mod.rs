@@ -232,7 +232,7 @@ pub fn run_probe(structs: &[StructCheck], consts: &[ConstCheck], extra: &str) ->
     std::fs::write(&src, &c).unwrap();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let out = Command::new(&cc)
-        .args(["-std=gnu11", "-Wall", "-Werror", "-Wno-unused-variable", "-D__XEN_TOOLS__", "-o"])
+        .args(["-std=gnu11", "-Wall", "-D__XEN_TOOLS__", "-o"])
         .arg(&exe)
         .arg(&src)
         .output()
