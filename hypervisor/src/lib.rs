@@ -16,6 +16,7 @@ pub mod acpi_s5;
 pub mod cmdline;
 pub mod console;
 pub mod mm;
+pub mod segdesc;
 pub mod version;
 
 #[cfg(not(test))]
@@ -34,3 +35,7 @@ mod mem;
 mod panic;
 #[cfg(not(test))]
 pub mod setup;
+// The hypercall page's contents are pure: test them on the host too.
+#[cfg(test)]
+#[path = "pv/hypercall_page.rs"]
+mod hypercall_page_host_tests;

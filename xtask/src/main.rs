@@ -23,9 +23,13 @@ struct Cli {
 /// What goes into an image.
 #[derive(clap::Args, Clone)]
 struct ImageArgs {
-    /// dom0 kernel (a PV ELF), passed as the first module.
+    /// dom0 kernel (a PV ELF), passed as the first module (`run` defaults
+    /// to the `hello` test kernel; `--no-dom0` boots without one).
     #[arg(long)]
     dom0: Option<PathBuf>,
+    /// Boot with no dom0 kernel at all.
+    #[arg(long, conflicts_with = "dom0")]
+    no_dom0: bool,
     /// Command line of the dom0 kernel.
     #[arg(long, default_value = "")]
     dom0_cmdline: String,
@@ -71,8 +75,10 @@ enum Task {
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Build => {
-            let elf = build::hypervisor()?;
-            println!("{}", elf.display());
+            println!("{}", build::hypervisor()?.display());
+            for elf in build::guests()? {
+                println!("{}", elf.display());
+            }
         }
         Task::Iso { image, output } => {
             let iso = iso(&image, output)?;
@@ -106,7 +112,14 @@ fn iso(args: &ImageArgs, output: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 fn run(args: &ImageArgs, smp: u32, mem: u32) -> Result<()> {
-    let iso = iso(args, None)?;
+    let mut args = args.clone();
+    if args.dom0.is_none() && !args.no_dom0 {
+        args.dom0 = Some(build::guest("hello")?);
+        if args.dom0_cmdline.is_empty() {
+            args.dom0_cmdline = "hello from cargo xtask run".into();
+        }
+    }
+    let iso = iso(&args, None)?;
     let machine = Machine { smp, mem_mib: mem, ..Machine::default() };
     eprintln!("Booting {} under QEMU (TCG, {smp} CPUs, {mem} MiB). Ctrl-A X quits.", iso.display());
     let status = Command::new("qemu-system-x86_64")

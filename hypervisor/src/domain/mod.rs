@@ -160,6 +160,11 @@ pub struct Vcpu {
     pub cr0_ts: bool,
     /// Virtual I/O privilege level (0-3 in bits 12-13 of EFLAGS).
     pub iopl: u32,
+    /// The guest's GDT entries (`set_gdt`), validated, as installed below
+    /// the hypervisor's reserved entries while this vCPU runs.
+    pub gdt: Vec<u64>,
+    /// Machine frames the guest GDT came from.
+    pub gdt_frames: Vec<u64>,
 }
 
 impl Vcpu {
@@ -180,6 +185,8 @@ impl Vcpu {
             gs_base_user: 0,
             cr0_ts: false,
             iopl: 0,
+            gdt: Vec::new(),
+            gdt_frames: Vec::new(),
         }
     }
 

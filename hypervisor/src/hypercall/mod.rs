@@ -4,6 +4,7 @@
 
 pub mod callbacks;
 pub mod console_io;
+pub mod descriptor;
 pub mod mm;
 pub mod multicall;
 pub mod physdev;
@@ -61,6 +62,8 @@ pub fn call(v: &mut Vcpu, regs: &mut TrapFrame, op: u64, a: [u64; 6]) -> HcResul
         nr::HYPERVISOR_multicall => multicall::multicall(v, regs, a[0], a[1]),
         nr::HYPERVISOR_physdev_op => physdev::physdev_op(v, a[0] as u32, a[1]),
         nr::HYPERVISOR_update_va_mapping => mm::update_va_mapping(v, a[0], a[1], a[2]),
+        nr::HYPERVISOR_set_gdt => descriptor::set_gdt(v, a[0], a[1]),
+        nr::HYPERVISOR_update_descriptor => descriptor::update_descriptor(v, a[0], a[1]),
         _ => err(Errno::ENOSYS),
     }
 }

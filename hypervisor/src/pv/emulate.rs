@@ -217,6 +217,11 @@ pub fn privileged_op(v: &mut Vcpu, regs: &mut TrapFrame) -> bool {
             crate::hypercall::sched::block(v);
             i + 1
         }
+        // CPUID (faulting) is emulated in user mode too.
+        0x0f if insn[i + 1] == 0xa2 => {
+            emulate_cpuid(regs);
+            i + 2
+        }
         0x0f if v.kernel_mode => match privileged_0f(v, regs, &insn[i + 1..]) {
             Some(n) => i + 1 + n,
             None => return false,

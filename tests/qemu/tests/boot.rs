@@ -107,7 +107,7 @@ fn ring0_page_fault_prints_full_dump() {
 }
 
 #[test]
-fn module_given_is_listed() {
+fn module_given_is_listed_and_a_non_elf_kernel_refused() {
     let dir = qemu_tests::fixture::scratch_dir();
     let file = dir.join("dummy-module.bin");
     std::fs::write(&file, vec![0x5au8; 12345]).unwrap();
@@ -117,7 +117,7 @@ fn module_given_is_listed() {
     assert!(t.has("(XEN)   modules: 1"));
     let line = t.line_with("(XEN)   module 0: 12345 bytes at 0x").expect("module listed");
     assert!(line.ends_with(", command line \"console=hvc0\""), "{line}");
-    assert!(t.has("dom0 kernel given (module 0, 12345 bytes)"));
+    assert!(t.has("dom0 kernel refused: not an ELF file: bad magic. Powering off."), "{}", t.text);
     assert_eq!(t.ending, Ending::Exited(Some(0)));
 }
 
@@ -126,4 +126,29 @@ fn console_none_is_silent() {
     let t = boot_plain("console-none", "console=none", 1, 256);
     assert!(t.text.trim().is_empty(), "nothing on the serial port: {:?}", t.text);
     assert_eq!(t.ending, Ending::Exited(Some(0)), "still powers off");
+}
+
+/// Boot with `kernel` bytes as the dom0 module and return the transcript.
+fn boot_with_dom0(name: &str, kernel: &[u8]) -> Transcript {
+    let file = qemu_tests::fixture::scratch_dir().join(format!("{name}.elf"));
+    std::fs::write(&file, kernel).unwrap();
+    let mut b = Boot::new(name, "console=com1");
+    b.modules.push(Module { file, name: "dom0".into(), args: String::new() });
+    b.run().expect("boot runs")
+}
+
+#[test]
+fn invalid_dom0_kernels_are_refused_with_the_reason() {
+    // An x86-64 executable without Xen notes: the hypervisor image itself.
+    let hv = std::fs::read(qemu_tests::fixture::hypervisor_elf()).unwrap();
+    let t = boot_with_dom0("dom0-no-notes", &hv);
+    assert!(t.has("dom0 kernel refused: not a Xen PV kernel: no Xen ELF notes. Powering off."), "{}", t.text);
+    assert_eq!(t.ending, Ending::Exited(Some(0)));
+
+    // A PV kernel turned into a 32-bit ELF.
+    let mut hello = std::fs::read(qemu_tests::build::guest("hello").unwrap()).unwrap();
+    hello[4] = 1;
+    let t = boot_with_dom0("dom0-elf32", &hello);
+    assert!(t.has("dom0 kernel refused: not a 64-bit ELF file"), "{}", t.text);
+    assert_eq!(t.ending, Ending::Exited(Some(0)));
 }

@@ -142,6 +142,43 @@ copy_guest_fixup:
         mov     %rcx, %rax
         ret
 
+/*
+ * RDMSR that survives a #GP: RDI = MSR, RSI = where to store the value;
+ * returns 0 in EAX on success, 1 when the MSR does not exist.
+ */
+        .global hv_rdmsr_safe
+        .global rdmsr_safe_insn
+        .global rdmsr_safe_fixup
+hv_rdmsr_safe:
+        mov     %edi, %ecx
+rdmsr_safe_insn:
+        rdmsr
+        shl     $32, %rdx
+        or      %rdx, %rax
+        mov     %rax, (%rsi)
+        xor     %eax, %eax
+        ret
+rdmsr_safe_fixup:
+        mov     $1, %eax
+        ret
+
+/* WRMSR that survives a #GP: RDI = MSR, RSI = value; 0 or 1 in EAX. */
+        .global hv_wrmsr_safe
+        .global wrmsr_safe_insn
+        .global wrmsr_safe_fixup
+hv_wrmsr_safe:
+        mov     %edi, %ecx
+        mov     %esi, %eax
+        mov     %rsi, %rdx
+        shr     $32, %rdx
+wrmsr_safe_insn:
+        wrmsr
+        xor     %eax, %eax
+        ret
+wrmsr_safe_fixup:
+        mov     $1, %eax
+        ret
+
         /* Per-CPU SYSCALL stubs (LSTAR then CSTAR, 64 bytes each), written at
            CPU bring-up through the direct map. */
         .balign 4096

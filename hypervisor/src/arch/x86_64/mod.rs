@@ -5,6 +5,7 @@
 pub mod acpi;
 pub mod apic;
 pub mod cpu;
+pub mod cpuid_fault;
 pub mod fpu;
 pub mod gdt;
 pub mod idt;

@@ -112,6 +112,7 @@ extern "C" fn ap_entry(block_va: u64) -> ! {
     idt::load();
     super::syscall::init_this_cpu(me.cpu_id, block_va);
     apic::enable_this_cpu(X2APIC.load(Ordering::SeqCst) != 0);
+    super::cpuid_fault::enable_this_cpu();
     cpu::mark_online();
     AP_UP.store(me.cpu_id, Ordering::SeqCst);
     // Parked until the scheduler gives this CPU work.

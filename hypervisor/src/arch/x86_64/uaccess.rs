@@ -6,14 +6,21 @@
 //! reserved range; a fault on the copy itself (unmapped or read-only guest
 //! memory, a non-canonical address) is caught by the fixup in `traps.rs`
 //! and also becomes `EFAULT`. Nothing a guest passes can make the
-//! hypervisor touch its own memory.
+//! hypervisor touch its own memory. The same fixup table lets the
+//! hypervisor probe MSRs that may not exist.
 
 use dom0_abi::arch_x86::{HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_START};
 
 unsafe extern "C" {
     fn hv_copy_guest(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    fn hv_rdmsr_safe(msr: u32, out: *mut u64) -> u32;
+    fn hv_wrmsr_safe(msr: u32, value: u64) -> u32;
     static copy_guest_insn: u8;
     static copy_guest_fixup: u8;
+    static rdmsr_safe_insn: u8;
+    static rdmsr_safe_fixup: u8;
+    static wrmsr_safe_insn: u8;
+    static wrmsr_safe_fixup: u8;
 }
 
 /// A guest range could not be accessed.
@@ -63,7 +70,31 @@ pub fn write_guest<T: dom0_abi::Pod>(dst: u64, v: &T) -> Result<(), Fault> {
     copy_to_guest(dst, bytes)
 }
 
-/// If `rip` is the guest-copy instruction, the address to resume at.
+/// The exception table: instructions allowed to fault in ring 0 and where
+/// each resumes.
+fn fixups() -> [(u64, u64); 3] {
+    [
+        (&raw const copy_guest_insn as u64, &raw const copy_guest_fixup as u64),
+        (&raw const rdmsr_safe_insn as u64, &raw const rdmsr_safe_fixup as u64),
+        (&raw const wrmsr_safe_insn as u64, &raw const wrmsr_safe_fixup as u64),
+    ]
+}
+
+/// If `rip` is an instruction with a fixup, the address to resume at.
 pub fn fixup_for(rip: u64) -> Option<u64> {
-    (rip == &raw const copy_guest_insn as u64).then(|| &raw const copy_guest_fixup as u64)
+    fixups().iter().find(|&&(insn, _)| insn == rip).map(|&(_, fixup)| fixup)
+}
+
+/// Read an MSR that may not exist.
+pub fn rdmsr_safe(msr: u32) -> Option<u64> {
+    let mut v = 0;
+    // SAFETY: a #GP on the RDMSR is fixed up; `v` is a valid out pointer.
+    (unsafe { hv_rdmsr_safe(msr, &mut v) } == 0).then_some(v)
+}
+
+/// Write an MSR that may not exist or may refuse the value.
+pub fn wrmsr_safe(msr: u32, value: u64) -> bool {
+    // SAFETY: a #GP on the WRMSR is fixed up. Callers only write MSRs whose
+    // effect on the hypervisor they know.
+    unsafe { hv_wrmsr_safe(msr, value) == 0 }
 }
