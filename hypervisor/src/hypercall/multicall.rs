@@ -23,12 +23,13 @@ pub fn multicall(v: &mut Vcpu, regs: &mut TrapFrame, list: u64, count: u64) -> H
     let size = core::mem::size_of::<MulticallEntry>() as u64;
     for i in 0..count {
         let at = list + i * size;
-        let mut e: MulticallEntry = read_guest(at).map_err(|_| Errno::EFAULT)?;
-        e.result = match e.op {
+        let e: MulticallEntry = read_guest(at).map_err(|_| Errno::EFAULT)?;
+        let result = match e.op {
             nr::HYPERVISOR_multicall | nr::HYPERVISOR_iret => encode(err(Errno::EINVAL)),
             op => encode(call(v, regs, op, e.args)),
         };
-        write_guest(at, &e).map_err(|_| Errno::EFAULT)?;
+        // Only the result field is written back, as Xen does.
+        write_guest(at + core::mem::offset_of!(MulticallEntry, result) as u64, &result).map_err(|_| Errno::EFAULT)?;
     }
     Ok(0)
 }

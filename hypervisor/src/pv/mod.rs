@@ -121,6 +121,8 @@ pub fn do_iret(v: &mut Vcpu, regs: &mut TrapFrame) -> u64 {
         regs.r11 = ctx.r11;
         regs.rcx = ctx.rcx;
     }
+    // Returning from an iret context is never a plain SYSCALL return.
+    regs.entry_vector = 0;
     if let Some(vi) = v.vcpu_info() {
         vi.evtchn_upcall_mask = u8::from(ctx.rflags & (1 << 9) == 0);
     }

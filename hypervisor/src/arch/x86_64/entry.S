@@ -77,7 +77,45 @@ syscall_enter:
         sub     $8, %rsp
         call    hv_syscall
         add     $8, %rsp
-        jmp     restore_all
+        /*
+         * Fast exit with SYSRET when the frame is still what SYSCALL made
+         * (RIP = RCX, RFLAGS = R11, 64-bit guest CS, canonical RIP): the
+         * common hypercall return. Anything else (iret, bounces) uses IRETQ.
+         */
+        mov     128(%rsp), %rcx                  /* rip */
+        cmp     88(%rsp), %rcx                   /* saved rcx */
+        jne     restore_all
+        mov     144(%rsp), %r11                  /* rflags */
+        cmp     48(%rsp), %r11                   /* saved r11 */
+        jne     restore_all
+        cmpq    $0xe033, 136(%rsp)
+        jne     restore_all
+        cmpq    $0xe02b, 160(%rsp)
+        jne     restore_all
+        mov     %rcx, %rax
+        sar     $47, %rax
+        inc     %rax
+        cmp     $1, %rax                         /* upper 17 bits all 0 or all 1 */
+        ja      restore_all
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %rbp
+        pop     %rbx
+        pop     %r11
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rax
+        pop     %rcx
+        pop     %rdx
+        pop     %rsi
+        pop     %rdi
+        /* RSP -> error/vector; the guest RSP is 4 slots above. NMI and #MC
+           use IST stacks, so the window on the guest stack is safe. */
+        mov     32(%rsp), %rsp
+        sysretq
 
 /* SYSCALL from compatibility mode: same frame, CS32, marked 0x101. */
         .global syscall32_enter
