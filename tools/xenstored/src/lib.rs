@@ -1,0 +1,1 @@
+//! xenstore protocol, store and client (in progress).
