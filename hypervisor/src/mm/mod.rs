@@ -2,6 +2,8 @@
 
 pub mod frame_alloc;
 pub mod m2p;
+pub mod page;
+pub mod pv;
 pub mod memmap;
 
 /// Size of a machine frame.

@@ -1,16 +1,20 @@
 //! QEMU integration-test harness, shared by the tests and by xtask.
 //!
 //! * [`tools`]: find (or install) QEMU and GRUB's image tools;
+//! * [`bench`]: the `bench` kernel's result lines and the ours-vs-Xen table;
 //! * [`build`]: build the bare-metal hypervisor image with its codegen flags;
 //! * [`image`]: make a GRUB ISO from `boot/grub.cfg`, a command line and
 //!   modules;
 //! * [`qemu`]: boot an image under TCG with a timeout and capture the
 //!   serial transcript.
 
+pub mod bench;
 pub mod build;
 pub mod debian;
 pub mod fixture;
 pub mod image;
+pub mod linux_dom0;
+pub mod ours;
 pub mod qemu;
 pub mod tools;
 pub mod transcript;

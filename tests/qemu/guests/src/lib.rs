@@ -13,6 +13,10 @@
 //! * [`transcript`]: the `TRANSCRIPT BEGIN`/`END` framing and `key: value`
 //!   facts, `~ ` marking implementation-specific values;
 //! * [`fmt`]: small formatting helpers (NUL-terminated strings, flag names);
+//! * [`report`]: hypercall results as transcript values;
+//! * `traps` (bare builds only): trap table, exception entry stubs, the
+//!   trap recorder, `HYPERVISOR_iret`, and the [`trigger!`] macro;
+//! * `shared` (bare builds only): mapping the shared_info page;
 //! * `panic` (bare builds only): `PANIC: <message>`, then a crash shutdown.
 //!
 //! The binaries are built by `qemu_tests::build::guest` with the bare-metal
@@ -27,9 +31,14 @@ pub mod hypercall;
 mod mem;
 #[cfg(not(test))]
 mod panic;
+pub mod report;
+#[cfg(not(test))]
+pub mod shared;
 #[cfg(not(test))]
 pub mod start;
 pub mod transcript;
+#[cfg(not(test))]
+pub mod traps;
 
 pub use dom0_abi;
 pub use dom0_abi::xen::StartInfo;

@@ -1,0 +1,515 @@
+//! PV memory management: validated page-table updates.
+//!
+//! The rules (Xen's): a domain maps only frames it owns (a privileged
+//! domain may also map device memory the hypervisor does not use); a frame
+//! is validated as an Ln page table when first used as one, by taking a
+//! reference on everything its entries map, and devalidated when the last
+//! reference to that use goes; a page-table frame is never mapped writable;
+//! superpages, reserved bits and linear page tables are refused; the L4
+//! slots of the hypervisor's range are the hypervisor's. Every guest change
+//! of an entry goes through [`Mm::mod_entry`], which takes the references of
+//! the new entry before dropping those of the old.
+//!
+//! The engine is generic over [`Memory`] (how entries are read and
+//! written) so the host tests drive it against a fake machine.
+
+use super::page::{Owner, PageInfo, PageType};
+
+/// Access to page-table entries in machine memory.
+pub trait Memory {
+    /// Entry `index` of frame `mfn`.
+    fn read(&self, mfn: u64, index: usize) -> u64;
+    /// Set entry `index` of frame `mfn`.
+    fn write(&mut self, mfn: u64, index: usize, value: u64);
+}
+
+/// Why an operation was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MmError {
+    /// No such frame, or not one the domain may use.
+    BadFrame(u64),
+    /// The frame is used as another type.
+    TypeConflict(u64),
+    /// Reserved or disallowed bits in an entry.
+    BadFlags(u64),
+    /// A superpage mapping.
+    Superpage,
+    /// An update of a hypervisor-owned L4 slot.
+    HypervisorSlot,
+    /// Already pinned.
+    AlreadyPinned,
+    /// Not pinned.
+    NotPinned,
+    /// A reference count would overflow.
+    Overflow,
+}
+
+/// Present.
+pub const P: u64 = 1 << 0;
+/// Writable.
+pub const RW: u64 = 1 << 1;
+/// User.
+pub const US: u64 = 1 << 2;
+const PWT: u64 = 1 << 3;
+const PCD: u64 = 1 << 4;
+/// Accessed.
+pub const A: u64 = 1 << 5;
+/// Dirty.
+pub const D: u64 = 1 << 6;
+/// Superpage (PS) in L2/L3; PAT in L1.
+pub const PSE: u64 = 1 << 7;
+/// Frame address bits.
+pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+/// Bits 52–62: reserved for software/keys; refused.
+const HIGH_RESERVED: u64 = 0x7ff0_0000_0000_0000;
+/// Cache attributes, allowed only to domains with device access.
+const CACHE_ATTRS: u64 = PWT | PCD | PSE;
+
+/// First L4 slot of the hypervisor's range (0xffff800000000000).
+pub const HYPERVISOR_L4_FIRST: usize = 256;
+/// One past the last hypervisor L4 slot (0xffff880000000000).
+pub const HYPERVISOR_L4_END: usize = 272;
+
+/// The domain an operation acts for.
+#[derive(Clone, Copy, Debug)]
+pub struct Actor {
+    /// Domain ID.
+    pub domid: u16,
+    /// May map device memory and use cache attributes.
+    pub privileged: bool,
+}
+
+/// Flags whose change needs new references (presence, writability, frame).
+fn significant(e: u64) -> u64 {
+    e & (ADDR_MASK | P | RW)
+}
+
+/// The memory-management engine over a frame table and machine memory.
+pub struct Mm<'a, M: Memory> {
+    /// One entry per machine frame.
+    pub frames: &'a mut [PageInfo],
+    /// Machine memory.
+    pub mem: M,
+    /// The hypervisor's L4 slots 256..272, copied into every guest L4.
+    pub hv_l4: &'a [u64],
+    /// Device frames no guest may map (local APIC, IOAPICs).
+    pub reserved_io: &'a [u64],
+    /// Frames whose last reference went (for the caller to free).
+    pub freed: alloc::vec::Vec<u64>,
+}
+
+impl<M: Memory> Mm<'_, M> {
+    fn page(&mut self, mfn: u64) -> Result<&mut PageInfo, MmError> {
+        self.frames.get_mut(mfn as usize).ok_or(MmError::BadFrame(mfn))
+    }
+
+    /// Take a general reference on `mfn` for `d`.
+    pub fn get_page(&mut self, mfn: u64, d: u16) -> Result<(), MmError> {
+        let p = self.page(mfn)?;
+        if p.owner != Owner::Domain(d) || p.count == 0 {
+            return Err(MmError::BadFrame(mfn));
+        }
+        p.count = p.count.checked_add(1).ok_or(MmError::Overflow)?;
+        Ok(())
+    }
+
+    /// Drop a general reference; the frame is freed with its last one.
+    pub fn put_page(&mut self, mfn: u64) {
+        let Ok(p) = self.page(mfn) else { return };
+        p.count = p.count.saturating_sub(1);
+        if p.count == 0 {
+            *p = PageInfo::default();
+            self.freed.push(mfn);
+        }
+    }
+
+    /// Take a type reference of `ty` on `mfn` (validating a page table on
+    /// first use). A general reference must already be held.
+    pub fn get_page_type(&mut self, mfn: u64, ty: PageType, a: Actor) -> Result<(), MmError> {
+        let p = self.page(mfn)?;
+        if p.type_count > 0 {
+            if p.ty != ty {
+                return Err(MmError::TypeConflict(mfn));
+            }
+            p.type_count = p.type_count.checked_add(1).ok_or(MmError::Overflow)?;
+            return Ok(());
+        }
+        // First use: claim the type provisionally (so a table reaching
+        // itself as another type conflicts), then validate.
+        p.ty = ty;
+        p.type_count = 1;
+        if let Some(level) = ty.level() {
+            if let Err(e) = self.validate(mfn, level, a) {
+                let p = self.page(mfn)?;
+                p.ty = PageType::None;
+                p.type_count = 0;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Drop a type reference; a page table is devalidated with its last.
+    pub fn put_page_type(&mut self, mfn: u64) {
+        let Ok(p) = self.page(mfn) else { return };
+        p.type_count = p.type_count.saturating_sub(1);
+        if p.type_count == 0 {
+            let ty = p.ty;
+            p.ty = PageType::None;
+            if let Some(level) = ty.level() {
+                self.devalidate(mfn, level);
+            }
+        }
+    }
+
+    /// General and type reference together.
+    pub fn get_page_and_type(&mut self, mfn: u64, ty: PageType, a: Actor) -> Result<(), MmError> {
+        self.get_page(mfn, a.domid)?;
+        if let Err(e) = self.get_page_type(mfn, ty, a) {
+            self.put_page(mfn);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Drop a type and a general reference.
+    pub fn put_page_and_type(&mut self, mfn: u64) {
+        self.put_page_type(mfn);
+        self.put_page(mfn);
+    }
+
+    fn is_guest_slot(level: u32, index: usize) -> bool {
+        level != 4 || !(HYPERVISOR_L4_FIRST..HYPERVISOR_L4_END).contains(&index)
+    }
+
+    /// Check an entry of a level-`level` table and take the references it
+    /// needs; returns the entry as stored (user bit added, as the guest
+    /// kernel runs in ring 3).
+    pub fn get_entry(&mut self, e: u64, level: u32, a: Actor) -> Result<u64, MmError> {
+        if e & P == 0 {
+            return Ok(e);
+        }
+        if e & HIGH_RESERVED != 0 {
+            return Err(MmError::BadFlags(e));
+        }
+        let mfn = (e & ADDR_MASK) >> 12;
+        if level == 1 {
+            if e & CACHE_ATTRS != 0 && !a.privileged {
+                return Err(MmError::BadFlags(e));
+            }
+            let owner = self.frames.get(mfn as usize).map(|p| p.owner);
+            match owner {
+                None | Some(Owner::Io) => {
+                    // Device memory: only for a privileged domain, never the
+                    // hypervisor's own devices; not reference counted.
+                    if !a.privileged || self.reserved_io.contains(&mfn) {
+                        return Err(MmError::BadFrame(mfn));
+                    }
+                }
+                _ => {
+                    self.get_page(mfn, a.domid)?;
+                    if e & RW != 0 {
+                        if let Err(err) = self.get_page_type(mfn, PageType::Writable, a) {
+                            self.put_page(mfn);
+                            return Err(err);
+                        }
+                    }
+                }
+            }
+        } else {
+            if e & PSE != 0 {
+                return Err(MmError::Superpage);
+            }
+            self.get_page_and_type(mfn, PageType::table(level - 1), a)?;
+        }
+        Ok(e | US)
+    }
+
+    /// Drop the references an entry of a level-`level` table holds.
+    pub fn put_entry(&mut self, e: u64, level: u32) {
+        if e & P == 0 {
+            return;
+        }
+        let mfn = (e & ADDR_MASK) >> 12;
+        if level == 1 {
+            if !matches!(self.frames.get(mfn as usize).map(|p| p.owner), Some(Owner::Domain(_))) {
+                return;
+            }
+            if e & RW != 0 {
+                self.put_page_type(mfn);
+            }
+            self.put_page(mfn);
+        } else {
+            self.put_page_and_type(mfn);
+        }
+    }
+
+    fn validate(&mut self, mfn: u64, level: u32, a: Actor) -> Result<(), MmError> {
+        for i in 0..512 {
+            if !Self::is_guest_slot(level, i) {
+                self.mem.write(mfn, i, self.hv_l4[i - HYPERVISOR_L4_FIRST]);
+                continue;
+            }
+            let e = self.mem.read(mfn, i);
+            match self.get_entry(e, level, a) {
+                Ok(stored) => {
+                    if stored != e {
+                        self.mem.write(mfn, i, stored);
+                    }
+                }
+                Err(err) => {
+                    for j in (0..i).filter(|&j| Self::is_guest_slot(level, j)) {
+                        let e = self.mem.read(mfn, j);
+                        self.put_entry(e, level);
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn devalidate(&mut self, mfn: u64, level: u32) {
+        for i in (0..512).filter(|&i| Self::is_guest_slot(level, i)) {
+            let e = self.mem.read(mfn, i);
+            self.put_entry(e, level);
+        }
+    }
+
+    /// Replace entry `index` of page table `table` (of `level`) with `new`,
+    /// keeping the old accessed/dirty bits when `preserve_ad`.
+    pub fn mod_entry(
+        &mut self,
+        table: u64,
+        level: u32,
+        index: usize,
+        new: u64,
+        preserve_ad: bool,
+        a: Actor,
+    ) -> Result<(), MmError> {
+        if !Self::is_guest_slot(level, index) {
+            return Err(MmError::HypervisorSlot);
+        }
+        let old = self.mem.read(table, index);
+        let new = if preserve_ad { new | (old & (A | D)) } else { new };
+        if new & P != 0 && old & P != 0 && significant(new) == significant(old) {
+            // Same frame, same rights: only the other flags change. They
+            // are still checked.
+            if new & HIGH_RESERVED != 0
+                || (level == 1 && new & CACHE_ATTRS != 0 && !a.privileged)
+                || (level > 1 && new & PSE != 0)
+            {
+                return Err(MmError::BadFlags(new));
+            }
+            self.mem.write(table, index, new | US);
+            return Ok(());
+        }
+        let stored = self.get_entry(new, level, a)?;
+        self.mem.write(table, index, stored);
+        self.put_entry(old, level);
+        Ok(())
+    }
+
+    /// Pin `mfn` as a page table of type `ty`.
+    pub fn pin(&mut self, mfn: u64, ty: PageType, a: Actor) -> Result<(), MmError> {
+        self.get_page_and_type(mfn, ty, a)?;
+        let p = self.page(mfn)?;
+        if p.pinned {
+            self.put_page_and_type(mfn);
+            return Err(MmError::AlreadyPinned);
+        }
+        p.pinned = true;
+        Ok(())
+    }
+
+    /// Unpin `mfn`.
+    pub fn unpin(&mut self, mfn: u64, a: Actor) -> Result<(), MmError> {
+        let p = self.page(mfn)?;
+        if p.owner != Owner::Domain(a.domid) {
+            return Err(MmError::BadFrame(mfn));
+        }
+        if !p.pinned {
+            return Err(MmError::NotPinned);
+        }
+        p.pinned = false;
+        self.put_page_and_type(mfn);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::vec;
+    use std::vec::Vec;
+
+    #[derive(Default)]
+    struct FakeMem(HashMap<(u64, usize), u64>);
+
+    impl Memory for FakeMem {
+        fn read(&self, mfn: u64, index: usize) -> u64 {
+            *self.0.get(&(mfn, index)).unwrap_or(&0)
+        }
+        fn write(&mut self, mfn: u64, index: usize, value: u64) {
+            self.0.insert((mfn, index), value);
+        }
+    }
+
+    const DOM: Actor = Actor { domid: 1, privileged: false };
+    const DOM0: Actor = Actor { domid: 0, privileged: true };
+
+    fn machine(frames: usize, owned_by_1: std::ops::Range<u64>) -> Vec<PageInfo> {
+        let mut f = vec![PageInfo::default(); frames];
+        for m in owned_by_1 {
+            f[m as usize] = PageInfo { owner: Owner::Domain(1), count: 1, allocated: true, ..Default::default() };
+        }
+        f
+    }
+
+    fn mm<'a>(frames: &'a mut [PageInfo], hv: &'a [u64]) -> Mm<'a, FakeMem> {
+        Mm { frames, mem: FakeMem::default(), hv_l4: hv, reserved_io: &[0xfee00], freed: Vec::new() }
+    }
+
+    fn pte(mfn: u64, flags: u64) -> u64 {
+        (mfn << 12) | flags
+    }
+
+    const HV: [u64; 16] = [0xabc0_0003; 16];
+
+    /// L4 (10) -> L3 (11) -> L2 (12) -> L1 (13) -> data 14 (rw), 15 (ro).
+    fn address_space(m: &mut Mm<'_, FakeMem>) {
+        m.mem.write(10, 0, pte(11, P | RW));
+        m.mem.write(11, 0, pte(12, P | RW));
+        m.mem.write(12, 0, pte(13, P | RW));
+        m.mem.write(13, 0, pte(14, P | RW));
+        m.mem.write(13, 1, pte(15, P));
+        m.mem.write(13, 2, pte(13, P)); // the L1 maps itself read-only
+    }
+
+    #[test]
+    fn pin_validates_and_unpin_releases() {
+        let mut f = machine(32, 10..20);
+        let mut m = mm(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM).unwrap();
+        assert_eq!(m.frames[10].ty, PageType::L4);
+        assert_eq!(m.frames[13].ty, PageType::L1);
+        assert_eq!(m.frames[14].ty, PageType::Writable);
+        assert_eq!(m.frames[15].ty, PageType::None);
+        assert_eq!(m.frames[13].count, 3, "allocation + L2 entry + its own RO mapping");
+        assert_eq!(m.mem.read(10, 256), HV[0], "hypervisor slots installed");
+        assert_ne!(m.mem.read(13, 0) & US, 0, "user bit added");
+        m.unpin(10, DOM).unwrap();
+        for mfn in 10..16 {
+            assert_eq!(m.frames[mfn].ty, PageType::None, "frame {mfn} devalidated");
+            assert_eq!(m.frames[mfn].count, 1, "frame {mfn} back to its allocation reference");
+        }
+        assert_eq!(m.unpin(10, DOM), Err(MmError::NotPinned));
+    }
+
+    #[test]
+    fn page_table_cannot_be_mapped_writable() {
+        let mut f = machine(32, 10..20);
+        let mut m = mm(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM).unwrap();
+        // Map the L1 itself writable: refused, nothing changes.
+        assert_eq!(m.mod_entry(13, 1, 3, pte(13, P | RW), false, DOM), Err(MmError::TypeConflict(13)));
+        assert_eq!(m.mem.read(13, 3), 0);
+        // And the other way round: a writable page cannot become a table.
+        assert_eq!(m.mod_entry(12, 2, 1, pte(14, P | RW), false, DOM), Err(MmError::TypeConflict(14)));
+    }
+
+    #[test]
+    fn foreign_and_hypervisor_frames_are_refused() {
+        let mut f = machine(32, 10..20);
+        f[20] = PageInfo { owner: Owner::Domain(2), count: 1, allocated: true, ..Default::default() };
+        f[21] = PageInfo { owner: Owner::Xen, count: 1, ..Default::default() };
+        f[22] = PageInfo { owner: Owner::Io, ..Default::default() };
+        let mut m = mm(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM).unwrap();
+        assert_eq!(m.mod_entry(13, 1, 5, pte(20, P), false, DOM), Err(MmError::BadFrame(20)));
+        assert_eq!(m.mod_entry(13, 1, 5, pte(21, P), false, DOM), Err(MmError::BadFrame(21)));
+        assert_eq!(m.mod_entry(13, 1, 5, pte(22, P), false, DOM), Err(MmError::BadFrame(22)));
+        assert_eq!(m.mod_entry(13, 1, 5, pte(9999, P), false, DOM), Err(MmError::BadFrame(9999)));
+    }
+
+    #[test]
+    fn privileged_domain_maps_devices_but_not_the_apic() {
+        let mut f = machine(32, 10..20);
+        for p in &mut f[10..20] {
+            p.owner = Owner::Domain(0);
+        }
+        let mut m = mm(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM0).unwrap();
+        m.mod_entry(13, 1, 5, pte(0xb8, P | RW | PCD), false, DOM0).unwrap();
+        assert_eq!(m.mod_entry(13, 1, 6, pte(0xfee00, P | RW), false, DOM0), Err(MmError::BadFrame(0xfee00)));
+    }
+
+    #[test]
+    fn superpages_reserved_bits_linear_tables_and_hypervisor_slots() {
+        let mut f = machine(32, 10..20);
+        let mut m = mm(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM).unwrap();
+        assert_eq!(m.mod_entry(12, 2, 1, pte(16, P | PSE), false, DOM), Err(MmError::Superpage));
+        assert!(matches!(m.mod_entry(13, 1, 5, pte(16, P) | (1 << 55), false, DOM), Err(MmError::BadFlags(_))));
+        // L4 entry pointing at the L4 itself (a linear page table): refused.
+        assert_eq!(m.mod_entry(10, 4, 1, pte(10, P), false, DOM), Err(MmError::TypeConflict(10)));
+        // L2-as-L3 confusion: an L4 entry naming the L2 (it would be used
+        // as an L3).
+        assert_eq!(m.mod_entry(10, 4, 1, pte(12, P), false, DOM), Err(MmError::TypeConflict(12)));
+        // A second reference of the right type is fine.
+        m.mod_entry(11, 3, 1, pte(12, P), false, DOM).unwrap();
+        assert_eq!(m.frames[12].type_count, 2);
+        assert_eq!(m.mod_entry(10, 4, 256, 0, false, DOM), Err(MmError::HypervisorSlot));
+        assert_eq!(m.mod_entry(12, 2, 1, pte(16, P | RW), false, DOM).map(|_| m.frames[16].ty), Ok(PageType::L1));
+    }
+
+    #[test]
+    fn mod_entry_moves_references() {
+        let mut f = machine(32, 10..20);
+        let mut m = mm(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM).unwrap();
+        m.mod_entry(13, 1, 0, pte(16, P | RW), false, DOM).unwrap();
+        assert_eq!(m.frames[14].ty, PageType::None, "old mapping dropped");
+        assert_eq!(m.frames[16].ty, PageType::Writable);
+        // Flag-only change keeps references; A/D preserved when asked.
+        m.mem.write(13, 0, pte(16, P | RW | US | A | D));
+        m.mod_entry(13, 1, 0, pte(16, P | RW | (1 << 9)), true, DOM).unwrap();
+        assert_eq!(m.mem.read(13, 0), pte(16, P | RW | US | A | D | (1 << 9)));
+        assert_eq!(m.frames[16].type_count, 1);
+        m.mod_entry(13, 1, 0, 0, false, DOM).unwrap();
+        assert_eq!(m.frames[16].count, 1);
+    }
+
+    #[test]
+    fn failed_validation_leaves_no_references() {
+        let mut f = machine(32, 10..20);
+        let mut m = mm(&mut f, &HV);
+        address_space(&mut m);
+        m.mem.write(13, 7, pte(25, P)); // frame 25 is not ours
+        assert_eq!(m.pin(10, PageType::L4, DOM), Err(MmError::BadFrame(25)));
+        for mfn in 10..20 {
+            assert_eq!(m.frames[mfn].count, 1, "frame {mfn}");
+            assert_eq!(m.frames[mfn].type_count, 0, "frame {mfn}");
+        }
+    }
+
+    #[test]
+    fn last_reference_frees() {
+        let mut f = machine(32, 10..20);
+        let mut m = mm(&mut f, &HV);
+        m.get_page(14, 1).unwrap();
+        m.frames[14].allocated = false;
+        m.put_page(14); // the allocation reference
+        assert!(m.freed.is_empty());
+        m.put_page(14);
+        assert_eq!(m.freed, vec![14]);
+        assert_eq!(m.frames[14].owner, Owner::Free);
+    }
+}

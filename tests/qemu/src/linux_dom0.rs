@@ -1,0 +1,501 @@
+//! The Linux dom0 reference system: Xen 4.17 + Debian's kernel as PV dom0
+//! + a busybox initramfs carrying our statically linked `xm`.
+//!
+//! Everything comes from Debian's archive ([`debian`]) or from this
+//! workspace; nothing is committed. The pieces:
+//!
+//! * [`Cpio`]: a writer for the `newc` cpio format the kernel unpacks as its
+//!   initramfs (uncompressed: GRUB and Linux accept it as is);
+//! * [`build_initramfs`]: busybox, the four Xen driver modules
+//!   (`xen-privcmd`, `xen-evtchn`, `xen-gntdev`, `xenfs`, shipped
+//!   uncompressed in Debian 12's kernel package), an `/init` script and
+//!   `/usr/sbin/xm`;
+//! * [`build_iso`]: the GRUB image (Xen as the multiboot2 image, the kernel
+//!   and the initramfs as modules);
+//! * [`LinuxDom0`]: a booted system driven over the serial console, one
+//!   command at a time, with each command's output and exit status.
+//!
+//! The init script has two modes, chosen on the kernel command line. In
+//! the default (interactive, `cargo xtask run --reference`) it starts a
+//! login-less shell on `hvc0`. With `xmdriver=1` (the tests) the shell reads
+//! commands from a pipe fed by `hvc0` with the terminal's echo off, so it
+//! prints neither prompts nor the typed text, only what the commands print.
+
+use anyhow::{bail, Context, Result};
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::build::TARGET;
+use crate::fixture::scratch_dir;
+use crate::image::{make_iso, ImageSpec, Module};
+use crate::qemu::{base_args, Machine};
+use crate::{debian, tools, workspace_root};
+
+/// Debian package of the dom0 kernel (newest 6.1 build).
+pub const KERNEL_PACKAGE: &str = "linux-image-6.1.*-amd64-unsigned";
+/// Debian package of the statically linked busybox.
+pub const BUSYBOX_PACKAGE: &str = "busybox-static";
+/// The Xen driver modules loaded by `/init`, in load order (`xenfs`
+/// depends on `xen-privcmd`), as paths under `kernel/drivers/xen/`.
+pub const XEN_MODULES: &[&str] = &["xen-privcmd.ko", "xen-evtchn.ko", "xen-gntdev.ko", "xenfs/xenfs.ko"];
+
+/// Xen's command line for the Linux dom0 system.
+pub const XEN_CMDLINE: &str =
+    "dom0_mem=512M,max:512M console=com1 com1=115200,8n1 sched=credit loglvl=all guest_loglvl=all noreboot";
+/// The dom0 kernel's command line (interactive mode).
+pub const LINUX_CMDLINE: &str = "console=hvc0 earlyprintk=xen";
+/// Kernel command-line flag that puts `/init` into driver mode.
+pub const DRIVER_FLAG: &str = "xmdriver=1";
+/// Line `/init` prints once the shell is about to start.
+pub const READY: &str = "XM-DOM0-READY";
+/// How long a boot may take to reach [`READY`].
+pub const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
+/// How long one command may run.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Target directory of the statically linked `xm`.
+pub const STATIC_TARGET_DIR: &str = "target/static";
+
+/// The `/init` script. `$DRIVER` mode is selected by [`DRIVER_FLAG`].
+const INIT: &str = r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mkdir -p /proc /sys /dev /tmp /run
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+for m in /lib/modules/xen/*.ko; do
+    insmod "$m" || echo "init: insmod $m failed"
+done
+mount -t xenfs xenfs /proc/xen || echo "init: mounting xenfs failed"
+echo 1 > /proc/sys/kernel/printk
+ls -l /dev/xen
+if grep -q xmdriver=1 /proc/cmdline; then
+    stty -F /dev/hvc0 -echo -onlcr 2>/dev/null
+    echo XM-DOM0-""READY > /dev/hvc0
+    while true; do
+        cat /dev/hvc0 | sh > /dev/hvc0 2>&1
+    done
+fi
+echo XM-DOM0-""READY
+echo "Xen 4.17 + Linux dom0; xm is /usr/sbin/xm. Ctrl-A X quits QEMU."
+while true; do
+    setsid cttyhack sh -l
+done
+"#;
+
+/// A writer of `newc` cpio archives (the initramfs format Linux unpacks).
+///
+/// Each entry is a 110-byte ASCII header (magic `070701` and thirteen
+/// 8-digit hex fields), the NUL-terminated name padded to 4 bytes, then
+/// the data padded to 4 bytes; a `TRAILER!!!` entry ends the archive.
+#[derive(Default)]
+pub struct Cpio {
+    out: Vec<u8>,
+    next_ino: u32,
+}
+
+/// File-type bits of `st_mode`.
+const S_IFDIR: u32 = 0o040000;
+const S_IFREG: u32 = 0o100000;
+const S_IFLNK: u32 = 0o120000;
+const S_IFCHR: u32 = 0o020000;
+
+impl Cpio {
+    /// An empty archive.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn entry(&mut self, name: &str, mode: u32, rdev: (u32, u32), data: &[u8]) {
+        self.next_ino += 1;
+        let name_len = name.len() + 1;
+        let fields = [
+            self.next_ino,
+            mode,
+            0,
+            0,
+            if mode & S_IFDIR != 0 { 2 } else { 1 },
+            0,
+            u32::try_from(data.len()).expect("cpio entries are below 4 GiB"),
+            0,
+            0,
+            rdev.0,
+            rdev.1,
+            u32::try_from(name_len).expect("short name"),
+            0,
+        ];
+        self.out.extend_from_slice(b"070701");
+        for f in fields {
+            self.out.extend_from_slice(format!("{f:08x}").as_bytes());
+        }
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(0);
+        self.pad();
+        self.out.extend_from_slice(data);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while self.out.len() % 4 != 0 {
+            self.out.push(0);
+        }
+    }
+
+    /// A directory (parents must come first).
+    pub fn dir(&mut self, name: &str) {
+        self.entry(name, S_IFDIR | 0o755, (0, 0), &[]);
+    }
+
+    /// A regular file with permission bits `perm`.
+    pub fn file(&mut self, name: &str, perm: u32, data: &[u8]) {
+        self.entry(name, S_IFREG | (perm & 0o7777), (0, 0), data);
+    }
+
+    /// A symbolic link `name -> target`.
+    pub fn symlink(&mut self, name: &str, target: &str) {
+        self.entry(name, S_IFLNK | 0o777, (0, 0), target.as_bytes());
+    }
+
+    /// A character device node.
+    pub fn char_dev(&mut self, name: &str, perm: u32, major: u32, minor: u32) {
+        self.entry(name, S_IFCHR | (perm & 0o7777), (major, minor), &[]);
+    }
+
+    /// The archive with its trailer.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.entry("TRAILER!!!", 0, (0, 0), &[]);
+        self.out
+    }
+}
+
+/// The Debian artefacts of the system.
+#[derive(Clone, Debug)]
+pub struct Artefacts {
+    /// Xen 4.17 (gzip'ed multiboot2 image).
+    pub xen: PathBuf,
+    /// The dom0 kernel (`vmlinuz-*`).
+    pub vmlinuz: PathBuf,
+    /// `lib/modules/<version>` of that kernel.
+    pub modules_dir: PathBuf,
+    /// The static busybox binary.
+    pub busybox: PathBuf,
+}
+
+/// Fetch (or find in the cache) Xen, the kernel and busybox. Errors carry
+/// [`debian::ArchiveUnavailable`] when the archive cannot be reached.
+pub fn artefacts() -> Result<Artefacts> {
+    let xen = debian::xen_hypervisor()?;
+    let kernel = debian::package_dir(KERNEL_PACKAGE)?;
+    let vmlinuz = only_entry(&kernel.join("boot"), "vmlinuz-")?;
+    let modules_dir = only_entry(&kernel.join("lib/modules"), "")?;
+    let busybox = debian::package_dir(BUSYBOX_PACKAGE)?.join("bin/busybox");
+    if !busybox.is_file() {
+        bail!("{BUSYBOX_PACKAGE} has no bin/busybox");
+    }
+    Ok(Artefacts { xen, vmlinuz, modules_dir, busybox })
+}
+
+/// The single entry of `dir` whose name starts with `prefix`.
+fn only_entry(dir: &Path, prefix: &str) -> Result<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => bail!("nothing named {prefix}* in {}", dir.display()),
+        _ => bail!("several {prefix}* in {}: {found:?}", dir.display()),
+    }
+}
+
+/// Build `xm` as a statically linked release binary in
+/// [`STATIC_TARGET_DIR`] and return its path.
+pub fn build_static_xm() -> Result<PathBuf> {
+    let root = workspace_root();
+    let target_dir = root.join(STATIC_TARGET_DIR);
+    let status = Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "symbols")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .args(["build", "--quiet", "--release", "--package", "xm", "--bin", "xm", "--target", TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .status()
+        .context("running cargo build for the static xm")?;
+    if !status.success() {
+        bail!("building the static xm failed ({status})");
+    }
+    Ok(target_dir.join(TARGET).join("release/xm"))
+}
+
+/// Build the initramfs (uncompressed newc cpio) with busybox, the Xen
+/// modules, `/init` and `xm`.
+pub fn build_initramfs(a: &Artefacts, xm: &Path) -> Result<Vec<u8>> {
+    let read = |p: &Path| fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let mut c = Cpio::new();
+    for d in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "run", "etc", "root"] {
+        c.dir(d);
+    }
+    c.dir("lib");
+    c.dir("lib/modules");
+    c.dir("lib/modules/xen");
+    // The kernel opens /dev/console for init before devtmpfs is mounted.
+    c.char_dev("dev/console", 0o600, 5, 1);
+    c.file("bin/busybox", 0o755, &read(&a.busybox)?);
+    c.symlink("bin/sh", "busybox");
+    for (i, m) in XEN_MODULES.iter().enumerate() {
+        let path = a.modules_dir.join("kernel/drivers/xen").join(m);
+        let base = m.rsplit('/').next().unwrap_or(m);
+        // Numbered so that the init script's glob loads them in order.
+        c.file(&format!("lib/modules/xen/{i}-{base}"), 0o644, &read(&path)?);
+    }
+    c.file("init", 0o755, INIT.as_bytes());
+    c.file("etc/profile", 0o644, b"export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nPS1='dom0# '\n");
+    c.file("usr/sbin/xm", 0o755, &read(xm)?);
+    Ok(c.finish())
+}
+
+/// Build the GRUB image of the system at `out`; `driver` selects the
+/// init script's driver mode (see the module docs).
+pub fn build_iso(out: &Path, driver: bool) -> Result<()> {
+    let a = artefacts()?;
+    tools::ensure()?;
+    let xm = build_static_xm()?;
+    let initrd = out.with_extension("cpio");
+    fs::write(&initrd, build_initramfs(&a, &xm)?).with_context(|| format!("writing {}", initrd.display()))?;
+    let mut cmdline = LINUX_CMDLINE.to_string();
+    if driver {
+        cmdline.push(' ');
+        cmdline.push_str(DRIVER_FLAG);
+    }
+    let spec = ImageSpec {
+        hypervisor: a.xen,
+        cmdline: Some(XEN_CMDLINE.into()),
+        modules: vec![
+            Module { file: a.vmlinuz, name: "dom0".into(), args: cmdline },
+            Module { file: initrd.clone(), name: "initrd".into(), args: String::new() },
+        ],
+    };
+    let made = make_iso(&spec, out);
+    let _ = fs::remove_file(&initrd);
+    made
+}
+
+/// The machine the system boots on: 1 GiB, one CPU, SMAP/SMEP off.
+pub fn machine() -> Machine {
+    Machine { mem_mib: 1024, ..Machine::default() }
+}
+
+/// What one command printed and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// Standard output (Xen's own `(XEN)` console lines removed).
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Exit status (`$?`).
+    pub exit_code: i32,
+}
+
+/// A booted Xen 4.17 + Linux dom0 system under QEMU, driven over the
+/// serial console.
+pub struct LinuxDom0 {
+    child: Child,
+    stdin: ChildStdin,
+    rx: mpsc::Receiver<Vec<u8>>,
+    /// Everything the serial port printed so far (`\r` removed).
+    log: String,
+    seq: u64,
+    /// Time from QEMU start to the ready line.
+    pub boot_time: Duration,
+}
+
+impl LinuxDom0 {
+    /// Build the image and boot it, waiting for the shell.
+    pub fn boot() -> Result<Self> {
+        let iso = scratch_dir().join(format!("linux-dom0-{}.iso", std::process::id()));
+        build_iso(&iso, true)?;
+        let booted = Self::boot_iso(&iso, &machine());
+        let _ = fs::remove_file(&iso);
+        booted
+    }
+
+    /// Boot an image made by [`build_iso`] in driver mode.
+    pub fn boot_iso(iso: &Path, m: &Machine) -> Result<Self> {
+        let start = Instant::now();
+        let mut child = Command::new("qemu-system-x86_64")
+            .args(base_args(iso, m))
+            .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting qemu-system-x86_64")?;
+        let stdin = child.stdin.take().context("qemu stdin")?;
+        let mut stdout = child.stdout.take().context("qemu stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut sys = LinuxDom0 { child, stdin, rx, log: String::new(), seq: 0, boot_time: Duration::ZERO };
+        let ready = format!("{READY}\n");
+        match sys.wait_for(0, BOOT_TIMEOUT, |text| text.contains(&ready)) {
+            Ok(_) => {}
+            Err(e) => bail!("{e:#}; serial log:\n{}", sys.log),
+        }
+        sys.boot_time = start.elapsed();
+        Ok(sys)
+    }
+
+    /// Everything the serial console printed so far.
+    pub fn log(&self) -> &str {
+        &self.log
+    }
+
+    /// Read serial output until `done(log[from..])` holds; returns the
+    /// position where the text checked started.
+    fn wait_for(&mut self, from: usize, timeout: Duration, done: impl Fn(&str) -> bool) -> Result<usize> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if done(&self.log[from..]) {
+                return Ok(from);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                bail!("timed out after {timeout:?}");
+            }
+            match self.rx.recv_timeout(left.min(Duration::from_millis(100))) {
+                Ok(chunk) => self.log.push_str(&String::from_utf8_lossy(&chunk).replace('\r', "")),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => bail!("QEMU exited"),
+            }
+        }
+    }
+
+    /// Type `text` slowly enough for Xen's small serial input ring.
+    fn type_text(&mut self, text: &str) -> Result<()> {
+        for chunk in text.as_bytes().chunks(16) {
+            self.stdin.write_all(chunk).context("writing to QEMU's serial input")?;
+            self.stdin.flush()?;
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        Ok(())
+    }
+
+    /// Run `cmd` in dom0's shell and return what it printed.
+    pub fn run(&mut self, cmd: &str) -> Result<Output> {
+        if cmd.contains('\n') {
+            bail!("one line at a time: {cmd:?}");
+        }
+        self.seq += 1;
+        let n = self.seq;
+        // The markers are split by empty quotes so that the typed line,
+        // should it ever be echoed, does not contain them.
+        let line = format!(
+            "{cmd} 2>/tmp/.stderr; echo \"@@XM\"\"-RC $? {n}@@\"; cat /tmp/.stderr; echo \"@@XM\"\"-END {n}@@\"\n"
+        );
+        let from = self.log.len();
+        self.type_text(&line)?;
+        let end = format!("@@XM-END {n}@@\n");
+        if let Err(e) = self.wait_for(from, COMMAND_TIMEOUT, |t| t.contains(&end)) {
+            bail!("command {cmd:?}: {e:#}; output so far:\n{}", &self.log[from..]);
+        }
+        parse_output(&self.log[from..], n).with_context(|| format!("command {cmd:?}"))
+    }
+
+    /// Stop QEMU (Xen does not power off when dom0 halts).
+    pub fn shutdown(mut self) -> Result<()> {
+        let _ = self.child.kill();
+        self.child.wait().context("waiting for QEMU")?;
+        Ok(())
+    }
+}
+
+impl Drop for LinuxDom0 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Split the console text of command number `n` into its output.
+pub fn parse_output(text: &str, n: u64) -> Result<Output> {
+    let rc_tag = "@@XM-RC ";
+    let rc_suffix = format!(" {n}@@");
+    let end_line = format!("@@XM-END {n}@@");
+    let lines: Vec<&str> = text.lines().collect();
+    let rc_at = lines
+        .iter()
+        .position(|l| l.starts_with(rc_tag) && l.ends_with(&rc_suffix))
+        .context("no exit-status marker")?;
+    let end_at = lines.iter().position(|l| *l == end_line).context("no end marker")?;
+    let code = lines[rc_at][rc_tag.len()..lines[rc_at].len() - rc_suffix.len()].trim();
+    let exit_code = code.parse().with_context(|| format!("exit status {code:?}"))?;
+    let keep = |ls: &[&str]| -> String {
+        ls.iter().filter(|l| !l.starts_with("(XEN) ")).map(|l| format!("{l}\n")).collect()
+    };
+    Ok(Output { stdout: keep(&lines[..rc_at]), stderr: keep(&lines[rc_at + 1..end_at.max(rc_at + 1)]), exit_code })
+}
+
+/// Boot the system interactively with the serial console on this terminal
+/// (`cargo xtask run --reference`).
+pub fn run_interactive(smp: u32, mem_mib: u32) -> Result<()> {
+    let iso = workspace_root().join("target/linux-dom0.iso");
+    build_iso(&iso, false)?;
+    let m = Machine { smp, mem_mib, ..Machine::default() };
+    eprintln!("Booting Xen 4.17 + Linux dom0 ({}) under QEMU (TCG, {smp} CPUs, {mem_mib} MiB). Ctrl-A X quits.", iso.display());
+    let status = Command::new("qemu-system-x86_64")
+        .args(base_args(&iso, &m))
+        .arg("-nographic")
+        .status()
+        .context("starting qemu-system-x86_64")?;
+    if !status.success() {
+        bail!("QEMU exited with {status}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpio_layout() {
+        let mut c = Cpio::new();
+        c.file("init", 0o755, b"abc");
+        let bytes = c.finish();
+        assert_eq!(&bytes[..6], b"070701");
+        // Header 110 + "init\0" = 115, padded to 116; data 3 padded to 4.
+        assert_eq!(&bytes[110..115], b"init\0");
+        assert_eq!(&bytes[116..119], b"abc");
+        assert_eq!(&bytes[120..126], b"070701");
+        let mode = std::str::from_utf8(&bytes[14..22]).unwrap();
+        assert_eq!(u32::from_str_radix(mode, 16).unwrap(), 0o100755);
+        let size = std::str::from_utf8(&bytes[54..62]).unwrap();
+        assert_eq!(u32::from_str_radix(size, 16).unwrap(), 3);
+        assert!(bytes.windows(10).any(|w| w == b"TRAILER!!!"));
+        assert_eq!(bytes.len() % 4, 0);
+    }
+
+    #[test]
+    fn output_parsing() {
+        let text = "hello\n(XEN) noise\nworld\n@@XM-RC 3 7@@\noops\n@@XM-END 7@@\n";
+        let o = parse_output(text, 7).unwrap();
+        assert_eq!(o, Output { stdout: "hello\nworld\n".into(), stderr: "oops\n".into(), exit_code: 3 });
+        assert!(parse_output(text, 8).is_err());
+    }
+}
