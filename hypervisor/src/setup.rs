@@ -115,6 +115,10 @@ extern "C" fn hv_start(magic: u32, mbi_maddr: u64) -> ! {
     };
     init_frames(&mut usable);
     init_heap();
+    // The local APIC and IOAPIC pages are the hypervisor's devices.
+    if !mm::frame_table::init(&ram, alloc::vec![0xfee00, 0xfec00]) {
+        fatal_boot("no memory for the frame table");
+    }
 
     let acpi_root = if let Some(t) = mbi.rsdp_v2_tag() {
         Some(acpi::RootTable::Xsdt(t.xsdt_address() as u64))

@@ -16,7 +16,8 @@ use crate::arch::x86_64::gdt::{FLAT_RING3_CS64, FLAT_RING3_DS32};
 use crate::arch::x86_64::paging::{self, maddr_to_virt, Pte};
 use crate::arch::x86_64::traps::TrapFrame;
 use crate::cmdline::Dom0Mem;
-use crate::mm::{self, m2p, PAGE_SHIFT, PAGE_SIZE};
+use crate::mm::page::PageType;
+use crate::mm::{self, frame_table, m2p, PAGE_SHIFT, PAGE_SIZE};
 use crate::pv::hypercall_page;
 
 /// XENFEAT bits a dom0 kernel may require of us.
@@ -35,6 +36,8 @@ pub enum BuildError {
     Feature(pvboot::NoteError),
     /// The memory given is too small for the start-of-day layout.
     Layout(LayoutError),
+    /// The initial page tables did not validate (a builder bug).
+    PageTables(crate::mm::pv::MmError),
     /// Not enough free memory.
     NoMemory {
         /// Pages wanted.
@@ -50,6 +53,7 @@ impl fmt::Display for BuildError {
             Self::Kernel(e) => write!(f, "{e}"),
             Self::Feature(e) => write!(f, "{e}"),
             Self::Layout(e) => write!(f, "{e}"),
+            Self::PageTables(e) => write!(f, "initial page tables rejected: {e:?}"),
             Self::NoMemory { wanted, free } => {
                 write!(f, "not enough memory: {wanted} pages wanted, {free} free")
             }
@@ -141,6 +145,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     let p2m = allocate(nr_pages).ok_or(BuildError::NoMemory { wanted: nr_pages, free })?;
     for (pfn, &mfn) in p2m.iter().enumerate() {
         m2p::set(mfn, pfn as u64);
+        frame_table::assign(mfn, 0, false);
         // SAFETY: freshly allocated dom0 frame.
         unsafe { core::ptr::write_bytes(frame_va(mfn), 0, PAGE_SIZE as usize) };
     }
@@ -177,6 +182,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     let shared_info_mfn = mm::alloc_frame().ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?;
     // SAFETY: fresh hypervisor frame for the shared-info page.
     unsafe { core::ptr::write_bytes(frame_va(shared_info_mfn), 0, PAGE_SIZE as usize) };
+    frame_table::assign(shared_info_mfn, 0, true);
 
     let mut si = StartInfo { ..dom0_abi::Pod::zeroed() };
     si.magic[..XEN_START_INFO_MAGIC.len()].copy_from_slice(XEN_START_INFO_MAGIC);
@@ -203,6 +209,14 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     mem_w.write(layout.vstartinfo_start, si_bytes);
 
     let l4_mfn = build_page_tables(&mem_w, &layout);
+    // Validate the initial address space as the guest will use it: the L4
+    // pinned, plus the reference of its use as the page-table base.
+    let actor = crate::mm::pv::Actor { domid: 0, privileged: true };
+    frame_table::with(|m| {
+        m.pin(l4_mfn, PageType::L4, actor)?;
+        m.get_page_and_type(l4_mfn, PageType::L4, actor)
+    })
+    .map_err(BuildError::PageTables)?;
 
     let domain = super::leak_domain(Domain {
         domid: 0,
@@ -211,7 +225,6 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         max_pages: mem.max.map_or(nr_pages, |m| m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages),
         p2m,
         shared_info_mfn,
-        initial_pt: layout.pfn_of(layout.vpt_start)..layout.pfn_of(layout.vpt_start) + layout.nr_pt_pages,
         state: Mutex::new(DomainState { vm_assist: 0, shutdown: None, shutdown_code: None }),
     });
     let si_page = domain.shared_info();

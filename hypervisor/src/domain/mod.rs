@@ -77,10 +77,6 @@ pub struct Domain {
     pub p2m: Vec<u64>,
     /// Machine frame of the shared-info page.
     pub shared_info_mfn: u64,
-    /// PFNs of the page tables the builder made. Until page types exist
-    /// (PV memory management), these are the domain's only page tables:
-    /// no hypercall lets a guest create or pin others.
-    pub initial_pt: core::ops::Range<u64>,
     /// Mutable state.
     pub state: Mutex<DomainState>,
 }
@@ -94,15 +90,14 @@ impl Domain {
         unsafe { &mut *(maddr_to_virt(self.shared_info_mfn << 12) as *mut SharedInfo) }
     }
 
-    /// The PFN of `mfn` when the domain owns that frame.
-    pub fn owned_pfn(&self, mfn: u64) -> Option<u64> {
-        let pfn = crate::mm::m2p::get(mfn);
-        (self.mfn_of(pfn) == Some(mfn)).then_some(pfn)
+    /// Whether the domain owns machine frame `mfn`.
+    pub fn owns(&self, mfn: u64) -> bool {
+        crate::mm::frame_table::owner(mfn) == crate::mm::page::Owner::Domain(self.domid)
     }
 
-    /// Whether `mfn` is one of the domain's page-table frames.
-    pub fn is_page_table(&self, mfn: u64) -> bool {
-        self.owned_pfn(mfn).is_some_and(|pfn| self.initial_pt.contains(&pfn))
+    /// The domain as the memory-management engine sees it.
+    pub fn actor(&self) -> crate::mm::pv::Actor {
+        crate::mm::pv::Actor { domid: self.domid, privileged: self.is_privileged }
     }
 
     /// Machine frame of `pfn`, if the domain has it.
@@ -163,8 +158,15 @@ pub struct Vcpu {
     /// The guest's GDT entries (`set_gdt`), validated, as installed below
     /// the hypervisor's reserved entries while this vCPU runs.
     pub gdt: Vec<u64>,
-    /// Machine frames the guest GDT came from.
+    /// Machine frames the guest GDT came from (each holding a
+    /// segment-descriptor type reference).
     pub gdt_frames: Vec<u64>,
+    /// The guest LDT (`MMUEXT_SET_LDT`), validated.
+    pub ldt: Vec<u64>,
+    /// Arguments of a hypercall to resume (a preempted batch).
+    pub continuation: Option<[u64; 6]>,
+    /// Inside a multicall: batches run to completion.
+    pub in_multicall: bool,
 }
 
 impl Vcpu {
@@ -187,6 +189,9 @@ impl Vcpu {
             iopl: 0,
             gdt: Vec::new(),
             gdt_frames: Vec::new(),
+            ldt: Vec::new(),
+            continuation: None,
+            in_multicall: false,
         }
     }
 

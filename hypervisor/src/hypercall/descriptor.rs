@@ -17,8 +17,54 @@ use super::{err, HcResult};
 use crate::arch::x86_64::gdt::{self, FIRST_RESERVED_GDT_ENTRY};
 use crate::segdesc::check_descriptor;
 use crate::arch::x86_64::paging::maddr_to_virt;
-use crate::arch::x86_64::uaccess::read_guest;
+use crate::arch::x86_64::uaccess::{range_ok, read_guest};
 use crate::domain::Vcpu;
+use crate::mm::frame_table;
+use crate::mm::page::PageType;
+
+/// Most LDT entries (`MMUEXT_SET_LDT`).
+pub const MAX_LDT_ENTRIES: u64 = 8192;
+
+/// Point this CPU's LDT at `v`'s validated LDT (or none).
+pub fn install_ldt(v: &Vcpu) {
+    let cpu = crate::arch::x86_64::cpu::this_cpu().cpu_id;
+    let table = gdt::gdt_of(cpu);
+    let slot = usize::from(gdt::LDT_SEL >> 3);
+    if v.ldt.is_empty() {
+        table[slot] = 0;
+        table[slot + 1] = 0;
+        // SAFETY: a null LDT selector disables the LDT.
+        unsafe { core::arch::asm!("lldt {0:x}", in(reg) 0u16, options(nostack)) };
+        return;
+    }
+    let base = v.ldt.as_ptr() as u64;
+    let limit = (v.ldt.len() * 8 - 1) as u64;
+    // A present LDT system descriptor (type 2, DPL 0), 16 bytes.
+    table[slot] = (limit & 0xffff)
+        | ((base & 0xff_ffff) << 16)
+        | (0x82 << 40)
+        | (((limit >> 16) & 0xf) << 48)
+        | (((base >> 24) & 0xff) << 56);
+    table[slot + 1] = base >> 32;
+    // SAFETY: the descriptor just written describes the vCPU's LDT buffer,
+    // which lives as long as the vCPU and holds only checked descriptors.
+    unsafe { core::arch::asm!("lldt {0:x}", in(reg) gdt::LDT_SEL, options(nostack)) };
+}
+
+/// `MMUEXT_SET_LDT(linear_addr, nr_ents)`: copy and check the guest's LDT.
+pub fn set_ldt(v: &mut Vcpu, linear_addr: u64, nr_ents: u64) -> Result<(), Errno> {
+    if nr_ents > MAX_LDT_ENTRIES || linear_addr & 0xfff != 0 || !range_ok(linear_addr, nr_ents * 8) {
+        return Err(Errno::EINVAL);
+    }
+    let mut ldt = Vec::with_capacity(nr_ents as usize);
+    for i in 0..nr_ents {
+        let d: u64 = read_guest(linear_addr + 8 * i).map_err(|_| Errno::EFAULT)?;
+        ldt.push(check_descriptor(d).ok_or(Errno::EINVAL)?);
+    }
+    v.ldt = ldt;
+    install_ldt(v);
+    Ok(())
+}
 
 /// Copy `v`'s validated GDT entries into this CPU's GDT.
 pub fn install_gdt(v: &Vcpu) {
@@ -29,43 +75,81 @@ pub fn install_gdt(v: &Vcpu) {
     table[n..FIRST_RESERVED_GDT_ENTRY as usize].fill(0);
 }
 
-/// `set_gdt(frame_list, entries)`.
+fn release_frames(frames: &[u64]) {
+    frame_table::with(|m| {
+        for &f in frames {
+            m.put_page_and_type(f);
+        }
+    });
+}
+
+/// `set_gdt(frame_list, entries)`: each frame takes a segment-descriptor
+/// type reference (so it cannot be mapped writable while in use).
 pub fn set_gdt(v: &mut Vcpu, frame_list: u64, entries: u64) -> HcResult {
     if entries > FIRST_RESERVED_GDT_ENTRY {
         return err(Errno::EINVAL);
     }
+    let a = v.domain.actor();
     let nr_frames = entries.div_ceil(512);
     let mut frames = Vec::with_capacity(nr_frames as usize);
     let mut descs = Vec::with_capacity(entries as usize);
+    let mut result = Ok(());
     for i in 0..nr_frames {
-        let mfn: u64 = read_guest(frame_list + 8 * i).map_err(|_| Errno::EFAULT)?;
-        if v.domain.owned_pfn(mfn).is_none() || v.domain.is_page_table(mfn) {
-            return err(Errno::EINVAL);
+        let Ok(mfn) = read_guest::<u64>(frame_list + 8 * i) else {
+            result = Err(Errno::EFAULT);
+            break;
+        };
+        if frame_table::with(|m| m.get_page_and_type(mfn, PageType::SegDesc, a)).is_err() {
+            result = Err(Errno::EINVAL);
+            break;
         }
+        frames.push(mfn);
         let in_frame = (entries - i * 512).min(512);
         let base = maddr_to_virt(mfn << 12) as *const u64;
         for j in 0..in_frame {
             // SAFETY: a frame the domain owns, read through the direct map.
             let d = unsafe { base.add(j as usize).read_volatile() };
-            descs.push(check_descriptor(d).ok_or(Errno::EINVAL)?);
+            match check_descriptor(d) {
+                Some(c) => descs.push(c),
+                None => result = Err(Errno::EINVAL),
+            }
         }
-        frames.push(mfn);
+        if result.is_err() {
+            break;
+        }
     }
+    if let Err(e) = result {
+        release_frames(&frames);
+        return err(e);
+    }
+    let old = core::mem::replace(&mut v.gdt_frames, frames);
+    release_frames(&old);
     v.gdt = descs;
-    v.gdt_frames = frames;
     install_gdt(v);
     Ok(0)
 }
 
-/// `update_descriptor(maddr, desc)`.
+/// `update_descriptor(maddr, desc)`: the frame must be usable as a
+/// descriptor page or as writable memory (not a page table).
 pub fn update_descriptor(v: &mut Vcpu, maddr: u64, desc: u64) -> HcResult {
     let mfn = maddr >> 12;
-    if maddr % 8 != 0 || v.domain.owned_pfn(mfn).is_none() || v.domain.is_page_table(mfn) {
+    if maddr % 8 != 0 {
         return err(Errno::EINVAL);
     }
     let checked = check_descriptor(desc).ok_or(Errno::EINVAL)?;
-    // SAFETY: an aligned slot of a frame the domain owns.
-    unsafe { (maddr_to_virt(maddr) as *mut u64).write_volatile(checked) };
+    let a = v.domain.actor();
+    frame_table::with(|m| {
+        let ty = if m.frames.get(mfn as usize).is_some_and(|p| p.ty == PageType::SegDesc) {
+            PageType::SegDesc
+        } else {
+            PageType::Writable
+        };
+        m.get_page_and_type(mfn, ty, a).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: an aligned slot of a frame the domain owns, typed for it.
+        unsafe { (maddr_to_virt(maddr) as *mut u64).write_volatile(checked) };
+        m.put_page_and_type(mfn);
+        Ok::<(), Errno>(())
+    })?;
     if let Some(k) = v.gdt_frames.iter().position(|&f| f == mfn) {
         let index = k * 512 + ((maddr & 0xfff) / 8) as usize;
         if index < v.gdt.len() {

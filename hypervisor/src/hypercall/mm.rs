@@ -1,82 +1,301 @@
-//! `update_va_mapping`: replace one L1 entry of the guest's current
-//! address space, validated so that the guest can map only what it may.
+//! Guest page-table hypercalls: `mmu_update`, `mmuext_op`,
+//! `update_va_mapping` and `update_va_mapping_otherdomain`.
 //!
-//! A new entry may map a frame the domain owns (read-only when the frame is
-//! one of its page tables) or its shared-info page, with no reserved bits.
-//! The page tables walked are the domain's own, checked at every level.
-//! Until PV memory management adds page types, the domain's page tables are
-//! exactly the builder's, since no hypercall yet creates or pins others.
+//! Every change of a page-table entry goes through the validating engine
+//! ([`crate::mm::pv`]). Long batches are preempted every
+//! [`BATCH_SLICE`] entries with a continuation as Xen makes one: the guest's
+//! SYSCALL is re-executed with the arguments advanced and the count marked
+//! preempted, the work done so far kept in `*pdone`. Inside a multicall,
+//! batches run to completion. A failed batch stops at the failing entry
+//! and reports in `*pdone` how many succeeded.
 
-use dom0_abi::mmu::{UVMF_FLUSHTYPE_MASK, UVMF_INVLPG, UVMF_TLB_FLUSH};
+use dom0_abi::mmu::*;
+use dom0_abi::xen::DOMID_SELF;
 use dom0_abi::Errno;
 
 use super::{err, HcResult};
-use crate::arch::x86_64::paging::{self, maddr_to_virt, Pte, ADDR_MASK};
-use crate::arch::x86_64::uaccess::range_ok;
+use crate::arch::x86_64::paging::maddr_to_virt;
+use crate::arch::x86_64::uaccess::{range_ok, read_guest, write_guest};
 use crate::domain::Vcpu;
+use crate::mm::frame_table::{self, DirectMap};
+use crate::mm::page::{Owner, PageType};
+use crate::mm::pv::{Memory, MmError, ADDR_MASK, P, PSE};
+use crate::mm::{m2p, PAGE_SIZE};
 
-/// Bits that must be zero in a guest L1 entry: 52–62 (NX, bit 63, is fine).
-const L1_RESERVED: u64 = 0x7ff0_0000_0000_0000;
+/// Entries processed before a batch is preempted.
+pub const BATCH_SLICE: u32 = 4096;
+/// Marks a resumed batch's count (Xen's internal `MMU_UPDATE_PREEMPTED`).
+pub const MMU_UPDATE_PREEMPTED: u32 = 0x8000_0000;
 
-fn entry_ptr(mfn: u64, index: usize) -> *mut u64 {
-    (maddr_to_virt(mfn << 12) + 8 * index as u64) as *mut u64
+fn errno(e: MmError) -> Errno {
+    match e {
+        MmError::Overflow => Errno::EBUSY,
+        _ => Errno::EINVAL,
+    }
 }
 
-/// Walk to the L1 table mapping `va`: its MFN, if every level is present,
-/// not a superpage and one of the domain's page tables.
-fn l1_for(v: &Vcpu, va: u64) -> Option<u64> {
-    let d = v.domain;
-    let mut table = if v.kernel_mode { v.guest_table } else { v.guest_table_user };
-    for level in (2..=4).rev() {
-        if !d.is_page_table(table) {
-            return None;
-        }
-        // SAFETY: `table` is a frame of the domain's page tables, read
-        // through the direct map.
-        let e = unsafe { entry_ptr(table, paging::index(va, level)).read_volatile() };
-        if e & Pte::P.bits() == 0 || e & Pte::PSE.bits() != 0 {
-            return None;
-        }
-        table = (e & ADDR_MASK) >> 12;
+fn check_foreigndom(v: &Vcpu, fd: u64) -> Result<(), Errno> {
+    let fd = fd as u16;
+    if fd == DOMID_SELF || fd == v.domain.domid {
+        Ok(())
+    } else if v.domain.is_privileged {
+        Err(Errno::ESRCH)
+    } else {
+        Err(Errno::EPERM)
     }
-    d.is_page_table(table).then_some(table)
 }
 
-/// Whether `val` is an L1 entry the domain may install.
-fn l1e_ok(v: &Vcpu, val: u64) -> bool {
-    if val & Pte::P.bits() == 0 {
-        return true;
+/// Progress of a batch: entries done, resuming a preempted call if marked.
+fn start_batch(count: u64, pdone: u64) -> Result<(u32, u32), Errno> {
+    let mut count = count as u32;
+    let mut done = 0;
+    if count & MMU_UPDATE_PREEMPTED != 0 {
+        count &= !MMU_UPDATE_PREEMPTED;
+        if pdone != 0 {
+            done = read_guest::<u32>(pdone).map_err(|_| Errno::EFAULT)?;
+        }
     }
-    if val & L1_RESERVED != 0 {
-        return false;
+    Ok((count, done))
+}
+
+fn report(pdone: u64, done: u32) -> Result<(), Errno> {
+    if pdone != 0 {
+        write_guest(pdone, &done).map_err(|_| Errno::EFAULT)?;
     }
-    let d = v.domain;
-    let mfn = (val & ADDR_MASK) >> 12;
-    if mfn == d.shared_info_mfn {
-        return true;
+    Ok(())
+}
+
+/// One `mmu_update` request.
+fn mmu_update_one(v: &mut Vcpu, req: MmuUpdate) -> Result<(), Errno> {
+    let cmd = req.ptr & MMU_UPDATE_CMD_MASK;
+    let ptr = req.ptr & !MMU_UPDATE_CMD_MASK;
+    let mfn = ptr >> 12;
+    let index = ((ptr & 0xfff) / 8) as usize;
+    let a = v.domain.actor();
+    match cmd {
+        MMU_NORMAL_PT_UPDATE | MMU_PT_UPDATE_PRESERVE_AD => {
+            let preserve = cmd == MMU_PT_UPDATE_PRESERVE_AD;
+            frame_table::with(|m| {
+                let info = *m.frames.get(mfn as usize).ok_or(Errno::EINVAL)?;
+                if info.owner != Owner::Domain(a.domid) {
+                    return Err(Errno::EINVAL);
+                }
+                match info.ty.level() {
+                    Some(level) => m.mod_entry(mfn, level, index, req.val, preserve, a).map_err(errno),
+                    None if preserve => Err(Errno::EINVAL),
+                    None => {
+                        // Not a page table: an ordinary, checked write.
+                        m.get_page_and_type(mfn, PageType::Writable, a).map_err(errno)?;
+                        m.mem.write(mfn, index, req.val);
+                        m.put_page_and_type(mfn);
+                        Ok(())
+                    }
+                }
+            })
+        }
+        MMU_MACHPHYS_UPDATE => {
+            if !v.domain.owns(mfn) {
+                return Err(Errno::EINVAL);
+            }
+            m2p::set(mfn, req.val);
+            Ok(())
+        }
+        _ => Err(Errno::ENOSYS),
     }
-    d.owned_pfn(mfn).is_some() && (!d.is_page_table(mfn) || val & Pte::RW.bits() == 0)
+}
+
+/// `mmu_update(reqs, count, pdone, foreigndom)`.
+pub fn mmu_update(v: &mut Vcpu, reqs: u64, count: u64, pdone: u64, fd: u64) -> HcResult {
+    check_foreigndom(v, fd)?;
+    let (count, mut done) = start_batch(count, pdone)?;
+    let size = core::mem::size_of::<MmuUpdate>() as u64;
+    for i in 0..count {
+        if i == BATCH_SLICE && !v.in_multicall {
+            report(pdone, done)?;
+            v.continuation = Some([reqs + u64::from(i) * size, u64::from((count - i) | MMU_UPDATE_PREEMPTED), pdone, fd, 0, 0]);
+            return Ok(0);
+        }
+        let req: MmuUpdate = read_guest(reqs + u64::from(i) * size).map_err(|_| Errno::EFAULT)?;
+        if let Err(e) = mmu_update_one(v, req) {
+            report(pdone, done)?;
+            return err(e);
+        }
+        done += 1;
+    }
+    report(pdone, done)?;
+    Ok(0)
+}
+
+fn flush_all() {
+    x86_64::instructions::tlb::flush_all();
+}
+
+fn invlpg(va: u64) {
+    x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(va));
+}
+
+fn canonical(a: u64) -> bool {
+    ((a as i64) << 16 >> 16) as u64 == a
+}
+
+/// Switch the kernel (or user) page-table base to `mfn`.
+fn new_baseptr(v: &mut Vcpu, mfn: u64, user: bool) -> Result<(), Errno> {
+    let a = v.domain.actor();
+    if !(user && mfn == 0) {
+        frame_table::with(|m| m.get_page_and_type(mfn, PageType::L4, a)).map_err(errno)?;
+    }
+    let old = if user { core::mem::replace(&mut v.guest_table_user, mfn) } else { core::mem::replace(&mut v.guest_table, mfn) };
+    crate::pv::load_guest_context(v);
+    if old != 0 {
+        frame_table::with(|m| m.put_page_and_type(old));
+    }
+    Ok(())
+}
+
+/// One `mmuext_op`.
+fn mmuext_one(v: &mut Vcpu, op: MmuextOp) -> Result<(), Errno> {
+    let a = v.domain.actor();
+    let pin = |level| frame_table::with(|m| m.pin(op.arg1, PageType::table(level), a)).map_err(errno);
+    match op.cmd {
+        MMUEXT_PIN_L1_TABLE => pin(1),
+        MMUEXT_PIN_L2_TABLE => pin(2),
+        MMUEXT_PIN_L3_TABLE => pin(3),
+        MMUEXT_PIN_L4_TABLE => pin(4),
+        MMUEXT_UNPIN_TABLE => frame_table::with(|m| m.unpin(op.arg1, a)).map_err(errno),
+        MMUEXT_NEW_BASEPTR => new_baseptr(v, op.arg1, false),
+        MMUEXT_NEW_USER_BASEPTR => new_baseptr(v, op.arg1, true),
+        MMUEXT_TLB_FLUSH_LOCAL | MMUEXT_TLB_FLUSH_ALL => {
+            flush_all();
+            Ok(())
+        }
+        MMUEXT_INVLPG_LOCAL | MMUEXT_INVLPG_ALL => {
+            if canonical(op.arg1) {
+                invlpg(op.arg1);
+            }
+            Ok(())
+        }
+        MMUEXT_TLB_FLUSH_MULTI | MMUEXT_INVLPG_MULTI => {
+            // The vCPU mask must be readable; every vCPU runs here.
+            read_guest::<u64>(op.arg2).map_err(|_| Errno::EFAULT)?;
+            if op.cmd == MMUEXT_TLB_FLUSH_MULTI {
+                flush_all();
+            } else if canonical(op.arg1) {
+                invlpg(op.arg1);
+            }
+            Ok(())
+        }
+        MMUEXT_FLUSH_CACHE => {
+            if !v.domain.is_privileged {
+                return Err(Errno::EACCES);
+            }
+            // SAFETY: writes back and invalidates caches; no memory effect.
+            unsafe { core::arch::asm!("wbinvd", options(nostack)) };
+            Ok(())
+        }
+        MMUEXT_SET_LDT => super::descriptor::set_ldt(v, op.arg1, op.arg2),
+        MMUEXT_CLEAR_PAGE => frame_table::with(|m| {
+            m.get_page_and_type(op.arg1, PageType::Writable, a).map_err(errno)?;
+            // SAFETY: a frame the domain owns, typed writable: plain memory.
+            unsafe { core::ptr::write_bytes(maddr_to_virt(op.arg1 << 12) as *mut u8, 0, PAGE_SIZE as usize) };
+            m.put_page_and_type(op.arg1);
+            Ok(())
+        }),
+        MMUEXT_COPY_PAGE => frame_table::with(|m| {
+            m.get_page(op.arg2, a.domid).map_err(errno)?;
+            if let Err(e) = m.get_page_and_type(op.arg1, PageType::Writable, a) {
+                m.put_page(op.arg2);
+                return Err(errno(e));
+            }
+            // SAFETY: both frames are the domain's; the destination is plain
+            // writable memory; distinct frames or the same one (a no-op).
+            unsafe {
+                core::ptr::copy(
+                    maddr_to_virt(op.arg2 << 12) as *const u8,
+                    maddr_to_virt(op.arg1 << 12) as *mut u8,
+                    PAGE_SIZE as usize,
+                )
+            };
+            m.put_page_and_type(op.arg1);
+            m.put_page(op.arg2);
+            Ok(())
+        }),
+        MMUEXT_MARK_SUPER | MMUEXT_UNMARK_SUPER => Err(Errno::EOPNOTSUPP),
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// `mmuext_op(ops, count, pdone, foreigndom)`.
+pub fn mmuext_op(v: &mut Vcpu, ops: u64, count: u64, pdone: u64, fd: u64) -> HcResult {
+    check_foreigndom(v, fd)?;
+    let (count, mut done) = start_batch(count, pdone)?;
+    let size = core::mem::size_of::<MmuextOp>() as u64;
+    for i in 0..count {
+        if i == BATCH_SLICE && !v.in_multicall {
+            report(pdone, done)?;
+            v.continuation = Some([ops + u64::from(i) * size, u64::from((count - i) | MMU_UPDATE_PREEMPTED), pdone, fd, 0, 0]);
+            return Ok(0);
+        }
+        let op: MmuextOp = read_guest(ops + u64::from(i) * size).map_err(|_| Errno::EFAULT)?;
+        if let Err(e) = mmuext_one(v, op) {
+            report(pdone, done)?;
+            return err(e);
+        }
+        done += 1;
+    }
+    report(pdone, done)?;
+    Ok(0)
+}
+
+/// The L1 table mapping `va` in `v`'s current address space, walking only
+/// validated page tables.
+pub fn l1_for(v: &Vcpu, va: u64) -> Option<u64> {
+    let root = if v.kernel_mode || v.guest_table_user == 0 { v.guest_table } else { v.guest_table_user };
+    frame_table::with(|m| {
+        let mut table = root;
+        for level in (2..=4u32).rev() {
+            if m.frames.get(table as usize)?.ty != PageType::table(level) {
+                return None;
+            }
+            let e = DirectMap.read(table, crate::arch::x86_64::paging::index(va, level));
+            if e & P == 0 || e & PSE != 0 {
+                return None;
+            }
+            table = (e & ADDR_MASK) >> 12;
+        }
+        (m.frames.get(table as usize)?.ty == PageType::L1).then_some(table)
+    })
+}
+
+fn flush_after(va: u64, flags: u64) -> Result<(), Errno> {
+    // Beyond the flush type: UVMF_LOCAL/UVMF_ALL or a vCPU-mask pointer,
+    // which must be readable. Every vCPU runs on this CPU.
+    let target = flags & !UVMF_FLUSHTYPE_MASK;
+    if target != UVMF_LOCAL && target != UVMF_ALL {
+        read_guest::<u64>(target).map_err(|_| Errno::EFAULT)?;
+    }
+    match flags & UVMF_FLUSHTYPE_MASK {
+        UVMF_INVLPG => invlpg(va),
+        UVMF_TLB_FLUSH => flush_all(),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// `update_va_mapping(va, val, flags)`.
 pub fn update_va_mapping(v: &mut Vcpu, va: u64, val: u64, flags: u64) -> HcResult {
-    if !range_ok(va, 1) || ((va as i64) << 16 >> 16) as u64 != va {
+    if !range_ok(va, 1) || !canonical(va) {
         return err(Errno::EINVAL);
     }
     let Some(l1) = l1_for(v, va) else { return err(Errno::EINVAL) };
-    if !l1e_ok(v, val) {
-        return err(Errno::EINVAL);
-    }
-    // The guest kernel runs in ring 3: like Xen, make present entries
-    // user-accessible.
-    let val = if val & Pte::P.bits() != 0 { val | Pte::US.bits() } else { val };
-    // SAFETY: `l1` is one of the domain's L1 tables; the new entry was
-    // validated above.
-    unsafe { entry_ptr(l1, paging::index(va, 1)).write_volatile(val) };
-    match flags & UVMF_FLUSHTYPE_MASK {
-        UVMF_INVLPG => x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(va)),
-        UVMF_TLB_FLUSH => x86_64::instructions::tlb::flush_all(),
-        _ => {}
-    }
+    let a = v.domain.actor();
+    let index = crate::arch::x86_64::paging::index(va, 1);
+    frame_table::with(|m| m.mod_entry(l1, 1, index, val, false, a)).map_err(errno)?;
+    flush_after(va, flags)?;
     Ok(0)
+}
+
+/// `update_va_mapping_otherdomain(va, val, flags, domid)`.
+pub fn update_va_mapping_otherdomain(v: &mut Vcpu, va: u64, val: u64, flags: u64, domid: u64) -> HcResult {
+    check_foreigndom(v, domid)?;
+    update_va_mapping(v, va, val, flags)
 }

@@ -33,9 +33,19 @@ pub fn dispatch(v: &mut Vcpu, regs: &mut TrapFrame) {
         regs.rax = crate::pv::do_iret(v, regs);
         return;
     }
+    let op = regs.rax;
     let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
-    let r = call(v, regs, regs.rax, args);
-    regs.rax = encode(r);
+    let r = call(v, regs, op, args);
+    match v.continuation.take() {
+        // A preempted batch: re-execute the guest's SYSCALL (2 bytes) with
+        // the advanced arguments, as Xen's hypercall continuations do.
+        Some(next) => {
+            regs.rax = op;
+            [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9] = next;
+            regs.rip -= 2;
+        }
+        None => regs.rax = encode(r),
+    }
 }
 
 /// The value left in `rax` for a result.
@@ -62,6 +72,9 @@ pub fn call(v: &mut Vcpu, regs: &mut TrapFrame, op: u64, a: [u64; 6]) -> HcResul
         nr::HYPERVISOR_multicall => multicall::multicall(v, regs, a[0], a[1]),
         nr::HYPERVISOR_physdev_op => physdev::physdev_op(v, a[0] as u32, a[1]),
         nr::HYPERVISOR_update_va_mapping => mm::update_va_mapping(v, a[0], a[1], a[2]),
+        nr::HYPERVISOR_update_va_mapping_otherdomain => mm::update_va_mapping_otherdomain(v, a[0], a[1], a[2], a[3]),
+        nr::HYPERVISOR_mmu_update => mm::mmu_update(v, a[0], a[1], a[2], a[3]),
+        nr::HYPERVISOR_mmuext_op => mm::mmuext_op(v, a[0], a[1], a[2], a[3]),
         nr::HYPERVISOR_set_gdt => descriptor::set_gdt(v, a[0], a[1]),
         nr::HYPERVISOR_update_descriptor => descriptor::update_descriptor(v, a[0], a[1]),
         _ => err(Errno::ENOSYS),

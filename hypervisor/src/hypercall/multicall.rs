@@ -21,6 +21,13 @@ pub fn multicall(v: &mut Vcpu, regs: &mut TrapFrame, list: u64, count: u64) -> H
         return err(Errno::EINVAL);
     }
     let size = core::mem::size_of::<MulticallEntry>() as u64;
+    v.in_multicall = true;
+    let r = run_entries(v, regs, list, count, size);
+    v.in_multicall = false;
+    r
+}
+
+fn run_entries(v: &mut Vcpu, regs: &mut TrapFrame, list: u64, count: u64, size: u64) -> HcResult {
     for i in 0..count {
         let at = list + i * size;
         let e: MulticallEntry = read_guest(at).map_err(|_| Errno::EFAULT)?;

@@ -6,9 +6,9 @@ use dom0_abi::Errno;
 use super::{err, HcResult};
 use crate::domain::Vcpu;
 
-/// Assists whose effect this hypervisor provides (writable page tables
-/// arrive with PV memory management).
+/// Assists whose effect this hypervisor provides.
 const SUPPORTED: u64 = (1 << VMASST_TYPE_4gb_segments)
+    | (1 << VMASST_TYPE_writable_pagetables)
     | (1 << VMASST_TYPE_4gb_segments_notify)
     | (1 << VMASST_TYPE_pae_extended_cr3)
     | (1 << VMASST_TYPE_architectural_iopl)

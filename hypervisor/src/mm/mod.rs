@@ -1,6 +1,8 @@
 //! Machine memory: the boot memory map and the frame allocator.
 
 pub mod frame_alloc;
+#[cfg(not(test))]
+pub mod frame_table;
 pub mod m2p;
 pub mod page;
 pub mod pv;

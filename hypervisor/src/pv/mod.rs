@@ -67,6 +67,7 @@ pub fn toggle_guest_mode(v: &mut Vcpu) {
 pub fn run(v: &'static mut Vcpu, frame: &TrapFrame) -> ! {
     load_guest_context(v);
     crate::hypercall::descriptor::install_gdt(v);
+    crate::hypercall::descriptor::install_ldt(v);
     let top = guest_frame_ptr();
     // SAFETY: the frame slot at the top of this CPU's primary stack is free
     // (we are not running on it: callers come from boot code below it).
