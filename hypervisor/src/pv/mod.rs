@@ -10,6 +10,7 @@
 pub mod bounce;
 pub mod emulate;
 pub mod hypercall_page;
+pub mod ptwr;
 pub mod traps;
 
 use dom0_abi::arch_x86::{VGCF_in_syscall, HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_START};

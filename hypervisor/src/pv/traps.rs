@@ -24,6 +24,9 @@ pub fn guest_exception(regs: &mut TrapFrame) {
     match vector {
         14 => {
             let cr2 = Cr2::read_raw();
+            if super::ptwr::try_emulate(v, regs, cr2) {
+                return;
+            }
             if let Some(vi) = v.vcpu_info() {
                 vi.arch.cr2 = cr2;
             }

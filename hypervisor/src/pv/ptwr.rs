@@ -1,0 +1,99 @@
+//! Writable page tables (`VMASST_TYPE_writable_pagetables`): a guest
+//! kernel may write its own L1 page tables directly. The frames stay mapped
+//! read-only; the write faults, and here it is decoded, validated like an
+//! `mmu_update` of that entry, and carried out. Decoded: 64-bit `mov` from
+//! a register or an immediate, `xchg`, and `(lock) cmpxchg` to an aligned
+//! 8-byte entry. Anything else, or an entry that fails validation, is left
+//! to the guest as the page fault it was.
+
+use crate::arch::x86_64::paging;
+use crate::arch::x86_64::traps::TrapFrame;
+use crate::arch::x86_64::uaccess::copy_from_guest;
+use crate::domain::Vcpu;
+use crate::insn::{decode_store, Store};
+use crate::mm::frame_table::{self, DirectMap};
+use crate::mm::page::PageType;
+use crate::mm::pv::{Memory, ADDR_MASK, P, RW};
+
+const PFEC_PRESENT: u32 = 1 << 0;
+const PFEC_WRITE: u32 = 1 << 1;
+const PFEC_RESERVED: u32 = 1 << 3;
+const PFEC_FETCH: u32 = 1 << 4;
+
+/// General register `n` (0–15, x86 encoding order) of a frame.
+pub fn gpr(regs: &mut TrapFrame, n: u8) -> &mut u64 {
+    match n & 15 {
+        0 => &mut regs.rax,
+        1 => &mut regs.rcx,
+        2 => &mut regs.rdx,
+        3 => &mut regs.rbx,
+        4 => &mut regs.rsp,
+        5 => &mut regs.rbp,
+        6 => &mut regs.rsi,
+        7 => &mut regs.rdi,
+        8 => &mut regs.r8,
+        9 => &mut regs.r9,
+        10 => &mut regs.r10,
+        11 => &mut regs.r11,
+        12 => &mut regs.r12,
+        13 => &mut regs.r13,
+        14 => &mut regs.r14,
+        _ => &mut regs.r15,
+    }
+}
+
+/// Try to emulate the write behind a page fault at `cr2`; true when done.
+pub fn try_emulate(v: &mut Vcpu, regs: &mut TrapFrame, cr2: u64) -> bool {
+    let ec = regs.error_code;
+    let enabled = v.domain.state.lock().vm_assist & (1 << dom0_abi::vm_assist::VMASST_TYPE_writable_pagetables) != 0;
+    if !enabled
+        || !v.kernel_mode
+        || ec & (PFEC_PRESENT | PFEC_WRITE) != (PFEC_PRESENT | PFEC_WRITE)
+        || ec & (PFEC_RESERVED | PFEC_FETCH) != 0
+        || cr2 % 8 != 0
+    {
+        return false;
+    }
+    // The page written must be mapped read-only and be an L1 page table.
+    let Some(l1) = crate::hypercall::mm::l1_for(v, cr2) else { return false };
+    let pte = DirectMap.read(l1, paging::index(cr2, 1));
+    if pte & P == 0 || pte & RW != 0 {
+        return false;
+    }
+    let target = (pte & ADDR_MASK) >> 12;
+    if frame_table::info(target).is_none_or(|p| p.ty != PageType::L1) {
+        return false;
+    }
+    let mut insn = [0u8; 16];
+    if copy_from_guest(&mut insn, regs.rip).is_err() && copy_from_guest(&mut insn[..8], regs.rip).is_err() {
+        return false;
+    }
+    let Some((store, len)) = decode_store(&insn) else { return false };
+    let index = ((cr2 & 0xfff) / 8) as usize;
+    let old = DirectMap.read(target, index);
+    let new = match store {
+        Store::MovReg(r) | Store::Xchg(r) => *gpr(regs, r),
+        Store::MovImm(imm) => imm,
+        Store::Cmpxchg(r) => {
+            if regs.rax != old {
+                regs.rax = old;
+                regs.rflags &= !(1 << 6); // ZF clear: no write
+                regs.rip += len as u64;
+                return true;
+            }
+            *gpr(regs, r)
+        }
+    };
+    let a = v.domain.actor();
+    if frame_table::with(|m| m.mod_entry(target, 1, index, new, false, a)).is_err() {
+        return false;
+    }
+    match store {
+        Store::Xchg(r) => *gpr(regs, r) = old,
+        Store::Cmpxchg(_) => regs.rflags |= 1 << 6,
+        _ => {}
+    }
+    x86_64::instructions::tlb::flush_all();
+    regs.rip += len as u64;
+    true
+}
