@@ -222,11 +222,20 @@ fn init_console(opts: &BootOptions) {
     console::init_logger(opts.loglvl.to_filter());
 }
 
+/// The machine memory map as the boot loader gave it (start, size, e820
+/// type), for `XENMEM_machine_memory_map`.
+pub static HOST_E820: spin::Mutex<[(u64, u64, u32); 64]> = spin::Mutex::new([(0, 0, 0); 64]);
+
 fn ram_map(mbi: &BootInformation<'_>) -> RangeSet {
     let mut ram = RangeSet::new();
     let Some(mmap) = mbi.memory_map_tag() else {
         fatal_boot("the boot loader gave no memory map");
     };
+    let mut e820 = HOST_E820.lock();
+    for (slot, area) in e820.iter_mut().zip(mmap.memory_areas()) {
+        *slot = (area.start_address(), area.size(), u32::from(area.typ()));
+    }
+    drop(e820);
     for area in mmap.memory_areas() {
         if MemoryAreaType::from(area.typ()) == MemoryAreaType::Available
             && ram.insert(Range::new(area.start_address(), area.size())).is_err()
@@ -356,7 +365,7 @@ fn start_dom0(ctx: &BootContext, kernel: &BootModule) -> ! {
     let initrd = ctx.modules.get(1).map(bytes);
     match crate::domain::dom0_build::build(bytes(kernel), initrd, &kernel.cmdline, &ctx.opts.dom0_mem) {
         Ok(d) => {
-            printk!("Starting dom0 ({} pages)\n", d.domain.tot_pages);
+            printk!("Starting dom0 ({} pages)\n", d.domain.tot_pages.load(Ordering::Relaxed));
             crate::pv::run(d.vcpu, &d.frame)
         }
         Err(e) => {

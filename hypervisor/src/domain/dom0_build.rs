@@ -6,6 +6,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
+use core::sync::atomic::AtomicU64;
 
 use dom0_abi::xen::{StartInfo, SIF_INITDOMAIN, SIF_MOD_START_PFN, SIF_PRIVILEGED, XEN_START_INFO_MAGIC};
 use pvboot::{Layout, LayoutError, LayoutRequest, PvError};
@@ -221,8 +222,8 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     let domain = super::leak_domain(Domain {
         domid: 0,
         is_privileged: true,
-        tot_pages: nr_pages,
-        max_pages: mem.max.map_or(nr_pages, |m| m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages),
+        tot_pages: AtomicU64::new(nr_pages),
+        max_pages: AtomicU64::new(mem.max.map_or(nr_pages, |m| m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages)),
         p2m,
         shared_info_mfn,
         state: Mutex::new(DomainState { vm_assist: 0, shutdown: None, shutdown_code: None }),

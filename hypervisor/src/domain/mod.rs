@@ -70,9 +70,9 @@ pub struct Domain {
     /// Hardware/control domain (dom0).
     pub is_privileged: bool,
     /// Pages it owns.
-    pub tot_pages: u64,
+    pub tot_pages: core::sync::atomic::AtomicU64,
     /// Reservation ceiling in pages.
-    pub max_pages: u64,
+    pub max_pages: core::sync::atomic::AtomicU64,
     /// PFN → MFN.
     pub p2m: Vec<u64>,
     /// Machine frame of the shared-info page.

@@ -43,3 +43,15 @@ pub fn get(mfn: u64) -> u64 {
     // SAFETY: as in `set`.
     unsafe { (*((va + mfn * 8) as *const AtomicU64)).load(Ordering::Relaxed) }
 }
+
+/// Number of entries (machine frames covered).
+pub fn entries() -> u64 {
+    ENTRIES.load(Ordering::Acquire)
+}
+
+/// First machine frame of the table and its number of frames.
+pub fn frames() -> (u64, u64) {
+    let va = TABLE_VA.load(Ordering::Acquire);
+    let first = if va == 0 { 0 } else { (va - 0xffff_8300_0000_0000) >> 12 };
+    (first, (entries() * 8).div_ceil(4096))
+}

@@ -1,0 +1,250 @@
+//! `memory_op`: a PV domain's reservation (increase, decrease, populate,
+//! exchange), the sizes and maps it may ask about, and the machine-to-phys
+//! table's location. PV guests see machine frames: new frames are returned
+//! as MFNs and `populate_physmap`/`exchange` record their PFN in the M2P.
+//! Long lists are preempted with a continuation in the command's upper
+//! bits, as Xen does.
+
+use core::sync::atomic::Ordering;
+
+use dom0_abi::memory::*;
+use dom0_abi::xen::DOMID_SELF;
+use dom0_abi::Errno;
+
+use super::{err, HcResult};
+use crate::arch::x86_64::paging::maddr_to_virt;
+use crate::arch::x86_64::uaccess::{read_guest, write_guest};
+use crate::domain::Vcpu;
+use crate::mm::page::Owner;
+use crate::mm::{self, frame_table, m2p, PAGE_SHIFT, PAGE_SIZE};
+
+/// Largest extent order a domain may ask for (2 MiB).
+pub const MAX_EXTENT_ORDER: u32 = 9;
+/// Extents handled before the call is preempted.
+const SLICE: u64 = 4096;
+
+fn target_ok(v: &Vcpu, domid: u16) -> Result<(), Errno> {
+    if domid == DOMID_SELF || domid == v.domain.domid {
+        Ok(())
+    } else if v.domain.is_privileged {
+        Err(Errno::ESRCH)
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+/// Allocate one extent of `2^order` zeroed frames for `v`'s domain.
+fn alloc_extent(v: &Vcpu, order: u32) -> Option<u64> {
+    let n = 1u64 << order;
+    let d = v.domain;
+    let tot = d.tot_pages.load(Ordering::Relaxed);
+    if tot + n > d.max_pages.load(Ordering::Relaxed) {
+        return None;
+    }
+    let mfn = mm::alloc_frames(n, n)?;
+    for m in mfn..mfn + n {
+        // SAFETY: freshly allocated frame, about to be given to the domain.
+        unsafe { core::ptr::write_bytes(maddr_to_virt(m << PAGE_SHIFT) as *mut u8, 0, PAGE_SIZE as usize) };
+        frame_table::assign(m, d.domid, false);
+    }
+    d.tot_pages.fetch_add(n, Ordering::Relaxed);
+    Some(mfn)
+}
+
+/// Give back the frames of the extent at `mfn`: unpinned, the allocation
+/// reference dropped; each frame is freed with its last mapping.
+fn release_extent(v: &Vcpu, mfn: u64, order: u32) -> Result<(), Errno> {
+    let n = 1u64 << order;
+    let d = v.domain;
+    let releasable = |m: u64| {
+        frame_table::info(m).is_some_and(|p| p.owner == Owner::Domain(d.domid) && p.allocated && !p.xen_heap)
+    };
+    if !(mfn..mfn + n).all(releasable) {
+        return Err(Errno::EINVAL);
+    }
+    frame_table::with(|m| {
+        for f in mfn..mfn + n {
+            if m.frames[f as usize].pinned {
+                m.frames[f as usize].pinned = false;
+                m.put_page_and_type(f);
+            }
+            m.frames[f as usize].allocated = false;
+            m.put_page(f);
+        }
+    });
+    d.tot_pages.fetch_sub(n, Ordering::Relaxed);
+    Ok(())
+}
+
+fn extent_at(list: u64, i: u64) -> Result<u64, Errno> {
+    read_guest::<u64>(list + 8 * i).map_err(|_| Errno::EFAULT)
+}
+
+fn put_extent(list: u64, i: u64, value: u64) -> Result<(), Errno> {
+    write_guest(list + 8 * i, &value).map_err(|_| Errno::EFAULT)
+}
+
+/// increase/decrease_reservation and populate_physmap: returns the number
+/// of extents done, or a continuation.
+fn reservation(v: &mut Vcpu, op: u32, start: u64, arg: u64) -> HcResult {
+    let r: XenMemoryReservation = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+    target_ok(v, r.domid.0)?;
+    if r.extent_order > MAX_EXTENT_ORDER {
+        return err(Errno::EPERM);
+    }
+    let list = r.extent_start.p;
+    let mut i = start;
+    while i < r.nr_extents {
+        if i - start == SLICE && !v.in_multicall {
+            v.continuation = Some([u64::from(op) | (i << MEMOP_EXTENT_SHIFT), arg, 0, 0, 0, 0]);
+            return Ok(0);
+        }
+        match op {
+            XENMEM_increase_reservation => {
+                let Some(mfn) = alloc_extent(v, r.extent_order) else { break };
+                if list != 0 {
+                    put_extent(list, i, mfn)?;
+                }
+            }
+            XENMEM_populate_physmap => {
+                let gpfn = extent_at(list, i)?;
+                let Some(mfn) = alloc_extent(v, r.extent_order) else { break };
+                for j in 0..1u64 << r.extent_order {
+                    m2p::set(mfn + j, gpfn + j);
+                }
+                put_extent(list, i, mfn)?;
+            }
+            _ => {
+                let gmfn = extent_at(list, i)?;
+                if release_extent(v, gmfn, r.extent_order).is_err() {
+                    break;
+                }
+            }
+        }
+        i += 1;
+    }
+    Ok(i as i64)
+}
+
+/// XENMEM_exchange: trade the domain's `in` extents for fresh `out` ones.
+fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
+    let mut x: XenMemoryExchange = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+    target_ok(v, x.r#in.domid.0)?;
+    let (io, oo) = (x.r#in.extent_order, x.out.extent_order);
+    if io > MAX_EXTENT_ORDER || oo > MAX_EXTENT_ORDER || x.r#in.nr_extents << io != x.out.nr_extents << oo {
+        return err(Errno::EINVAL);
+    }
+    let d = v.domain;
+    for i in x.nr_exchanged..x.r#in.nr_extents {
+        let gmfn = extent_at(x.r#in.extent_start.p, i)?;
+        let ok = (gmfn..gmfn + (1 << io)).all(|m| {
+            frame_table::info(m).is_some_and(|p| p.owner == Owner::Domain(d.domid) && p.allocated && !p.xen_heap)
+        });
+        if !ok {
+            return err(Errno::EINVAL);
+        }
+    }
+    // Make room first (the new frames count against the same reservation).
+    let pages_in = (x.r#in.nr_extents - x.nr_exchanged) << io;
+    d.max_pages.fetch_add(pages_in, Ordering::Relaxed);
+    let out_first = (x.nr_exchanged << io) >> oo;
+    let mut got = alloc::vec::Vec::new();
+    for _ in out_first..x.out.nr_extents {
+        match alloc_extent(v, oo) {
+            Some(m) => got.push(m),
+            None => {
+                for &m in &got {
+                    let _ = release_extent(v, m, oo);
+                }
+                d.max_pages.fetch_sub(pages_in, Ordering::Relaxed);
+                return err(Errno::ENOMEM);
+            }
+        }
+    }
+    for i in x.nr_exchanged..x.r#in.nr_extents {
+        let gmfn = extent_at(x.r#in.extent_start.p, i)?;
+        release_extent(v, gmfn, io)?;
+    }
+    d.max_pages.fetch_sub(pages_in, Ordering::Relaxed);
+    for (k, &mfn) in got.iter().enumerate() {
+        let i = out_first + k as u64;
+        let gpfn = extent_at(x.out.extent_start.p, i)?;
+        for j in 0..1u64 << oo {
+            m2p::set(mfn + j, gpfn + j);
+        }
+        put_extent(x.out.extent_start.p, i, mfn)?;
+    }
+    x.nr_exchanged = x.r#in.nr_extents;
+    write_guest(arg, &x).map_err(|_| Errno::EFAULT)?;
+    Ok(0)
+}
+
+/// `memory_op(cmd, arg)`.
+pub fn memory_op(v: &mut Vcpu, cmd: u64, arg: u64) -> HcResult {
+    let op = (cmd & MEMOP_CMD_MASK) as u32;
+    let start = cmd >> MEMOP_EXTENT_SHIFT;
+    let d = v.domain;
+    match op {
+        XENMEM_increase_reservation | XENMEM_decrease_reservation | XENMEM_populate_physmap => {
+            reservation(v, op, start, arg)
+        }
+        XENMEM_exchange => exchange(v, arg),
+        XENMEM_current_reservation | XENMEM_maximum_reservation => {
+            let domid: u16 = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            target_ok(v, domid)?;
+            let n = if op == XENMEM_current_reservation { &d.tot_pages } else { &d.max_pages };
+            Ok(n.load(Ordering::Relaxed) as i64)
+        }
+        XENMEM_maximum_gpfn => {
+            let domid: u16 = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            target_ok(v, domid)?;
+            Ok((d.shared_info().arch.max_pfn.max(1) - 1) as i64)
+        }
+        XENMEM_maximum_ram_page => Ok((mm::m2p::entries().saturating_sub(1)) as i64),
+        XENMEM_machphys_mapping => {
+            let m = XenMachphysMapping {
+                v_start: dom0_abi::arch_x86::MACH2PHYS_VIRT_START,
+                v_end: dom0_abi::arch_x86::MACH2PHYS_VIRT_START + mm::m2p::entries() * 8,
+                max_mfn: mm::m2p::entries().saturating_sub(1),
+            };
+            write_guest(arg, &m).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
+        }
+        XENMEM_machphys_mfn_list => {
+            let mut l: XenMachphysMfnList = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let (first, pages) = mm::m2p::frames();
+            let extents = pages.div_ceil(512);
+            let n = extents.min(u64::from(l.max_extents));
+            for i in 0..n {
+                put_extent(l.extent_start.p, i, first + i * 512)?;
+            }
+            l.nr_extents = n as u32;
+            write_guest(arg, &l).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
+        }
+        XENMEM_machine_memory_map => {
+            if !d.is_privileged {
+                return err(Errno::EPERM);
+            }
+            let mut map: XenMemoryMap = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let host = crate::setup::HOST_E820.lock();
+            let mut n = 0;
+            for &(addr, size, ty) in host.iter().filter(|e| e.1 != 0) {
+                if n >= map.nr_entries {
+                    break;
+                }
+                let e = E820Entry { addr, size, r#type: ty };
+                write_guest(map.buffer.p + u64::from(n) * 20, &e).map_err(|_| Errno::EFAULT)?;
+                n += 1;
+            }
+            map.nr_entries = n;
+            write_guest(arg, &map).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
+        }
+        // A PV domain without a pseudo-physical map set by its toolstack.
+        XENMEM_memory_map => err(Errno::ENOSYS),
+        // PV domains are not translated: no physmap to add to.
+        XENMEM_add_to_physmap | XENMEM_add_to_physmap_batch | XENMEM_remove_from_physmap => err(Errno::EACCES),
+        _ => err(Errno::ENOSYS),
+    }
+}
