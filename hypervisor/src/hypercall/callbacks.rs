@@ -70,11 +70,13 @@ fn register(v: &mut Vcpu, kind: u16, flags: u16, address: u64) -> HcResult {
     Ok(0)
 }
 
-/// `set_callbacks(event, failsafe, syscall)`.
+/// `set_callbacks(event, failsafe, syscall)`: like Xen, each address is
+/// registered if valid (a non-canonical one is skipped) and the call
+/// itself always succeeds.
 pub fn set_callbacks(v: &mut Vcpu, event: u64, failsafe: u64, syscall: u64) -> HcResult {
-    register(v, CALLBACKTYPE_event, 0, event)?;
-    register(v, CALLBACKTYPE_failsafe, 0, failsafe)?;
-    register(v, CALLBACKTYPE_syscall, 0, syscall)?;
+    let _ = register(v, CALLBACKTYPE_event, 0, event);
+    let _ = register(v, CALLBACKTYPE_failsafe, 0, failsafe);
+    let _ = register(v, CALLBACKTYPE_syscall, 0, syscall);
     Ok(0)
 }
 
@@ -139,15 +141,8 @@ pub fn set_segment_base(v: &mut Vcpu, which: u32, value: u64) -> HcResult {
             Ok(0)
         }
         SEGBASE_GS_USER_SEL => {
-            // Only the null selector and the flat ring-3 data selectors are
-            // loadable (no guest LDT/GDT entries yet).
-            let sel = value as u16;
-            if sel != 0 && sel != 0xe02b {
-                return err(Errno::EINVAL);
-            }
-            // SAFETY: loads a valid selector into GS for guest user mode,
-            // between two SWAPGS so the kernel GS base is kept.
-            unsafe { core::arch::asm!("swapgs", "mov gs, {0:x}", "swapgs", in(reg) sel, options(nostack)) };
+            // A selector that cannot be loaded loads null, as on Xen.
+            crate::arch::x86_64::uaccess::load_user_gs((value as u16) | 3);
             Ok(0)
         }
         _ => err(Errno::EINVAL),

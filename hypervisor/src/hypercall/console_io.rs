@@ -36,7 +36,9 @@ pub fn console_io(v: &mut Vcpu, cmd: u32, count: u64, buffer: u64) -> HcResult {
             }
             let mut buf = [0u8; CHUNK];
             let n = crate::console::serial::read_available(&mut buf[..(count.min(CHUNK as u64) as usize)]);
-            copy_to_guest(buffer, &buf[..n]).map_err(|_| Errno::EFAULT)?;
+            if n > 0 {
+                copy_to_guest(buffer, &buf[..n]).map_err(|_| Errno::EFAULT)?;
+            }
             Ok(n as i64)
         }
         _ => err(Errno::ENOSYS),

@@ -29,7 +29,8 @@ pub const MMU_UPDATE_PREEMPTED: u32 = 0x8000_0000;
 
 fn errno(e: MmError) -> Errno {
     match e {
-        MmError::Overflow => Errno::EBUSY,
+        MmError::Overflow | MmError::Busy(_) => Errno::EBUSY,
+        MmError::NotPermitted(_) => Errno::EPERM,
         _ => Errno::EINVAL,
     }
 }
@@ -270,7 +271,7 @@ fn flush_after(va: u64, flags: u64) -> Result<(), Errno> {
     // Beyond the flush type: UVMF_LOCAL/UVMF_ALL or a vCPU-mask pointer,
     // which must be readable. Every vCPU runs on this CPU.
     let target = flags & !UVMF_FLUSHTYPE_MASK;
-    if target != UVMF_LOCAL && target != UVMF_ALL {
+    if flags & UVMF_FLUSHTYPE_MASK != UVMF_NONE && target != UVMF_LOCAL && target != UVMF_ALL {
         read_guest::<u64>(target).map_err(|_| Errno::EFAULT)?;
     }
     match flags & UVMF_FLUSHTYPE_MASK {

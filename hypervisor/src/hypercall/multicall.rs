@@ -11,24 +11,35 @@ use crate::arch::x86_64::traps::TrapFrame;
 use crate::arch::x86_64::uaccess::{read_guest, write_guest};
 use crate::domain::Vcpu;
 
-/// Most entries one call processes.
-pub const MAX_ENTRIES: u64 = 1 << 16;
+/// Entries run before a multicall is preempted (resumed by a
+/// continuation, as Xen does).
+pub const SLICE: u64 = 4096;
 
 /// `multicall(call_list, nr_calls)`.
 pub fn multicall(v: &mut Vcpu, regs: &mut TrapFrame, list: u64, count: u64) -> HcResult {
     let count = count as u32 as u64;
-    if count > MAX_ENTRIES {
-        return err(Errno::EINVAL);
-    }
     let size = core::mem::size_of::<MulticallEntry>() as u64;
+    if !crate::arch::x86_64::uaccess::range_ok(list, count * size) {
+        return err(Errno::EFAULT);
+    }
     v.in_multicall = true;
     let r = run_entries(v, regs, list, count, size);
     v.in_multicall = false;
+    if let Ok(done) = r {
+        if (done as u64) < count {
+            v.continuation = Some([list + done as u64 * size, count - done as u64, 0, 0, 0, 0]);
+        }
+        return Ok(0);
+    }
     r
 }
 
+/// Run up to [`SLICE`] entries; returns how many ran.
 fn run_entries(v: &mut Vcpu, regs: &mut TrapFrame, list: u64, count: u64, size: u64) -> HcResult {
     for i in 0..count {
+        if i == SLICE {
+            return Ok(i as i64);
+        }
         let at = list + i * size;
         let e: MulticallEntry = read_guest(at).map_err(|_| Errno::EFAULT)?;
         let result = match e.op {
@@ -38,5 +49,5 @@ fn run_entries(v: &mut Vcpu, regs: &mut TrapFrame, list: u64, count: u64, size: 
         // Only the result field is written back, as Xen does.
         write_guest(at + core::mem::offset_of!(MulticallEntry, result) as u64, &result).map_err(|_| Errno::EFAULT)?;
     }
-    Ok(0)
+    Ok(count as i64)
 }

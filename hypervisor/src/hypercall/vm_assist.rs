@@ -12,6 +12,9 @@ const SUPPORTED: u64 = (1 << VMASST_TYPE_4gb_segments)
     | (1 << VMASST_TYPE_4gb_segments_notify)
     | (1 << VMASST_TYPE_pae_extended_cr3)
     | (1 << VMASST_TYPE_architectural_iopl)
+    // Changes how runstate areas are updated; accepted as on Xen (this
+    // hypervisor registers no runstate areas yet, so it has no effect).
+    | (1 << VMASST_TYPE_runstate_update_flag)
     | (1 << VMASST_TYPE_m2p_strict);
 
 /// `vm_assist(cmd, type)`.

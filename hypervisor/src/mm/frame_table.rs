@@ -29,6 +29,7 @@ impl Memory for DirectMap {
 struct State {
     frames: &'static mut [PageInfo],
     reserved_io: Vec<u64>,
+    max_io_mfn: u64,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -55,7 +56,11 @@ pub fn init(ram: &RangeSet, reserved_io: Vec<u64>) -> bool {
             frames[m as usize].owner = Owner::Xen;
         }
     }
-    *STATE.lock() = Some(State { frames, reserved_io });
+    // Physical address width (CPUID 0x80000008), 36 bits when unknown.
+    let ext = crate::arch::x86_64::cpuid(0x8000_0000, 0).eax;
+    let bits = if ext >= 0x8000_0008 { crate::arch::x86_64::cpuid(0x8000_0008, 0).eax & 0xff } else { 36 };
+    let max_io_mfn = 1u64 << (bits.clamp(32, 52) - 12);
+    *STATE.lock() = Some(State { frames, reserved_io, max_io_mfn });
     true
 }
 
@@ -70,6 +75,7 @@ pub fn with<R>(f: impl FnOnce(&mut Mm<'_, DirectMap>) -> R) -> R {
         mem: DirectMap,
         hv_l4: &hv[super::pv::HYPERVISOR_L4_FIRST..super::pv::HYPERVISOR_L4_END],
         reserved_io: &st.reserved_io,
+        max_io_mfn: st.max_io_mfn,
         freed: Vec::new(),
     };
     let r = f(&mut mm);

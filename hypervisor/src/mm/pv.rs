@@ -42,6 +42,10 @@ pub enum MmError {
     NotPinned,
     /// A reference count would overflow.
     Overflow,
+    /// A frame that may not be mapped writable now (Xen: -EBUSY).
+    Busy(u64),
+    /// Device memory the domain may not map (Xen: -EPERM).
+    NotPermitted(u64),
 }
 
 /// Present.
@@ -94,6 +98,8 @@ pub struct Mm<'a, M: Memory> {
     pub hv_l4: &'a [u64],
     /// Device frames no guest may map (local APIC, IOAPICs).
     pub reserved_io: &'a [u64],
+    /// First frame beyond the CPU's physical address width.
+    pub max_io_mfn: u64,
     /// Frames whose last reference went (for the caller to free).
     pub freed: alloc::vec::Vec<u64>,
 }
@@ -200,19 +206,18 @@ impl<M: Memory> Mm<'_, M> {
             let owner = self.frames.get(mfn as usize).map(|p| p.owner);
             match owner {
                 None | Some(Owner::Io) => {
-                    // Device memory: only for a privileged domain, never the
-                    // hypervisor's own devices; not reference counted.
-                    if !a.privileged || self.reserved_io.contains(&mfn) {
-                        return Err(MmError::BadFrame(mfn));
+                    // Device memory: only for a privileged domain, below the
+                    // CPU's physical address width, never the hypervisor's
+                    // own devices; not reference counted.
+                    if !a.privileged || mfn >= self.max_io_mfn || self.reserved_io.contains(&mfn) {
+                        return Err(MmError::NotPermitted(mfn));
                     }
                 }
                 _ => {
                     self.get_page(mfn, a.domid)?;
-                    if e & RW != 0 {
-                        if let Err(err) = self.get_page_type(mfn, PageType::Writable, a) {
-                            self.put_page(mfn);
-                            return Err(err);
-                        }
+                    if e & RW != 0 && self.get_page_type(mfn, PageType::Writable, a).is_err() {
+                        self.put_page(mfn);
+                        return Err(MmError::Busy(mfn));
                     }
                 }
             }
@@ -368,7 +373,7 @@ mod tests {
     }
 
     fn mm<'a>(frames: &'a mut [PageInfo], hv: &'a [u64]) -> Mm<'a, FakeMem> {
-        Mm { frames, mem: FakeMem::default(), hv_l4: hv, reserved_io: &[0xfee00], freed: Vec::new() }
+        Mm { frames, mem: FakeMem::default(), hv_l4: hv, reserved_io: &[0xfee00], max_io_mfn: 1 << 28, freed: Vec::new() }
     }
 
     fn pte(mfn: u64, flags: u64) -> u64 {
@@ -415,7 +420,7 @@ mod tests {
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
         // Map the L1 itself writable: refused, nothing changes.
-        assert_eq!(m.mod_entry(13, 1, 3, pte(13, P | RW), false, DOM), Err(MmError::TypeConflict(13)));
+        assert_eq!(m.mod_entry(13, 1, 3, pte(13, P | RW), false, DOM), Err(MmError::Busy(13)));
         assert_eq!(m.mem.read(13, 3), 0);
         // And the other way round: a writable page cannot become a table.
         assert_eq!(m.mod_entry(12, 2, 1, pte(14, P | RW), false, DOM), Err(MmError::TypeConflict(14)));
@@ -432,8 +437,8 @@ mod tests {
         m.pin(10, PageType::L4, DOM).unwrap();
         assert_eq!(m.mod_entry(13, 1, 5, pte(20, P), false, DOM), Err(MmError::BadFrame(20)));
         assert_eq!(m.mod_entry(13, 1, 5, pte(21, P), false, DOM), Err(MmError::BadFrame(21)));
-        assert_eq!(m.mod_entry(13, 1, 5, pte(22, P), false, DOM), Err(MmError::BadFrame(22)));
-        assert_eq!(m.mod_entry(13, 1, 5, pte(9999, P), false, DOM), Err(MmError::BadFrame(9999)));
+        assert_eq!(m.mod_entry(13, 1, 5, pte(22, P), false, DOM), Err(MmError::NotPermitted(22)));
+        assert_eq!(m.mod_entry(13, 1, 5, pte(9999, P), false, DOM), Err(MmError::NotPermitted(9999)));
     }
 
     #[test]
@@ -446,7 +451,9 @@ mod tests {
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM0).unwrap();
         m.mod_entry(13, 1, 5, pte(0xb8, P | RW | PCD), false, DOM0).unwrap();
-        assert_eq!(m.mod_entry(13, 1, 6, pte(0xfee00, P | RW), false, DOM0), Err(MmError::BadFrame(0xfee00)));
+        assert_eq!(m.mod_entry(13, 1, 6, pte(0xfee00, P | RW), false, DOM0), Err(MmError::NotPermitted(0xfee00)));
+        // Beyond the physical address width (bit 51 set): refused too.
+        assert_eq!(m.mod_entry(13, 1, 6, pte(1 << 39, P), false, DOM0), Err(MmError::NotPermitted(1 << 39)));
     }
 
     #[test]

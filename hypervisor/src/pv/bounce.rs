@@ -56,7 +56,10 @@ pub fn create_bounce_frame(v: &mut Vcpu, regs: &mut TrapFrame, tb: TrapBounce) {
     if saved_mask == 0 {
         rflags |= RFLAGS_IF;
     }
-    rflags |= u64::from(v.iopl) & RFLAGS_IOPL;
+    let arch_iopl = v.domain.state.lock().vm_assist & (1 << dom0_abi::vm_assist::VMASST_TYPE_architectural_iopl) != 0;
+    if arch_iopl {
+        rflags |= u64::from(v.iopl) & RFLAGS_IOPL;
+    }
     let mut words = [0u64; 8];
     let mut n = 0;
     let mut push = |w: u64| {

@@ -1,6 +1,6 @@
 //! Emulation of what a PV guest kernel may not execute in ring 3 but Xen
 //! performs for it: port I/O (dom0, within its virtual IOPL), CLI/STI
-//! (the event mask), HLT, CLTS and control-register reads, the MSRs Xen's
+//! (skipped), HLT, CLTS and control-register reads, the MSRs Xen's
 //! PV policy allows, WBINVD for dom0, and CPUID behind the forced-emulation
 //! prefix `ud2; .ascii "xen"`, answered with the PV CPUID policy.
 
@@ -207,12 +207,9 @@ pub fn privileged_op(v: &mut Vcpu, regs: &mut TrapFrame) -> bool {
             }
             i + 1
         }
-        0xfa | 0xfb if iopl_ok(v) => {
-            if let Some(vi) = v.vcpu_info() {
-                vi.evtchn_upcall_mask = u8::from(op == 0xfa);
-            }
-            i + 1
-        }
+        // CLI/STI with enough IOPL are skipped: like Xen, they do not touch
+        // the event mask (a later POPF could not be trapped to undo it).
+        0xfa | 0xfb if iopl_ok(v) => i + 1,
         0xf4 if v.kernel_mode => {
             crate::hypercall::sched::block(v);
             i + 1
@@ -251,7 +248,7 @@ fn privileged_0f(v: &mut Vcpu, regs: &mut TrapFrame, b: &[u8]) -> Option<usize> 
                 return None;
             }
             let value = match (modrm >> 3) & 7 {
-                0 => 0x8005_003b | if v.cr0_ts { 8 } else { 0 },
+                0 => 0x8005_0033 | if v.cr0_ts { 8 } else { 0 },
                 2 => v.vcpu_info().map_or(0, |vi| vi.arch.cr2),
                 3 => v.guest_table << 12,
                 4 => 0x0000_06f0,

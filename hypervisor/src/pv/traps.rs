@@ -10,6 +10,24 @@ use super::emulate;
 use crate::arch::x86_64::traps::TrapFrame;
 use crate::domain::{self, Vcpu};
 
+const PFEC_USER: u32 = 1 << 2;
+
+/// `int $0x80` from guest ring 3, through the DPL-3 gate Xen also has: it
+/// goes to the guest's vector-0x80 handler whatever that entry's DPL; with
+/// no handler it is a #GP as for any other `int N`.
+pub fn int80(regs: &mut TrapFrame) {
+    let Some(v) = domain::current() else {
+        crate::arch::x86_64::halt_forever();
+    };
+    if v.trap_table[0x80].address != 0 {
+        inject_software_interrupt(v, regs, 0x80);
+    } else {
+        regs.rip -= 2;
+        regs.error_code = (0x80 << 3) | 2;
+        general_protection(v, regs);
+    }
+}
+
 /// Vectors that push an error code.
 fn has_error_code(vector: u32) -> bool {
     matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30)
@@ -30,7 +48,10 @@ pub fn guest_exception(regs: &mut TrapFrame) {
             if let Some(vi) = v.vcpu_info() {
                 vi.arch.cr2 = cr2;
             }
-            inject_exception(v, regs, 14, Some(regs.error_code));
+            // The guest kernel runs in ring 3, but its faults are reported
+            // as supervisor faults, as on Xen.
+            let ec = if v.kernel_mode { regs.error_code & !PFEC_USER } else { regs.error_code };
+            inject_exception(v, regs, 14, Some(ec));
         }
         13 => general_protection(v, regs),
         6 => {

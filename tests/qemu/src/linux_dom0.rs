@@ -358,6 +358,8 @@ impl LinuxDom0 {
             Err(e) => bail!("{e:#}; serial log:\n{}", sys.log),
         }
         sys.boot_time = start.elapsed();
+        // Let the shell pipeline start before typing at it.
+        sys.settle(Duration::from_secs(2));
         Ok(sys)
     }
 
@@ -386,12 +388,17 @@ impl LinuxDom0 {
         }
     }
 
+    /// Read serial output for `d` (test aid for debugging the console).
+    pub fn settle(&mut self, d: Duration) {
+        let _ = self.wait_for(0, d, |_| false);
+    }
+
     /// Type `text` slowly enough for Xen's small serial input ring.
-    fn type_text(&mut self, text: &str) -> Result<()> {
-        for chunk in text.as_bytes().chunks(16) {
+    pub fn type_text(&mut self, text: &str) -> Result<()> {
+        for chunk in text.as_bytes().chunks(8) {
             self.stdin.write_all(chunk).context("writing to QEMU's serial input")?;
             self.stdin.flush()?;
-            std::thread::sleep(Duration::from_millis(40));
+            std::thread::sleep(Duration::from_millis(30));
         }
         Ok(())
     }

@@ -38,3 +38,17 @@ fn xm_on_linux_dom0() {
     eprintln!("{o:?}");
     sys.shutdown().unwrap();
 }
+
+#[test]
+#[ignore]
+fn debug_console() {
+    let Some(mut sys) = boot() else { return };
+    for i in 0..6 {
+        sys.settle(std::time::Duration::from_secs(3));
+        sys.type_text(&format!("echo A{i}\n")).unwrap();
+    }
+    sys.settle(std::time::Duration::from_secs(5));
+    let log = sys.log().to_string();
+    let tail = &log[log.find("XM-DOM0-READY").unwrap()..];
+    eprintln!("TAIL<<{tail}>>");
+}

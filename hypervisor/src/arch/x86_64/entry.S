@@ -217,6 +217,25 @@ wrmsr_safe_fixup:
         mov     $1, %eax
         ret
 
+/*
+ * Load the guest user GS selector (DI) between two SWAPGS, keeping the
+ * kernel GS base; a selector that faults loads the null selector instead.
+ */
+        .global hv_load_user_gs
+        .global load_gs_insn
+        .global load_gs_fixup
+hv_load_user_gs:
+        swapgs
+load_gs_insn:
+        mov     %di, %gs
+load_gs_done:
+        swapgs
+        ret
+load_gs_fixup:
+        xor     %eax, %eax
+        mov     %ax, %gs
+        jmp     load_gs_done
+
         /* Per-CPU SYSCALL stubs (LSTAR then CSTAR, 64 bytes each), written at
            CPU bring-up through the direct map. */
         .balign 4096

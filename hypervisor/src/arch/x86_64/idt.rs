@@ -9,7 +9,8 @@
 //! only in its own guest-access routines (with fixups) or through bugs.
 //! Our crates never use the red zone, and precompiled `core` code is never
 //! interrupted (interrupts masked, no faults expected in it), so no other
-//! gate needs an IST stack. `int3` and `into` are callable from ring 3.
+//! gate needs an IST stack. `int3`, `into` and `int $0x80` are callable from
+//! ring 3 (the last one is delivered straight to the guest's handler).
 
 use spin::Once;
 use x86_64::instructions::tables::lidt;
@@ -60,7 +61,7 @@ fn build() -> Idt {
             selector: HYPERVISOR_CS,
             ist: ist_for(v),
             // Present 64-bit interrupt gate; DPL 3 for int3/into.
-            type_attr: if v == 3 || v == 4 { 0xee } else { 0x8e },
+            type_attr: if v == 3 || v == 4 || v == 0x80 { 0xee } else { 0x8e },
             offset_mid: (handler >> 16) as u16,
             offset_high: (handler >> 32) as u32,
             reserved: 0,

@@ -73,10 +73,11 @@ pub fn exception_name(vector: u32) -> (&'static str, &'static str) {
 extern "C" fn hv_trap(frame: &mut TrapFrame) {
     match frame.entry_vector {
         0..=31 if frame.cs & 3 == 3 => crate::pv::traps::guest_exception(frame),
+        0x80 if frame.cs & 3 == 3 => crate::pv::traps::int80(frame),
         0..=31 => {
             // A guest-memory access that faulted resumes at its fixup.
             match super::uaccess::fixup_for(frame.rip) {
-                Some(fixup) if matches!(frame.entry_vector, 13 | 14) => frame.rip = fixup,
+                Some(fixup) if matches!(frame.entry_vector, 11 | 13 | 14) => frame.rip = fixup,
                 _ => fatal_exception(frame),
             }
         }

@@ -21,6 +21,16 @@ unsafe extern "C" {
     static rdmsr_safe_fixup: u8;
     static wrmsr_safe_insn: u8;
     static wrmsr_safe_fixup: u8;
+    static load_gs_insn: u8;
+    static load_gs_fixup: u8;
+    fn hv_load_user_gs(sel: u16);
+}
+
+/// Load the guest user GS selector (null if it is not loadable).
+pub fn load_user_gs(sel: u16) {
+    // SAFETY: a faulting selector load is fixed up to a null load; SWAPGS
+    // pairs around it keep the kernel GS base.
+    unsafe { hv_load_user_gs(sel) }
 }
 
 /// A guest range could not be accessed.
@@ -72,8 +82,9 @@ pub fn write_guest<T: dom0_abi::Pod>(dst: u64, v: &T) -> Result<(), Fault> {
 
 /// The exception table: instructions allowed to fault in ring 0 and where
 /// each resumes.
-fn fixups() -> [(u64, u64); 3] {
+fn fixups() -> [(u64, u64); 4] {
     [
+        (&raw const load_gs_insn as u64, &raw const load_gs_fixup as u64),
         (&raw const copy_guest_insn as u64, &raw const copy_guest_fixup as u64),
         (&raw const rdmsr_safe_insn as u64, &raw const rdmsr_safe_fixup as u64),
         (&raw const wrmsr_safe_insn as u64, &raw const wrmsr_safe_fixup as u64),

@@ -1,5 +1,354 @@
-//! placeholder
+//! `hostile`: hypercalls with hypervisor addresses, unmapped, misaligned
+//! and non-canonical pointers, huge counts and bad commands. The guest gets
+//! errors (printed one a line), the hypervisor keeps running, and the
+//! kernel reaches `TRANSCRIPT END`.
 #![no_std]
 #![no_main]
+
+use dom0_abi::callback::{CallbackRegister, CALLBACKOP_register, CALLBACKOP_unregister, CALLBACKTYPE_event};
+use dom0_abi::console_io::{CONSOLEIO_read, CONSOLEIO_write};
+use dom0_abi::hypercall::*;
+use dom0_abi::mmu::UVMF_INVLPG;
+use dom0_abi::physdev::PHYSDEVOP_set_iopl;
+use dom0_abi::sched::*;
+use dom0_abi::xen::MulticallEntry;
+use dom0_abi::xen_version::*;
+use pv_guests::fmt::yes_no;
+use pv_guests::hypercall::{raw, raw_syscall};
+use pv_guests::report::show_raw;
+use pv_guests::start::VIRT_BASE;
+use pv_guests::transcript::Transcript;
+use pv_guests::{traps, StartInfo};
+
 pv_guests::entry!(main);
-fn main(_: &'static pv_guests::StartInfo) {}
+
+/// The bad pointers every pointer-taking hypercall is given.
+const BAD_POINTERS: &[(&str, u64)] = &[
+    ("directmap 0xffff830000000000", 0xffff_8300_0000_0000),
+    ("hypervisor image 0xffff82d040200000", 0xffff_82d0_4020_0000),
+    ("hypervisor hole start 0xffff800000000000", 0xffff_8000_0000_0000),
+    ("unmapped 0x1000", 0x1000),
+    ("null", 0),
+    ("non-canonical 0x0000800000000000", 0x0000_8000_0000_0000),
+    ("non-canonical 0x8000000000000000", 0x8000_0000_0000_0000),
+    ("last byte 0xffffffffffffffff", u64::MAX),
+];
+
+/// Hypercall `nr` with up to three arguments.
+///
+/// # Safety
+/// Only bad pointers, or pointers to live objects of the expected type.
+unsafe fn hc(nr: u64, a1: u64, a2: u64, a3: u64) -> i64 {
+    // SAFETY: forwarded to the caller.
+    unsafe { raw(nr, a1, a2, a3, 0, 0) }
+}
+
+fn addr<T>(x: &T) -> u64 {
+    x as *const T as u64
+}
+
+/// Two pages: the second is unmapped at start, so buffers placed at the end
+/// of the first run into a hole.
+#[repr(C, align(4096))]
+struct Guarded {
+    page: [u8; 4096],
+    guard: [u8; 4096],
+}
+static mut GUARDED: Guarded = Guarded { page: [0; 4096], guard: [0; 4096] };
+
+fn guard_va() -> u64 {
+    core::ptr::addr_of!(GUARDED) as u64 + 4096
+}
+
+fn main(si: &'static StartInfo) {
+    let mut t = Transcript::begin("hostile");
+    t.fact("set_trap_table", pv_guests::report::show(traps::install()));
+    // SAFETY: nothing uses the guard page; it is only ever read by the
+    // hypervisor on our behalf (and faults).
+    let r = unsafe { hc(HYPERVISOR_update_va_mapping, guard_va(), 0, UVMF_INVLPG) };
+    t.fact("update_va_mapping(unmap guard page)", show_raw(r));
+    let guarded = r == 0;
+    console(&mut t, guarded);
+    version(&mut t);
+    trap_table(&mut t, guarded);
+    multicall(&mut t, guarded);
+    sched(&mut t);
+    misc(&mut t);
+    update_va_mapping(&mut t, si);
+    numbers(&mut t);
+    last_resort(&mut t, si);
+    t.fact("traps taken", traps::count());
+    t.end();
+}
+
+fn console(t: &mut Transcript, guarded: bool) {
+    for &(name, p) in BAD_POINTERS {
+        // SAFETY: the pointer is bad; the hypervisor must refuse it.
+        let r = unsafe { hc(HYPERVISOR_console_io, CONSOLEIO_write.into(), 16, p) };
+        t.fact(&Key::of("console_io(write 16) from ", name), show_raw(r));
+    }
+    let msg = b"xhostile: misaligned console line\n";
+    // SAFETY: a live buffer, one byte in.
+    let r = unsafe { hc(HYPERVISOR_console_io, CONSOLEIO_write.into(), msg.len() as u64 - 1, addr(msg) + 1) };
+    t.fact("console_io(write) misaligned buffer", show_raw(r));
+    if guarded {
+        let small = guard_va() - 16;
+        // SAFETY: 16 bytes of our page, then the hole.
+        unsafe { core::ptr::copy_nonoverlapping(b"hostile: small!\n".as_ptr(), small as *mut u8, 16) };
+        // SAFETY: the hypervisor must stop at the hole.
+        let r = unsafe { hc(HYPERVISOR_console_io, CONSOLEIO_write.into(), 0x7fff_ffff, small) };
+        t.fact("console_io(write 0x7fffffff) from a 16-byte buffer before a hole", show_raw(r));
+        // SAFETY: as above.
+        let r = unsafe { hc(HYPERVISOR_console_io, CONSOLEIO_write.into(), 0xffff_ffff, small) };
+        t.fact("console_io(write 0xffffffff) from a 16-byte buffer before a hole", show_raw(r));
+    } else {
+        t.fact("console_io huge counts", "skipped: no guard page");
+    }
+    for &(name, p) in &BAD_POINTERS[..2] {
+        // SAFETY: no input is pending, and the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_console_io, CONSOLEIO_read.into(), 16, p) };
+        t.fact(&Key::of("console_io(read 16) into ", name), show_raw(r));
+    }
+    // SAFETY: no pointer is used by an unknown command.
+    t.fact("console_io(command 0xffffffff)", show_raw(unsafe { hc(HYPERVISOR_console_io, 0xffff_ffff, 16, 0) }));
+}
+
+fn version(t: &mut Transcript) {
+    for &(name, p) in BAD_POINTERS {
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_xen_version, XENVER_extraversion.into(), p, 0) };
+        t.fact(&Key::of("xen_version(extraversion) into ", name), show_raw(r));
+    }
+    for &(name, p) in &BAD_POINTERS[..2] {
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_xen_version, XENVER_capabilities.into(), p, 0) };
+        t.fact(&Key::of("xen_version(capabilities) into ", name), show_raw(r));
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_xen_version, XENVER_get_features.into(), p, 0) };
+        t.fact(&Key::of("xen_version(get_features) into ", name), show_raw(r));
+    }
+    let mut buf = [0u32; 4];
+    // SAFETY: a live buffer, one byte in (xen_feature_info fits).
+    let r = unsafe { hc(HYPERVISOR_xen_version, XENVER_get_features.into(), addr(&mut buf) + 1, 0) };
+    t.fact("xen_version(get_features) misaligned", show_raw(r));
+}
+
+fn trap_table(t: &mut Transcript, guarded: bool) {
+    for &(name, p) in &BAD_POINTERS[..4] {
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { traps::set_trap_table_raw(p) };
+        t.fact(&Key::of("set_trap_table from ", name), pv_guests::report::show(r));
+    }
+    if guarded {
+        // An unterminated table of valid entries running into the hole.
+        let table = traps::standard_table();
+        let n = 4;
+        let size = core::mem::size_of::<dom0_abi::arch_x86::TrapInfo>();
+        let start = guard_va() - (n * size) as u64;
+        // SAFETY: n entries fit in our page before the hole.
+        unsafe { core::ptr::copy_nonoverlapping(table.as_ptr(), start as *mut dom0_abi::arch_x86::TrapInfo, n) };
+        // SAFETY: the hypervisor must stop at the hole.
+        let r = unsafe { traps::set_trap_table_raw(start) };
+        t.fact("set_trap_table unterminated before a hole", pv_guests::report::show(r));
+    }
+    t.fact("set_trap_table(standard) again", pv_guests::report::show(traps::install()));
+    let n = traps::count();
+    // SAFETY: int3 returns through the handler.
+    unsafe { core::arch::asm!("int3") };
+    t.fact("int3 still handled", yes_no(traps::count() == n + 1));
+}
+
+/// A `multicall_entry` asking for the Xen version.
+const VERSION_CALL: MulticallEntry = MulticallEntry { op: HYPERVISOR_xen_version, result: 0xdead, args: [0; 6] };
+
+fn multicall(t: &mut Transcript, guarded: bool) {
+    for &(name, p) in &BAD_POINTERS[..5] {
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_multicall, p, 1, 0) };
+        t.fact(&Key::of("multicall(1) from ", name), show_raw(r));
+    }
+    // SAFETY: the list pointer must be refused before anything runs.
+    let r = unsafe { hc(HYPERVISOR_multicall, 0x1000, 1 << 20, 0) };
+    t.fact("multicall(1<<20) from unmapped 0x1000", show_raw(r));
+    if guarded {
+        let size = core::mem::size_of::<MulticallEntry>() as u64;
+        let start = guard_va() - 2 * size;
+        // SAFETY: two entries fit before the hole.
+        unsafe {
+            (start as *mut MulticallEntry).write(VERSION_CALL);
+            (start as *mut MulticallEntry).add(1).write(VERSION_CALL);
+        }
+        // SAFETY: the hypervisor must stop at the hole.
+        let r = unsafe { hc(HYPERVISOR_multicall, start, 1 << 20, 0) };
+        t.fact("multicall(1<<20) with 2 entries before a hole", show_raw(r));
+        // SAFETY: the entries are ours.
+        let results = unsafe { [(*(start as *const MulticallEntry)).result, (*(start as *const MulticallEntry).add(1)).result] };
+        let ver = |v: u64| if v == 0xdead { "untouched" } else if v >> 16 == 4 { "a version" } else { "other" };
+        t.fact("multicall before a hole: entry 0", ver(results[0]));
+        t.fact("multicall before a hole: entry 1", ver(results[1]));
+    }
+    let mut raw_list = [0u8; 3 * 64 + 8];
+    let list = addr(&mut raw_list) + 4;
+    // SAFETY: three entries at a misaligned address inside raw_list.
+    unsafe {
+        for i in 0..3 {
+            core::ptr::write_unaligned((list as *mut MulticallEntry).add(i), VERSION_CALL);
+        }
+    }
+    // SAFETY: as above.
+    let r = unsafe { hc(HYPERVISOR_multicall, list, 3, 0) };
+    t.fact("multicall(3) misaligned list", show_raw(r));
+    // SAFETY: reading back our own entries.
+    let e = unsafe { core::ptr::read_unaligned((list as *const MulticallEntry).add(2)) };
+    t.fact("multicall misaligned entry 2 is a version", yes_no(e.result >> 16 == 4));
+    let bad_args = [MulticallEntry { op: HYPERVISOR_xen_version, result: 0, args: [XENVER_extraversion.into(), 0xffff_8300_0000_0000, 0, 0, 0, 0] }];
+    // SAFETY: the entry's pointer argument must be refused.
+    let r = unsafe { hc(HYPERVISOR_multicall, addr(&bad_args), 1, 0) };
+    t.fact("multicall(xen_version into the directmap)", show_raw(r));
+    t.fact("multicall entry result", show_raw(bad_args[0].result as i64));
+    // SAFETY: an unknown hypercall in a list changes nothing.
+    let unknown = [MulticallEntry { op: u64::MAX, result: 0, args: [0; 6] }];
+    let r = unsafe { hc(HYPERVISOR_multicall, addr(&unknown), 1, 0) };
+    t.fact("multicall(op u64::MAX)", show_raw(r));
+    t.fact("multicall(op u64::MAX) entry result", show_raw(unknown[0].result as i64));
+}
+
+fn sched(t: &mut Transcript) {
+    for &(name, p) in &BAD_POINTERS[..5] {
+        // SAFETY: the pointer must be refused (else the domain shuts down).
+        let r = unsafe { hc(HYPERVISOR_sched_op, SCHEDOP_shutdown.into(), p, 0) };
+        t.fact(&Key::of("sched_op(shutdown) from ", name), show_raw(r));
+    }
+    for &(name, p) in &BAD_POINTERS[..2] {
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_sched_op, SCHEDOP_shutdown_code.into(), p, 0) };
+        t.fact(&Key::of("sched_op(shutdown_code) from ", name), show_raw(r));
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_sched_op, SCHEDOP_remote_shutdown.into(), p, 0) };
+        t.fact(&Key::of("sched_op(remote_shutdown) from ", name), show_raw(r));
+    }
+    let remote = SchedRemoteShutdown { domain_id: dom0_abi::types::DomId(0x7fff), reason: SHUTDOWN_crash };
+    // SAFETY: a live struct; no such domain.
+    let r = unsafe { hc(HYPERVISOR_sched_op, SCHEDOP_remote_shutdown.into(), addr(&remote), 0) };
+    t.fact("sched_op(remote_shutdown, domain 0x7fff)", show_raw(r));
+    for cmd in [0xffff_ffffu64, 0x8000_0000] {
+        // SAFETY: unknown commands take nothing.
+        let r = unsafe { hc(HYPERVISOR_sched_op, cmd, 0, 0) };
+        t.fact(if cmd == 0x8000_0000 { "sched_op(0x80000000)" } else { "sched_op(0xffffffff)" }, show_raw(r));
+    }
+}
+
+fn misc(t: &mut Transcript) {
+    for &(name, p) in &BAD_POINTERS[..3] {
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl.into(), p, 0) };
+        t.fact(&Key::of("physdev_op(set_iopl) from ", name), show_raw(r));
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_callback_op, CALLBACKOP_register.into(), p, 0) };
+        t.fact(&Key::of("callback_op(register) from ", name), show_raw(r));
+        // SAFETY: the pointer must be refused.
+        let r = unsafe { hc(HYPERVISOR_callback_op, CALLBACKOP_unregister.into(), p, 0) };
+        t.fact(&Key::of("callback_op(unregister) from ", name), show_raw(r));
+    }
+    // SAFETY: unknown commands take nothing.
+    t.fact("physdev_op(0xffffffff)", show_raw(unsafe { hc(HYPERVISOR_physdev_op, 0xffff_ffff, 0, 0) }));
+    // SAFETY: as above.
+    t.fact("vm_assist(0xffffffff, 0)", show_raw(unsafe { hc(HYPERVISOR_vm_assist, 0xffff_ffff, 0, 0) }));
+    // SAFETY: as above.
+    t.fact("vm_assist(enable, 0xffffffff)", show_raw(unsafe { hc(HYPERVISOR_vm_assist, 0, 0xffff_ffff, 0) }));
+    // SAFETY: as above.
+    t.fact("callback_op(0xffffffff)", show_raw(unsafe { hc(HYPERVISOR_callback_op, 0xffff_ffff, 0, 0) }));
+    let cb = CallbackRegister { r#type: CALLBACKTYPE_event, flags: 0, address: 0xffff_8300_0000_0000 };
+    // SAFETY: a live struct naming a hypervisor address as the callback.
+    t.fact("callback_op(register event at the directmap)", show_raw(unsafe { hc(HYPERVISOR_callback_op, CALLBACKOP_register.into(), addr(&cb), 0) }));
+    // SAFETY: takes no pointer; the addresses are the hypervisor's.
+    t.fact("set_callbacks(directmap addresses)", show_raw(unsafe { hc(HYPERVISOR_set_callbacks, 0xffff_8300_0000_0000, 0xffff_8300_0000_0000, 0xffff_8300_0000_0000) }));
+    let ud2 = traps::stub_address(6);
+    // SAFETY: restore sane callbacks.
+    t.fact("set_callbacks(restore)", show_raw(unsafe { hc(HYPERVISOR_set_callbacks, ud2, ud2, ud2) }));
+    // SAFETY: the stack is only recorded.
+    t.fact("stack_switch(ss 0, directmap rsp)", show_raw(unsafe { hc(HYPERVISOR_stack_switch, 0, 0xffff_8300_0000_0000, 0) }));
+    // SAFETY: restore a sane kernel stack selector.
+    let _ = unsafe { hc(HYPERVISOR_stack_switch, dom0_abi::arch_x86::FLAT_KERNEL_SS.into(), guard_va() - 4096, 0) };
+    // SAFETY: takes no pointer.
+    t.fact("set_segment_base(FS, directmap)", show_raw(unsafe { hc(HYPERVISOR_set_segment_base, 0, 0xffff_8300_0000_0000, 0) }));
+    // SAFETY: takes no pointer.
+    t.fact("set_segment_base(GS_USER_SEL, 0xfff8)", show_raw(unsafe { hc(HYPERVISOR_set_segment_base, 3, 0xfff8, 0) }));
+    // SAFETY: takes no pointer.
+    t.fact("set_segment_base(0xffffffff)", show_raw(unsafe { hc(HYPERVISOR_set_segment_base, 0xffff_ffff, 0, 0) }));
+    // SAFETY: reset the FS base.
+    let _ = unsafe { hc(HYPERVISOR_set_segment_base, 0, 0, 0) };
+    // SAFETY: takes no pointer.
+    t.fact("fpu_taskswitch(u64::MAX)", show_raw(unsafe { hc(HYPERVISOR_fpu_taskswitch, u64::MAX, 0, 0) }));
+    // SAFETY: as above.
+    let _ = unsafe { hc(HYPERVISOR_fpu_taskswitch, 0, 0, 0) };
+}
+
+fn update_va_mapping(t: &mut Transcript, si: &StartInfo) {
+    let slot = guard_va();
+    let pfn = (slot - VIRT_BASE) >> 12;
+    // SAFETY: mfn_list holds nr_pages entries.
+    let mfn = |pfn: u64| unsafe { (si.mfn_list as *const u64).add(pfn as usize).read_volatile() };
+    let own = (mfn(pfn) << 12) | 0x63;
+    let uvm = |va: u64, pte: u64| {
+        // SAFETY: va is the guard page (unused) or one the hypervisor must
+        // refuse.
+        unsafe { hc(HYPERVISOR_update_va_mapping, va, pte, UVMF_INVLPG) }
+    };
+    for &(name, va) in &BAD_POINTERS[..3] {
+        t.fact(&Key::of("update_va_mapping va in ", name), show_raw(uvm(va, own)));
+    }
+    t.fact("update_va_mapping(va non-canonical)", show_raw(uvm(0x8000_0000_0000_0000, own)));
+    t.fact("update_va_mapping(va unaligned)", show_raw(uvm(slot + 8, 0)));
+    let l4_pfn = (si.pt_base - VIRT_BASE) >> 12;
+    t.fact("update_va_mapping(L4 page table writable)", show_raw(uvm(slot, (mfn(l4_pfn) << 12) | 0x63)));
+    t.fact("update_va_mapping(L4 page table read-only)", show_raw(uvm(slot, (mfn(l4_pfn) << 12) | 0x61)));
+    t.fact("update_va_mapping(pte with reserved bit 51)", show_raw(uvm(slot, own | (1 << 51))));
+    t.fact("update_va_mapping(PSE pte)", show_raw(uvm(slot, own | 0x80)));
+    // SAFETY: unmapping the guard page again.
+    t.fact("update_va_mapping(unmap)", show_raw(uvm(slot, 0)));
+    // SAFETY: bad flags with a valid request.
+    let r = unsafe { hc(HYPERVISOR_update_va_mapping, slot, 0, 0xffff_ffff_ffff_fff8) };
+    t.fact("update_va_mapping(flags with a bad vcpumask pointer)", show_raw(r));
+}
+
+fn numbers(t: &mut Transcript) {
+    for (name, nr) in [("hypercall 64", 64u64), ("hypercall 0x1_0000_0011", 0x1_0000_0011), ("hypercall u64::MAX", u64::MAX)] {
+        // SAFETY: no hypercall behind these numbers takes a pointer here.
+        t.fact(name, show_raw(unsafe { raw_syscall(nr, 0, 0, 0, 0, 0) }));
+    }
+}
+
+/// Last, because a hypervisor that gets it wrong corrupts the guest's own
+/// page tables: xen_version writing into the (read-only) L4.
+fn last_resort(t: &mut Transcript, si: &StartInfo) {
+    // SAFETY: pt_base is mapped read-only; the hypervisor must refuse to
+    // write through the guest's mapping.
+    let r = unsafe { hc(HYPERVISOR_xen_version, XENVER_extraversion.into(), si.pt_base, 0) };
+    t.fact("xen_version(extraversion) into the read-only L4", show_raw(r));
+}
+
+/// Keys composed of two parts (a stack buffer).
+struct Key {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl Key {
+    fn of(a: &str, b: &str) -> Self {
+        let mut k = Key { buf: [0; 128], len: 0 };
+        for s in [a, b] {
+            let n = s.len().min(k.buf.len() - k.len);
+            k.buf[k.len..k.len + n].copy_from_slice(&s.as_bytes()[..n]);
+            k.len += n;
+        }
+        k
+    }
+}
+
+impl core::ops::Deref for Key {
+    type Target = str;
+    fn deref(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
+    }
+}
