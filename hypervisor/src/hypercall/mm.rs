@@ -105,19 +105,28 @@ fn mmu_update_one(v: &mut Vcpu, req: MmuUpdate) -> Result<(), Errno> {
     }
 }
 
-/// `mmu_update(reqs, count, pdone, foreigndom)`.
-pub fn mmu_update(v: &mut Vcpu, reqs: u64, count: u64, pdone: u64, fd: u64) -> HcResult {
+/// Run a preemptible batch of `T` entries at `list`: each through `one`,
+/// stopping at the first failure; progress in `*pdone`; a continuation
+/// after [`BATCH_SLICE`] entries (outside multicalls).
+fn run_batch<T: dom0_abi::Pod>(
+    v: &mut Vcpu,
+    list: u64,
+    count: u64,
+    pdone: u64,
+    fd: u64,
+    one: fn(&mut Vcpu, T) -> Result<(), Errno>,
+) -> HcResult {
     check_foreigndom(v, fd)?;
     let (count, mut done) = start_batch(count, pdone)?;
-    let size = core::mem::size_of::<MmuUpdate>() as u64;
+    let size = core::mem::size_of::<T>() as u64;
     for i in 0..count {
         if i == BATCH_SLICE && !v.in_multicall {
             report(pdone, done)?;
-            v.continuation = Some([reqs + u64::from(i) * size, u64::from((count - i) | MMU_UPDATE_PREEMPTED), pdone, fd, 0, 0]);
+            v.continuation = Some([list + u64::from(i) * size, u64::from((count - i) | MMU_UPDATE_PREEMPTED), pdone, fd, 0, 0]);
             return Ok(0);
         }
-        let req: MmuUpdate = read_guest(reqs + u64::from(i) * size).map_err(|_| Errno::EFAULT)?;
-        if let Err(e) = mmu_update_one(v, req) {
+        let entry: T = read_guest(list + u64::from(i) * size).map_err(|_| Errno::EFAULT)?;
+        if let Err(e) = one(v, entry) {
             report(pdone, done)?;
             return err(e);
         }
@@ -125,6 +134,11 @@ pub fn mmu_update(v: &mut Vcpu, reqs: u64, count: u64, pdone: u64, fd: u64) -> H
     }
     report(pdone, done)?;
     Ok(0)
+}
+
+/// `mmu_update(reqs, count, pdone, foreigndom)`.
+pub fn mmu_update(v: &mut Vcpu, reqs: u64, count: u64, pdone: u64, fd: u64) -> HcResult {
+    run_batch(v, reqs, count, pdone, fd, mmu_update_one)
 }
 
 fn flush_all() {
@@ -227,24 +241,7 @@ fn mmuext_one(v: &mut Vcpu, op: MmuextOp) -> Result<(), Errno> {
 
 /// `mmuext_op(ops, count, pdone, foreigndom)`.
 pub fn mmuext_op(v: &mut Vcpu, ops: u64, count: u64, pdone: u64, fd: u64) -> HcResult {
-    check_foreigndom(v, fd)?;
-    let (count, mut done) = start_batch(count, pdone)?;
-    let size = core::mem::size_of::<MmuextOp>() as u64;
-    for i in 0..count {
-        if i == BATCH_SLICE && !v.in_multicall {
-            report(pdone, done)?;
-            v.continuation = Some([ops + u64::from(i) * size, u64::from((count - i) | MMU_UPDATE_PREEMPTED), pdone, fd, 0, 0]);
-            return Ok(0);
-        }
-        let op: MmuextOp = read_guest(ops + u64::from(i) * size).map_err(|_| Errno::EFAULT)?;
-        if let Err(e) = mmuext_one(v, op) {
-            report(pdone, done)?;
-            return err(e);
-        }
-        done += 1;
-    }
-    report(pdone, done)?;
-    Ok(0)
+    run_batch(v, ops, count, pdone, fd, mmuext_one)
 }
 
 /// The L1 table mapping `va` in `v`'s current address space, walking only

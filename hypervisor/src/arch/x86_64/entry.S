@@ -26,6 +26,24 @@
         jmp     trap_common
 .endm
 
+.macro RESTORE_GPRS
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %rbp
+        pop     %rbx
+        pop     %r11
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rax
+        pop     %rcx
+        pop     %rdx
+        pop     %rsi
+        pop     %rdi
+.endm
+
 .macro SAVE_ALL
         cld
         push    %rdi
@@ -62,21 +80,30 @@ trap_common:
         add     $8, %rsp
         jmp     restore_all
 
-/* 64-bit SYSCALL: RCX = guest RIP, R11 = guest RFLAGS. */
-        .global syscall_enter
-syscall_enter:
+/*
+ * Complete the frame of a SYSCALL (RCX = guest RIP, R11 = guest RFLAGS;
+ * the stub parked RAX in the SS slot) with guest code selector \cs and
+ * entry vector \vec, then call hv_syscall.
+ */
+.macro SYSCALL_ENTRY cs, vec
         push    %r11                             /* rflags */
-        pushq   $0xe033                          /* cs: FLAT_RING3_CS64 */
+        pushq   $\cs
         push    %rcx                             /* rip */
         pushq   $0
-        movl    $0x100, 4(%rsp)                  /* entry_vector: SYSCALL */
-        mov     40(%rsp), %rax                   /* the stub parked RAX in the SS slot */
+        movl    $\vec, 4(%rsp)                   /* entry_vector */
+        mov     40(%rsp), %rax
         movq    $0xe02b, 40(%rsp)                /* ss: FLAT_RING3_SS64 */
         SAVE_ALL
         mov     %rsp, %rdi
         sub     $8, %rsp
         call    hv_syscall
         add     $8, %rsp
+.endm
+
+/* 64-bit SYSCALL (CS = FLAT_RING3_CS64, vector 0x100). */
+        .global syscall_enter
+syscall_enter:
+        SYSCALL_ENTRY 0xe033, 0x100
         /*
          * Fast exit with SYSRET when the frame is still what SYSCALL made
          * (RIP = RCX, RFLAGS = R11, 64-bit guest CS, canonical RIP): the
@@ -97,61 +124,22 @@ syscall_enter:
         inc     %rax
         cmp     $1, %rax                         /* upper 17 bits all 0 or all 1 */
         ja      restore_all
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %rbp
-        pop     %rbx
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rax
-        pop     %rcx
-        pop     %rdx
-        pop     %rsi
-        pop     %rdi
+        RESTORE_GPRS
         /* RSP -> error/vector; the guest RSP is 4 slots above. NMI and #MC
            use IST stacks, so the window on the guest stack is safe. */
         mov     32(%rsp), %rsp
         sysretq
 
-/* SYSCALL from compatibility mode: same frame, CS32, marked 0x101. */
+/* SYSCALL from compatibility mode: CS32, vector 0x101, always IRETQ. */
         .global syscall32_enter
 syscall32_enter:
-        push    %r11
-        pushq   $0xe023                          /* cs: FLAT_RING3_CS32 */
-        push    %rcx
-        pushq   $0
-        movl    $0x101, 4(%rsp)
-        mov     40(%rsp), %rax
-        movq    $0xe02b, 40(%rsp)
-        SAVE_ALL
-        mov     %rsp, %rdi
-        sub     $8, %rsp
-        call    hv_syscall
-        add     $8, %rsp
+        SYSCALL_ENTRY 0xe023, 0x101
         jmp     restore_all
 
 /* Pop a cpu_user_regs frame at RSP and return with IRETQ. */
         .global restore_all
 restore_all:
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %rbp
-        pop     %rbx
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rax
-        pop     %rcx
-        pop     %rdx
-        pop     %rsi
-        pop     %rdi
+        RESTORE_GPRS
         add     $8, %rsp                         /* error code and vector */
         iretq
 
