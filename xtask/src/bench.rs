@@ -65,7 +65,7 @@ fn run_ours(hypervisor: &Path, kernel: &Path, machine: &Machine, logs: &Path) ->
         modules: vec![Module { file: kernel.to_path_buf(), name: "dom0".into(), args: String::new() }],
     };
     make_iso(&spec, &iso)?;
-    let cap = Capture { timeout: OURS_TIMEOUT, stop_on: Some(END), mark: Some(END) };
+    let cap = Capture { timeout: OURS_TIMEOUT, stop_on: Some(END), mark: Some(END), ..Capture::default() };
     let run = boot(&iso, machine, &cap);
     let _ = std::fs::remove_file(&iso);
     let run = run?;

@@ -54,7 +54,7 @@ impl<'a> Boot<'a> {
         let iso = scratch_dir().join(format!("{}.iso", self.name));
         let spec = ImageSpec { hypervisor: hypervisor_elf(), cmdline: Some(self.cmdline.to_string()), modules: self.modules };
         make_iso(&spec, &iso)?;
-        let cap = Capture { timeout: self.timeout, stop_on: self.stop_on, mark: Some("Boot summary:") };
+        let cap = Capture { timeout: self.timeout, stop_on: self.stop_on, mark: Some("Boot summary:"), ..Capture::default() };
         let t = boot(&iso, &self.machine, &cap)?;
         let _ = std::fs::remove_file(&iso);
         eprintln!("---- {} ({:?}, {:.2?}, summary at {:?})\n{}", self.name, t.ending, t.elapsed, t.mark_at, t.text);

@@ -10,6 +10,7 @@
 
 pub mod bench;
 pub mod build;
+pub mod dom0_boot;
 pub mod debian;
 pub mod fixture;
 pub mod image;

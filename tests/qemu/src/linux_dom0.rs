@@ -418,8 +418,17 @@ impl LinuxDom0 {
         let from = self.log.len();
         self.type_text(&line)?;
         let end = format!("@@XM-END {n}@@\n");
-        if let Err(e) = self.wait_for(from, COMMAND_TIMEOUT, |t| t.contains(&end)) {
-            bail!("command {cmd:?}: {e:#}; output so far:\n{}", &self.log[from..]);
+        // The last characters typed can stay in Xen's serial input ring
+        // until more arrive, so keep nudging with empty lines (no-ops for
+        // the shell) until the command has finished.
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        loop {
+            self.type_text("\n")?;
+            match self.wait_for(from, Duration::from_secs(2), |t| t.contains(&end)) {
+                Ok(_) => break,
+                Err(_) if Instant::now() < deadline => {}
+                Err(e) => bail!("command {cmd:?}: {e:#}; output so far:\n{}", &self.log[from..]),
+            }
         }
         parse_output(&self.log[from..], n).with_context(|| format!("command {cmd:?}"))
     }

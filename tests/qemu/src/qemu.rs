@@ -93,13 +93,16 @@ pub struct Capture<'a> {
     pub timeout: Duration,
     /// Kill QEMU once a line containing this appears (after printing it).
     pub stop_on: Option<&'a str>,
+    /// Also kill QEMU this long after a line containing the pattern
+    /// appears (to keep what follows it, e.g. a register dump).
+    pub stop_after: Option<(&'a str, Duration)>,
     /// Record when a line containing this first appears.
     pub mark: Option<&'a str>,
 }
 
 impl Default for Capture<'_> {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(60), stop_on: None, mark: None }
+        Self { timeout: Duration::from_secs(60), stop_on: None, stop_after: None, mark: None }
     }
 }
 
@@ -126,6 +129,7 @@ pub fn boot(iso: &Path, m: &Machine, cap: &Capture<'_>) -> Result<Transcript> {
     });
     let mut raw = Vec::new();
     let mut mark_at = None;
+    let mut seen_after: Option<Instant> = None;
     let ending = loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(chunk) => raw.extend_from_slice(&chunk),
@@ -139,12 +143,20 @@ pub fn boot(iso: &Path, m: &Machine, cap: &Capture<'_>) -> Result<Transcript> {
         if mark_at.is_none() && cap.mark.is_some_and(|mk| text.contains(mk)) {
             mark_at = Some(start.elapsed());
         }
-        if let Some(stop) = cap.stop_on {
-            if text.lines().any(|l| l.contains(stop)) && text.ends_with('\n') {
-                let _ = child.kill();
-                let _ = child.wait();
-                break Ending::StopPattern;
+        let stop_now = cap.stop_on.is_some_and(|stop| text.lines().any(|l| l.contains(stop)) && text.ends_with('\n'));
+        if let Some((pattern, _)) = cap.stop_after {
+            if seen_after.is_none() && text.lines().any(|l| l.contains(pattern)) {
+                seen_after = Some(Instant::now());
             }
+        }
+        let grace_over = match (seen_after, cap.stop_after) {
+            (Some(at), Some((_, grace))) => at.elapsed() > grace,
+            _ => false,
+        };
+        if stop_now || grace_over {
+            let _ = child.kill();
+            let _ = child.wait();
+            break Ending::StopPattern;
         }
         if start.elapsed() > cap.timeout {
             let _ = child.kill();

@@ -5,14 +5,12 @@
 //! builds it as a PV dom0. Xen only halts (it never powers off) when dom0
 //! shuts down, so a boot stops on the guest's `TRANSCRIPT END` line.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::fixture::scratch_dir;
-use crate::image::{make_iso, ImageSpec, Module};
-use crate::qemu::{boot, Capture, Ending, Machine};
+use crate::dom0_boot::{boot_kernel, Dom0Boot};
+use crate::qemu::{Capture, Machine};
 use crate::transcript::{Transcript, END};
 use crate::{debian, tools};
 
@@ -35,26 +33,11 @@ pub fn boot_on_xen(kernel: &Path, kernel_cmdline: &str, machine: &Machine) -> Re
 pub fn boot_on_xen_with(kernel: &Path, kernel_cmdline: &str, xen_cmdline: &str, machine: &Machine) -> Result<Transcript> {
     let xen = debian::xen_hypervisor()?;
     tools::ensure()?;
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let stem = kernel.file_name().map_or("kernel".into(), |n| n.to_string_lossy().into_owned());
-    let iso = scratch_dir().join(format!("xen-{stem}-{}-{}.iso", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
-    let spec = ImageSpec {
+    let b = Dom0Boot {
         hypervisor: xen,
-        cmdline: Some(xen_cmdline.to_string()),
-        modules: vec![Module { file: kernel.to_path_buf(), name: "dom0".into(), args: kernel_cmdline.to_string() }],
+        cmdline: xen_cmdline,
+        label: "Xen 4.17",
+        capture: Capture { timeout: XEN_TIMEOUT, stop_on: Some(END), mark: Some(END), ..Capture::default() },
     };
-    make_iso(&spec, &iso)?;
-    let cap = Capture { timeout: XEN_TIMEOUT, stop_on: Some(END), mark: Some(END) };
-    let run = boot(&iso, machine, &cap);
-    let _ = std::fs::remove_file(&iso);
-    let run = run?;
-    let mut t = Transcript::extract(&run.text).with_context(|| {
-        let why = match run.ending {
-            Ending::Timeout => format!("timed out after {:.0?}", run.elapsed),
-            ref e => format!("{e:?} after {:.1?}", run.elapsed),
-        };
-        format!("no transcript from {} on Xen 4.17 ({why}); serial log:\n{}", kernel.display(), run.text)
-    })?;
-    t.boot = Some(run);
-    Ok(t)
+    boot_kernel(&b, kernel, kernel_cmdline, machine)
 }
