@@ -64,6 +64,13 @@ pub struct Layout {
     pub v_end: u64,
     /// First PFN of an initrd passed by PFN.
     pub initrd_pfn: Option<u64>,
+    /// The initial allocation: the mapped area (less a mapped initrd)
+    /// rounded up to a power of two pages, as Xen allocates it.
+    pub initial_alloc_pages: u64,
+    /// The first PFN after the initial allocation and the initrd: where
+    /// an INIT_P2M phys-to-machine list's frames begin
+    /// (`start_info.first_p2m_pfn`).
+    pub first_p2m_pfn: u64,
 }
 
 /// The domain is too small for its own start-of-day layout.
@@ -129,12 +136,14 @@ impl Layout {
             }
             nr_pt_pages += 1;
         };
-        let needed = (v_end - v_start) / PAGE;
-        let initrd_pages = if r.unmapped_initrd { round_pgup(r.initrd_len) / PAGE } else { 0 };
-        if needed + initrd_pages > r.nr_pages {
-            return Err(LayoutError::TooMuchSpace { needed: needed + initrd_pages, available: r.nr_pages });
+        let initrd_pages = round_pgup(r.initrd_len) / PAGE;
+        let mapped_initrd = if r.unmapped_initrd { 0 } else { initrd_pages };
+        let initial_alloc_pages = ((v_end - v_start) / PAGE - mapped_initrd).next_power_of_two();
+        let needed = initial_alloc_pages + initrd_pages;
+        if needed > r.nr_pages {
+            return Err(LayoutError::TooMuchSpace { needed, available: r.nr_pages });
         }
-        let initrd_pfn = (r.unmapped_initrd && r.initrd_len > 0).then(|| r.nr_pages - initrd_pages);
+        let initrd_pfn = (r.unmapped_initrd && r.initrd_len > 0).then_some(initial_alloc_pages);
         Ok(Self {
             v_start,
             vinitrd_start,
@@ -148,6 +157,8 @@ impl Layout {
             vstack_start,
             v_end,
             initrd_pfn,
+            initial_alloc_pages,
+            first_p2m_pfn: initial_alloc_pages + initrd_pages,
         })
     }
 
@@ -193,6 +204,7 @@ mod tests {
         assert_eq!(l.v_end, BASE + (4 << 20));
         assert!(l.v_end - (l.vstack_start + 4096) >= 512 << 10);
         assert_eq!(l.mapped_pages(), 1024);
+        assert_eq!((l.initial_alloc_pages, l.first_p2m_pfn), (1024, 1024));
     }
 
     #[test]
@@ -210,10 +222,12 @@ mod tests {
         let l = Layout::compute(&r).unwrap();
         assert_eq!((l.vinitrd_start, l.vinitrd_end), (BASE + 0x5000, BASE + 0x6800));
         assert_eq!(l.vphysmap_start, BASE + 0x7000);
+        assert_eq!(l.first_p2m_pfn, 1024 + 2, "after the initial allocation and the initrd");
         r.unmapped_initrd = true;
         let l = Layout::compute(&r).unwrap();
         assert_eq!(l.vinitrd_start, 0);
-        assert_eq!(l.initrd_pfn, Some(16384 - 2));
+        assert_eq!(l.initrd_pfn, Some(1024), "right after the initial allocation, as Xen puts it");
+        assert_eq!(l.first_p2m_pfn, 1026);
     }
 
     #[test]

@@ -118,11 +118,6 @@ impl GuestMem<'_> {
             bytes = &bytes[n..];
         }
     }
-
-    fn table(&self, va: u64) -> &'static mut [u64; 512] {
-        // SAFETY: a page-table page of the layout, owned by dom0, not live.
-        unsafe { &mut *(frame_va(self.mfn_of_va(va)) as *mut [u64; 512]) }
-    }
 }
 
 /// Build dom0 from `kernel` (and `initrd`) with `cmdline`.
@@ -179,6 +174,12 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         let bytes: Vec<u8> = p2m.iter().flat_map(|m| m.to_le_bytes()).collect();
         mem_w.write(layout.vphysmap_start, &bytes);
     }
+    let l4_pfn = build_page_tables(&p2m, &layout);
+    let l4_mfn = p2m[l4_pfn as usize];
+    let (mfn_list, nr_p2m_frames) = match k.notes.init_p2m {
+        Some(base) => (base, build_init_p2m(&p2m, &layout, l4_pfn, base)),
+        None => (layout.vphysmap_start, 0),
+    };
 
     let shared_info_mfn = mm::alloc_frame().ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?;
     // SAFETY: fresh hypervisor frame for the shared-info page.
@@ -198,7 +199,9 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     si.flags |= DOM0_PM_BITS << 8;
     si.pt_base = layout.vpt_start;
     si.nr_pt_frames = layout.nr_pt_pages;
-    si.mfn_list = layout.vphysmap_start;
+    si.mfn_list = mfn_list;
+    si.first_p2m_pfn = layout.first_p2m_pfn;
+    si.nr_p2m_frames = nr_p2m_frames;
     si.mod_start = mod_start;
     si.mod_len = initrd_len;
     let n = cmdline.len().min(si.cmd_line.len() - 1);
@@ -209,7 +212,6 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     };
     mem_w.write(layout.vstartinfo_start, si_bytes);
 
-    let l4_mfn = build_page_tables(&mem_w, &layout);
     // Validate the initial address space as the guest will use it: the L4
     // pinned, plus the reference of its use as the page-table base.
     let actor = crate::mm::pv::Actor { domid: 0, privileged: true };
@@ -278,41 +280,75 @@ fn allocate(nr_pages: u64) -> Option<Vec<u64>> {
     Some(v)
 }
 
-/// Lay the initial page tables into the layout's page-table area: the L4
-/// first, then L3, L2 and L1 pages as needed, mapping `[v_start, v_end)` to
-/// PFN 0 onwards, the page tables themselves read-only, and the
-/// hypervisor's L4 slots copied in. Returns the L4's machine frame.
-fn build_page_tables(m: &GuestMem<'_>, l: &Layout) -> u64 {
-    let table_flags = (Pte::P | Pte::RW | Pte::US | Pte::A).bits();
-    let mut next_pt = l.vpt_start;
-    let l4_va = next_pt;
-    next_pt += PAGE_SIZE;
-    let pt_range = l.vpt_start..l.vpt_start + l.nr_pt_pages * PAGE_SIZE;
-    let hv = paging::hypervisor_root_table();
-    let l4 = m.table(l4_va);
-    l4[256..272].copy_from_slice(&hv[256..272]);
-    let mut va = l.v_start;
-    while va < l.v_end {
-        let mut t = l4_va;
+/// Builds guest page tables in dom0's frames, addressed by PFN; new tables
+/// come from consecutive PFNs starting at `next_table`.
+struct PtWriter<'a> {
+    p2m: &'a [u64],
+    next_table: u64,
+}
+
+impl PtWriter<'_> {
+    fn table(&self, pfn: u64) -> &'static mut [u64; 512] {
+        // SAFETY: a frame of dom0's, not yet in use by the guest.
+        unsafe { &mut *(frame_va(self.p2m[pfn as usize]) as *mut [u64; 512]) }
+    }
+
+    /// Map guest `va` to `pfn` with `flags` under the L4 at `l4_pfn`.
+    fn map(&mut self, l4_pfn: u64, va: u64, pfn: u64, flags: Pte) {
+        let table_flags = (Pte::P | Pte::RW | Pte::US | Pte::A).bits();
+        let mut t = l4_pfn;
         for level in (2..=4).rev() {
             let idx = paging::index(va, level);
-            let e = m.table(t)[idx];
+            let e = self.table(t)[idx];
             t = if e & Pte::P.bits() != 0 {
-                let mfn = (e & paging::ADDR_MASK) >> PAGE_SHIFT;
-                l.v_start + crate::mm::m2p::get(mfn) * PAGE_SIZE
+                m2p::get((e & paging::ADDR_MASK) >> PAGE_SHIFT)
             } else {
-                let new = next_pt;
-                next_pt += PAGE_SIZE;
-                m.table(t)[idx] = (m.mfn_of_va(new) << PAGE_SHIFT) | table_flags;
+                let new = self.next_table;
+                self.next_table += 1;
+                self.table(t)[idx] = (self.p2m[new as usize] << PAGE_SHIFT) | table_flags;
                 new
             };
         }
+        self.table(t)[paging::index(va, 1)] = (self.p2m[pfn as usize] << PAGE_SHIFT) | flags.bits();
+    }
+}
+
+/// Lay the initial page tables into the layout's page-table area: the L4
+/// first, then L3, L2 and L1 pages as needed, mapping `[v_start, v_end)` to
+/// PFN 0 onwards, the page tables themselves read-only, and the
+/// hypervisor's L4 slots copied in. Returns the L4's PFN.
+fn build_page_tables(p2m: &[u64], l: &Layout) -> u64 {
+    let l4 = l.pfn_of(l.vpt_start);
+    let mut w = PtWriter { p2m, next_table: l4 + 1 };
+    w.table(l4)[256..272].copy_from_slice(&paging::hypervisor_root_table()[256..272]);
+    let pt_range = l.vpt_start..l.vpt_start + l.nr_pt_pages * PAGE_SIZE;
+    let mut va = l.v_start;
+    while va < l.v_end {
         let mut flags = Pte::P | Pte::US | Pte::A | Pte::D;
         if !pt_range.contains(&va) {
             flags |= Pte::RW;
         }
-        m.table(t)[paging::index(va, 1)] = (m.mfn_of_va(va) << PAGE_SHIFT) | flags.bits();
+        w.map(l4, va, l.pfn_of(va), flags);
         va += PAGE_SIZE;
     }
-    m.mfn_of_va(l4_va)
+    l4
+}
+
+/// Map the phys-to-machine list where the kernel asked (INIT_P2M), as
+/// Xen's `setup_pv_physmap` does: its frames, then the page tables mapping
+/// them, take the PFNs from `layout.first_p2m_pfn` on. Returns the number
+/// of frames used (`nr_p2m_frames`). (Xen uses superpages where the list
+/// is large and aligned enough; this builder maps it with 4 KiB pages.)
+fn build_init_p2m(p2m: &[u64], l: &Layout, l4_pfn: u64, base: u64) -> u64 {
+    let data_pages = (p2m.len() as u64 * 8).div_ceil(PAGE_SIZE);
+    let first = l.first_p2m_pfn;
+    let mut w = PtWriter { p2m, next_table: first + data_pages };
+    let bytes: Vec<u8> = p2m.iter().flat_map(|m| m.to_le_bytes()).collect();
+    for (i, chunk) in bytes.chunks(PAGE_SIZE as usize).enumerate() {
+        let pfn = first + i as u64;
+        // SAFETY: a dom0 frame reserved for the list.
+        unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), frame_va(p2m[pfn as usize]), chunk.len()) };
+        w.map(l4_pfn, base + i as u64 * PAGE_SIZE, pfn, Pte::P | Pte::RW | Pte::US | Pte::A | Pte::D);
+    }
+    w.next_table - first
 }

@@ -298,7 +298,7 @@ pub fn machine() -> Machine {
 /// What one command printed and how it ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Output {
-    /// Standard output (Xen's own `(XEN)` console lines removed).
+    /// Standard output.
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
@@ -461,9 +461,7 @@ pub fn parse_output(text: &str, n: u64) -> Result<Output> {
     let end_at = lines.iter().position(|l| *l == end_line).context("no end marker")?;
     let code = lines[rc_at][rc_tag.len()..lines[rc_at].len() - rc_suffix.len()].trim();
     let exit_code = code.parse().with_context(|| format!("exit status {code:?}"))?;
-    let keep = |ls: &[&str]| -> String {
-        ls.iter().filter(|l| !l.starts_with("(XEN) ")).map(|l| format!("{l}\n")).collect()
-    };
+    let keep = |ls: &[&str]| -> String { ls.iter().map(|l| format!("{l}\n")).collect() };
     Ok(Output { stdout: keep(&lines[..rc_at]), stderr: keep(&lines[rc_at + 1..end_at.max(rc_at + 1)]), exit_code })
 }
 
@@ -509,7 +507,7 @@ mod tests {
 
     #[test]
     fn output_parsing() {
-        let text = "hello\n(XEN) noise\nworld\n@@XM-RC 3 7@@\noops\n@@XM-END 7@@\n";
+        let text = "hello\nworld\n@@XM-RC 3 7@@\noops\n@@XM-END 7@@\n";
         let o = parse_output(text, 7).unwrap();
         assert_eq!(o, Output { stdout: "hello\nworld\n".into(), stderr: "oops\n".into(), exit_code: 3 });
         assert!(parse_output(text, 8).is_err());

@@ -29,26 +29,76 @@ fn run(sys: &mut LinuxDom0, cmd: &str) -> Output {
     o
 }
 
+/// Value of `key` in `xm info` output.
+fn info_value<'a>(info: &'a str, key: &str) -> &'a str {
+    info.lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == key).map(|(_, v)| v.trim()))
+        .unwrap_or_else(|| panic!("xm info has no {key}:\n{info}"))
+}
+
 #[test]
 fn xm_on_linux_dom0() {
     let Some(mut sys) = boot() else { return };
     let o = run(&mut sys, "ls /dev/xen");
     assert!(o.stdout.contains("privcmd"), "{o:?}");
-    let o = run(&mut sys, "xm info");
-    eprintln!("{o:?}");
-    sys.shutdown().unwrap();
-}
 
-#[test]
-#[ignore]
-fn debug_console() {
-    let Some(mut sys) = boot() else { return };
-    for i in 0..6 {
-        sys.settle(std::time::Duration::from_secs(3));
-        sys.type_text(&format!("echo A{i}\n")).unwrap();
-    }
-    sys.settle(std::time::Duration::from_secs(5));
-    let log = sys.log().to_string();
-    let tail = &log[log.find("XM-DOM0-READY").unwrap()..];
-    eprintln!("TAIL<<{tail}>>");
+    let o = run(&mut sys, "xm info");
+    assert_eq!(o.exit_code, 0, "{o:?}");
+    assert_eq!(info_value(&o.stdout, "xen_major"), "4");
+    assert_eq!(info_value(&o.stdout, "xen_minor"), "17");
+    assert_eq!(info_value(&o.stdout, "machine"), "x86_64");
+    assert_eq!(info_value(&o.stdout, "nr_cpus"), "1");
+    assert_eq!(info_value(&o.stdout, "xen_scheduler"), "credit");
+    assert!(info_value(&o.stdout, "xen_caps").contains("xen-3.0-x86_64"));
+    assert!(info_value(&o.stdout, "xen_commandline").contains("dom0_mem=512M,max:512M"));
+    assert!(info_value(&o.stdout, "cc_compiler").contains("gcc"), "{o:?}");
+    let total: u64 = info_value(&o.stdout, "total_memory").parse().unwrap();
+    assert!((900..=1024).contains(&total), "total_memory {total}");
+
+    let o = run(&mut sys, "xm list");
+    assert_eq!(o.exit_code, 0, "{o:?}");
+    let mut lines = o.stdout.lines();
+    assert_eq!(lines.next(), Some("Name                                        ID   Mem VCPUs      State   Time(s)"));
+    let dom0: Vec<&str> = lines.next().expect("a dom0 line").split_whitespace().collect();
+    assert_eq!(&dom0[..2], ["Domain-0", "0"], "{o:?}");
+    let mem: u64 = dom0[2].parse().unwrap();
+    assert!((500..=512).contains(&mem), "dom0 memory {mem}");
+    assert_eq!(dom0[3], "1");
+    assert!(dom0[4].starts_with('r') && dom0[4].len() == 6, "{o:?}");
+
+    let o = run(&mut sys, "xm list -l 0");
+    assert!(o.stdout.contains("(domid 0)") && o.stdout.contains("(name Domain-0)"), "{o:?}");
+
+    let o = run(&mut sys, "xm dmesg | head -5");
+    assert_eq!(o.exit_code, 0, "{o:?}");
+    assert!(o.stdout.lines().count() == 5 && o.stdout.contains("Xen"), "{o:?}");
+    let o = run(&mut sys, "xm dmesg");
+    assert!(o.stdout.contains("Xen version 4.17") && o.stdout.contains("dom0_mem=512M"), "{o:?}");
+
+    let o = run(&mut sys, "xm sched-credit -d 0");
+    assert_eq!(o.exit_code, 0, "{o:?}");
+    assert!(o.stdout.starts_with("Name                                ID Weight  Cap\n"), "{o:?}");
+    assert_eq!(o.stdout.lines().nth(1).unwrap().split_whitespace().collect::<Vec<_>>(), ["Domain-0", "0", "256", "0"]);
+    let o = run(&mut sys, "xm sched-credit -d Domain-0 -w 512 -c 50 && xm sched-credit");
+    assert_eq!(o.stdout.lines().nth(1).unwrap().split_whitespace().collect::<Vec<_>>(), ["Domain-0", "0", "512", "50"], "{o:?}");
+
+    let o = run(&mut sys, "xm domid Domain-0; xm domname 0");
+    assert_eq!(o.stdout, "0\nDomain-0\n");
+    let o = run(&mut sys, "xm vcpu-list");
+    assert_eq!(o.exit_code, 0, "{o:?}");
+    assert!(o.stdout.lines().nth(1).unwrap().starts_with("Domain-0"), "{o:?}");
+    let o = run(&mut sys, "xm uptime");
+    assert_eq!(o.exit_code, 0, "{o:?}");
+
+    let o = run(&mut sys, "xm pause 999");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert_eq!(o.stderr, "xm: domain '999' does not exist\n");
+    let o = run(&mut sys, "xm destroy nosuch");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    let o = run(&mut sys, "XM_PRIVCMD=/dev/xen/nonexistent xm list");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert!(o.stderr.contains("/dev/xen/nonexistent not present"), "{o:?}");
+    let o = run(&mut sys, "xm frobnicate");
+    assert_eq!(o.exit_code, 2, "{o:?}");
+    sys.shutdown().unwrap();
 }

@@ -1,9 +1,11 @@
 //! Command-line interface of xm (clap derive) and command dispatch.
 //!
-//! Only `xm create --dryrun` works without the hypervisor. Every other
-//! command needs `/dev/xen/privcmd`: when the device is missing it says so,
-//! and when it is present it says the command is not implemented yet; both
-//! exit with status 1. No command pretends to succeed.
+//! `xm create --dryrun` works without the hypervisor. `info`, `list`,
+//! `dmesg`, `pause`, `unpause`, `destroy`, `domid`, `domname`, `uptime`,
+//! `vcpu-list` and `sched-credit` open `/dev/xen/privcmd` and run
+//! [`crate::commands`]; the others say they are not implemented yet. Every
+//! failure is one line on stderr and exit status 1; no command pretends to
+//! succeed.
 //!
 //! The device path can be overridden with the `XM_PRIVCMD` environment
 //! variable (used by the tests).
@@ -13,8 +15,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::{self, CmdError};
 use crate::config::{self, ConfigError, CpuSet};
+use crate::hypervisor::privcmd::Privcmd;
+use crate::hypervisor::Hypervisor;
 use crate::sxp;
+use dom0_abi::domctl::DomctlCmd;
 
 /// Default path of the privcmd device.
 pub const PRIVCMD_PATH: &str = "/dev/xen/privcmd";
@@ -257,10 +263,8 @@ pub enum CliError {
         /// The device path checked.
         path: String,
     },
-    /// The command needs the privcmd layer, which is not written yet.
-    #[error(
-        "'{command}' is not implemented yet ({path} is present, but xm has no privcmd layer yet)"
-    )]
+    /// The command is not written yet.
+    #[error("'{command}' is not implemented yet ({path} is present)")]
     NotImplemented {
         /// The subcommand.
         command: &'static str,
@@ -273,6 +277,9 @@ pub enum CliError {
         /// Name of the domain that would have been built.
         name: String,
     },
+    /// A hypervisor command failed.
+    #[error(transparent)]
+    Cmd(#[from] CmdError),
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
@@ -319,8 +326,52 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
                 Err(CliError::NoBuilder { name: cfg.name })
             }
         }
+        other if uses_hypervisor(other) => {
+            let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
+            run_with(other, &hv, out)
+        }
         other => Err(needs_privcmd(other.name(), &privcmd_path())),
     }
+}
+
+/// Whether `cmd` is one of the commands [`run_with`] implements.
+pub fn uses_hypervisor(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::Info
+            | Command::List { .. }
+            | Command::Dmesg { .. }
+            | Command::Pause { .. }
+            | Command::Unpause { .. }
+            | Command::Destroy { .. }
+            | Command::Domid { .. }
+            | Command::Domname { .. }
+            | Command::Uptime { .. }
+            | Command::VcpuList { .. }
+            | Command::SchedCredit { .. }
+    )
+}
+
+/// Run a hypervisor command against `hv` (the privcmd device, or a fake in
+/// tests).
+pub fn run_with(cmd: &Command, hv: &dyn Hypervisor, out: &mut dyn Write) -> Result<(), CliError> {
+    match cmd {
+        Command::Info => commands::info(hv, out)?,
+        Command::List { long, doms } => commands::list(hv, *long, doms, out)?,
+        Command::Dmesg { clear } => commands::dmesg(hv, *clear, out)?,
+        Command::Pause { dom } => commands::domain_action(hv, DomctlCmd::Pausedomain, dom)?,
+        Command::Unpause { dom } => commands::domain_action(hv, DomctlCmd::Unpausedomain, dom)?,
+        Command::Destroy { dom } => commands::domain_action(hv, DomctlCmd::Destroydomain, dom)?,
+        Command::Domid { name } => commands::domid(hv, name, out)?,
+        Command::Domname { id } => commands::domname(hv, *id, out)?,
+        Command::Uptime { doms } => commands::uptime(hv, doms, out)?,
+        Command::VcpuList { doms } => commands::vcpu_list(hv, doms, out)?,
+        Command::SchedCredit { domain, weight, cap } => {
+            commands::sched_credit(hv, domain.as_deref(), *weight, *cap, out)?
+        }
+        other => return Err(needs_privcmd(other.name(), &privcmd_path())),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! `xm`: the toolstack users touch. Runs in dom0 and drives the hypervisor
 //! through `/dev/xen/privcmd`.
 //!
-//! This crate currently provides the command-line interface ([`cli`]), the
-//! configuration-file reader ([`config`]) and the SXP printer used by
-//! `xm create --dryrun` ([`sxp`]). Commands that need the hypervisor report
-//! that clearly and fail until the privcmd layer exists.
+//! Layers, bottom up: [`hypervisor`] (the [`hypervisor::Hypervisor`] trait
+//! over `/dev/xen/privcmd`, hypercall buffers, foreign mappings, event
+//! channels, and a fake for host tests), [`ops`] (typed sysctl/domctl/
+//! xen_version queries), [`commands`] (the commands and their output
+//! formats), [`cli`] (clap definitions and dispatch). Besides, the
+//! configuration-file reader ([`config`]) and the SXP printer ([`sxp`]).
 
 // Configuration errors carry their location and the offending text by value;
 // they are built once, on the failure path, so their size does not matter.
@@ -12,5 +14,8 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod hypervisor;
+pub mod ops;
 pub mod sxp;

@@ -68,7 +68,9 @@ fn start_info(t: &mut Transcript, si: &StartInfo) {
     t.fact("start_info.mod_start", si.mod_start);
     t.fact("start_info.mod_len", si.mod_len);
     t.fact("start_info.cmd_line", cstr(&si.cmd_line));
-    t.specific("start_info.first_p2m_pfn", si.first_p2m_pfn);
+    // The PFN after the builder's initial allocation (a power of two pages
+    // covering the mapped area): fixed by the layout rules.
+    t.fact("start_info.first_p2m_pfn", si.first_p2m_pfn);
     t.fact("start_info.nr_p2m_frames", si.nr_p2m_frames);
 }
 
