@@ -126,16 +126,33 @@ fn reservation(v: &mut Vcpu, op: u32, start: u64, arg: u64) -> HcResult {
     Ok(i as i64)
 }
 
+/// Input extents exchanged per call; the rest follows in a continuation
+/// (progress in `nr_exchanged`, as Xen does).
+const EXCHANGE_SLICE: u64 = 512;
+
 /// XENMEM_exchange: trade the domain's `in` extents for fresh `out` ones.
 fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
     let mut x: XenMemoryExchange = read_guest(arg).map_err(|_| Errno::EFAULT)?;
     target_ok(v, x.r#in.domid.0)?;
     let (io, oo) = (x.r#in.extent_order, x.out.extent_order);
-    if io > MAX_EXTENT_ORDER || oo > MAX_EXTENT_ORDER || x.r#in.nr_extents << io != x.out.nr_extents << oo {
+    let total_pages = x.r#in.nr_extents.checked_shl(io).filter(|p| p >> io == x.r#in.nr_extents);
+    if io > MAX_EXTENT_ORDER
+        || oo > MAX_EXTENT_ORDER
+        || total_pages.is_none()
+        || total_pages != x.out.nr_extents.checked_shl(oo).filter(|p| p >> oo == x.out.nr_extents)
+        || x.nr_exchanged > x.r#in.nr_extents
+    {
         return err(Errno::EINVAL);
     }
+    // This slice: whole input extents covering whole output extents.
+    let per_out = if oo > io { 1u64 << (oo - io) } else { 1 };
+    let start = x.nr_exchanged;
+    let mut end = x.r#in.nr_extents.min(start + EXCHANGE_SLICE.max(per_out));
+    end -= (end - start) % per_out;
     let d = v.domain;
-    for i in x.nr_exchanged..x.r#in.nr_extents {
+    // Check the slice's input frames first: owned, releasable, distinct.
+    let mut inputs = alloc::vec::Vec::with_capacity((end - start) as usize);
+    for i in start..end {
         let gmfn = extent_at(x.r#in.extent_start.p, i)?;
         let ok = (gmfn..gmfn + (1 << io)).all(|m| {
             frame_table::info(m).is_some_and(|p| p.owner == Owner::Domain(d.domid) && p.allocated && !p.xen_heap)
@@ -143,13 +160,20 @@ fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
         if !ok {
             return err(Errno::EINVAL);
         }
+        inputs.push(gmfn);
     }
-    // Make room first (the new frames count against the same reservation).
-    let pages_in = (x.r#in.nr_extents - x.nr_exchanged) << io;
+    let mut sorted = inputs.clone();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[1] < w[0] + (1 << io)) {
+        return err(Errno::EINVAL);
+    }
+    // The new frames count against the reservation the old ones free.
+    let pages_in = (end - start) << io;
     d.max_pages.fetch_add(pages_in, Ordering::Relaxed);
-    let out_first = (x.nr_exchanged << io) >> oo;
-    let mut got = alloc::vec::Vec::new();
-    for _ in out_first..x.out.nr_extents {
+    let out_first = (start << io) >> oo;
+    let out_end = (end << io) >> oo;
+    let mut got = alloc::vec::Vec::with_capacity((out_end - out_first) as usize);
+    for _ in out_first..out_end {
         match alloc_extent(v, oo) {
             Some(m) => got.push(m),
             None => {
@@ -161,8 +185,7 @@ fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
             }
         }
     }
-    for i in x.nr_exchanged..x.r#in.nr_extents {
-        let gmfn = extent_at(x.r#in.extent_start.p, i)?;
+    for &gmfn in &inputs {
         release_extent(v, gmfn, io)?;
     }
     d.max_pages.fetch_sub(pages_in, Ordering::Relaxed);
@@ -174,8 +197,11 @@ fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
         }
         put_extent(x.out.extent_start.p, i, mfn)?;
     }
-    x.nr_exchanged = x.r#in.nr_extents;
+    x.nr_exchanged = end;
     write_guest(arg, &x).map_err(|_| Errno::EFAULT)?;
+    if end < x.r#in.nr_extents && !v.in_multicall {
+        v.continuation = Some([u64::from(XENMEM_exchange), arg, 0, 0, 0, 0]);
+    }
     Ok(0)
 }
 
