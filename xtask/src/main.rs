@@ -160,6 +160,8 @@ fn cargo(args: &[&str]) -> Result<()> {
 }
 
 fn test(host_only: bool) -> Result<()> {
+    // Everything apt provides, once, before any test needs it.
+    tools::ensure()?;
     eprintln!("== host unit tests");
     cargo(&["test", "--workspace", "--exclude", "qemu-tests"])?;
     if host_only {

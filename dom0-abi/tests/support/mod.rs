@@ -177,7 +177,11 @@ pub fn ensure_headers() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false);
     if is_root {
-        let status = Command::new("apt-get").args(["install", "-y", "libxen-dev"]).status();
+        // A fresh machine may not have package lists yet: update first.
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg("(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxen-dev")
+            .status();
         if matches!(status, Ok(s) if s.success()) && Path::new("/usr/include/xen/xen.h").exists() {
             return;
         }

@@ -14,6 +14,9 @@ const TOOLS: &[(&str, &str)] = &[
 
 /// GRUB's BIOS platform files, needed by grub-mkrescue for a BIOS image.
 const GRUB_PC_DIR: &str = "/usr/lib/grub/i386-pc";
+/// Xen 4.17's public headers (Debian `libxen-dev`), the layout oracle of
+/// the `dom0-abi` conformance test.
+const XEN_HEADERS: &str = "/usr/include/xen/xen.h";
 
 fn have(cmd: &str) -> bool {
     Command::new("sh").arg("-c").arg(format!("command -v {cmd} >/dev/null 2>&1")).status().is_ok_and(|s| s.success())
@@ -28,6 +31,9 @@ pub fn missing_packages() -> Vec<&'static str> {
     let mut pkgs: Vec<&str> = TOOLS.iter().filter(|(c, _)| !have(c)).map(|&(_, p)| p).collect();
     if !std::path::Path::new(GRUB_PC_DIR).exists() {
         pkgs.push("grub-pc-bin");
+    }
+    if !std::path::Path::new(XEN_HEADERS).exists() {
+        pkgs.push("libxen-dev");
     }
     pkgs.dedup();
     pkgs
@@ -51,7 +57,7 @@ pub fn apt_install(packages: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Make sure QEMU and the GRUB image tools are present.
+/// Make sure QEMU, the GRUB image tools and Xen's headers are present.
 pub fn ensure() -> Result<()> {
     apt_install(&missing_packages())?;
     let still = missing_packages();
