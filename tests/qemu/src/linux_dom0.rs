@@ -1,5 +1,6 @@
 //! The Linux dom0 reference system: Xen 4.17 + Debian's kernel as PV dom0
-//! + a busybox initramfs carrying our statically linked `xm`.
+//! + a busybox initramfs carrying our statically linked `xm`, `xenstored`
+//! and `xenstore` client.
 //!
 //! Everything comes from Debian's archive ([`debian`]) or from this
 //! workspace; nothing is committed. The pieces:
@@ -8,12 +9,18 @@
 //!   initramfs (uncompressed: GRUB and Linux accept it as is);
 //! * [`build_initramfs`]: busybox, the four Xen driver modules
 //!   (`xen-privcmd`, `xen-evtchn`, `xen-gntdev`, `xenfs`, shipped
-//!   uncompressed in Debian 12's kernel package), an `/init` script and
-//!   `/usr/sbin/xm`;
+//!   uncompressed in Debian 12's kernel package), an `/init` script,
+//!   `/usr/sbin/xm`, `/usr/sbin/xenstored` and `/usr/bin/xenstore` (with
+//!   Xen's `xenstore-read`, `xenstore-ls`, … links);
 //! * [`build_iso`]: the GRUB image (Xen as the multiboot2 image, the kernel
 //!   and the initramfs as modules);
 //! * [`LinuxDom0`]: a booted system driven over the serial console, one
 //!   command at a time, with each command's output and exit status.
+//!
+//! `/init` starts `xenstored` before the shell (log in
+//! [`XENSTORED_LOG`]): it serves the unix socket and dom0's own xenbus ring,
+//! which Debian's kernel (no store event channel in dom0's start info, so
+//! "local" xenstore) exposes through `/dev/xen/xenbus_backend`.
 //!
 //! The init script has two modes, chosen on the kernel command line. In
 //! the default (interactive, `cargo xtask run --reference`) it starts a
@@ -56,7 +63,12 @@ pub const READY: &str = "XM-DOM0-READY";
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
 /// How long one command may run.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-/// Target directory of the statically linked `xm`.
+/// Where `/init` sends xenstored's log.
+pub const XENSTORED_LOG: &str = "/tmp/xenstored.log";
+/// Names under which the `xenstore` client is linked, as Xen installs it.
+pub const XENSTORE_LINKS: &[&str] =
+    &["read", "write", "exists", "list", "ls", "rm", "mkdir", "chmod", "getperms", "watch"];
+/// Target directory of the statically linked tools.
 pub const STATIC_TARGET_DIR: &str = "target/static";
 
 /// The `/init` script. `$DRIVER` mode is selected by [`DRIVER_FLAG`].
@@ -71,6 +83,14 @@ for m in /lib/modules/xen/*.ko; do
     insmod "$m" || echo "init: insmod $m failed"
 done
 mount -t xenfs xenfs /proc/xen || echo "init: mounting xenfs failed"
+mkdir -p /run/xenstored
+xenstored > /tmp/xenstored.log 2>&1 &
+i=0
+while [ ! -S /run/xenstored/socket ] && [ $i -lt 100 ]; do
+    usleep 100000
+    i=$((i+1))
+done
+[ -S /run/xenstored/socket ] || echo "init: xenstored did not start"
 echo 1 > /proc/sys/kernel/printk
 ls -l /dev/xen
 if grep -q xmdriver=1 /proc/cmdline; then
@@ -215,9 +235,26 @@ fn only_entry(dir: &Path, prefix: &str) -> Result<PathBuf> {
     }
 }
 
+/// The statically linked tools carried by the initramfs.
+#[derive(Clone, Debug)]
+pub struct StaticTools {
+    /// The toolstack.
+    pub xm: PathBuf,
+    /// The xenstore daemon.
+    pub xenstored: PathBuf,
+    /// The xenstore command-line client.
+    pub xenstore: PathBuf,
+}
+
 /// Build `xm` as a statically linked release binary in
 /// [`STATIC_TARGET_DIR`] and return its path.
 pub fn build_static_xm() -> Result<PathBuf> {
+    Ok(build_static_tools()?.xm)
+}
+
+/// Build `xm`, `xenstored` and `xenstore` as statically linked release
+/// binaries in [`STATIC_TARGET_DIR`] (one cargo run).
+pub fn build_static_tools() -> Result<StaticTools> {
     let root = workspace_root();
     let target_dir = root.join(STATIC_TARGET_DIR);
     let status = Command::new(env!("CARGO"))
@@ -226,20 +263,22 @@ pub fn build_static_xm() -> Result<PathBuf> {
         .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
         .env("CARGO_PROFILE_RELEASE_STRIP", "symbols")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args(["build", "--quiet", "--release", "--package", "xm", "--bin", "xm", "--target", TARGET])
+        .args(["build", "--quiet", "--release", "--target", TARGET])
+        .args(["--package", "xm", "--bin", "xm", "--package", "xenstored", "--bin", "xenstored", "--bin", "xenstore"])
         .arg("--target-dir")
         .arg(&target_dir)
         .status()
-        .context("running cargo build for the static xm")?;
+        .context("running cargo build for the static tools")?;
     if !status.success() {
-        bail!("building the static xm failed ({status})");
+        bail!("building the static xm, xenstored and xenstore failed ({status})");
     }
-    Ok(target_dir.join(TARGET).join("release/xm"))
+    let bin = |name: &str| target_dir.join(TARGET).join("release").join(name);
+    Ok(StaticTools { xm: bin("xm"), xenstored: bin("xenstored"), xenstore: bin("xenstore") })
 }
 
 /// Build the initramfs (uncompressed newc cpio) with busybox, the Xen
-/// modules, `/init` and `xm`.
-pub fn build_initramfs(a: &Artefacts, xm: &Path) -> Result<Vec<u8>> {
+/// modules, `/init` and the static tools.
+pub fn build_initramfs(a: &Artefacts, t: &StaticTools) -> Result<Vec<u8>> {
     let read = |p: &Path| fs::read(p).with_context(|| format!("reading {}", p.display()));
     let mut c = Cpio::new();
     for d in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "run", "etc", "root"] {
@@ -260,7 +299,12 @@ pub fn build_initramfs(a: &Artefacts, xm: &Path) -> Result<Vec<u8>> {
     }
     c.file("init", 0o755, INIT.as_bytes());
     c.file("etc/profile", 0o644, b"export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nPS1='dom0# '\n");
-    c.file("usr/sbin/xm", 0o755, &read(xm)?);
+    c.file("usr/sbin/xm", 0o755, &read(&t.xm)?);
+    c.file("usr/sbin/xenstored", 0o755, &read(&t.xenstored)?);
+    c.file("usr/bin/xenstore", 0o755, &read(&t.xenstore)?);
+    for name in XENSTORE_LINKS {
+        c.symlink(&format!("usr/bin/xenstore-{name}"), "xenstore");
+    }
     Ok(c.finish())
 }
 
@@ -269,9 +313,9 @@ pub fn build_initramfs(a: &Artefacts, xm: &Path) -> Result<Vec<u8>> {
 pub fn build_iso(out: &Path, driver: bool) -> Result<()> {
     let a = artefacts()?;
     tools::ensure()?;
-    let xm = build_static_xm()?;
+    let tools = build_static_tools()?;
     let initrd = out.with_extension("cpio");
-    fs::write(&initrd, build_initramfs(&a, &xm)?).with_context(|| format!("writing {}", initrd.display()))?;
+    fs::write(&initrd, build_initramfs(&a, &tools)?).with_context(|| format!("writing {}", initrd.display()))?;
     let mut cmdline = LINUX_CMDLINE.to_string();
     if driver {
         cmdline.push(' ');

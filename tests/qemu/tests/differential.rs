@@ -86,3 +86,13 @@ fn hypercalls() {
 fn hostile() {
     differential("hostile");
 }
+
+#[test]
+fn mm() {
+    differential("mm");
+}
+
+#[test]
+fn mm_hostile() {
+    differential("mm_hostile");
+}

@@ -17,6 +17,8 @@
 //! * `traps` (bare builds only): trap table, exception entry stubs, the
 //!   trap recorder, `HYPERVISOR_iret`, and the [`trigger!`] macro;
 //! * `shared` (bare builds only): mapping the shared_info page;
+//! * `pt` (bare builds only): page-table helpers, free frames, scratch
+//!   pages and the memory-management hypercalls;
 //! * `panic` (bare builds only): `PANIC: <message>`, then a crash shutdown.
 //!
 //! The binaries are built by `qemu_tests::build::guest` with the bare-metal
@@ -31,6 +33,8 @@ pub mod hypercall;
 mod mem;
 #[cfg(not(test))]
 mod panic;
+#[cfg(not(test))]
+pub mod pt;
 pub mod report;
 #[cfg(not(test))]
 pub mod shared;

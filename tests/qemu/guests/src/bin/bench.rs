@@ -19,6 +19,11 @@
 //! * `multicall_entry`: one `multicall` of [`MULTICALL_ENTRIES`]
 //!   `xen_version(XENVER_version)` entries, cycles divided by the entries
 //!   (the batch's own entry and exit are spread over them);
+//! * `update_va_mapping`: remap one page of bss between two frames with
+//!   `UVMF_INVLPG`, cycles per call;
+//! * `mmu_update_batch`: one `mmu_update` of [`L1_ENTRIES`] requests that
+//!   rewrites every entry of a pinned L1 (alternating between two data
+//!   frames), cycles per entry;
 //! * `exception_bounce`: `ud2` → the hypervisor bounces #UD to our handler
 //!   → the handler steps over the 2-byte instruction and returns with the
 //!   `iret` hypercall.
@@ -36,7 +41,9 @@ use pv_guests::dom0_abi::arch_x86::{TrapInfo, FLAT_KERNEL_CS};
 use pv_guests::dom0_abi::hypercall::{HYPERVISOR_iret, HYPERVISOR_multicall, HYPERVISOR_set_trap_table, HYPERVISOR_xen_version};
 use pv_guests::dom0_abi::xen::MulticallEntry;
 use pv_guests::dom0_abi::xen_version::XENVER_version;
+use pv_guests::dom0_abi::mmu::{MmuUpdate, MMUEXT_CLEAR_PAGE, MMUEXT_PIN_L1_TABLE};
 use pv_guests::hypercall::{self, XenError};
+use pv_guests::pt::{self, Frames, Scratch, ScratchPage};
 use pv_guests::transcript::Transcript;
 use pv_guests::{println, StartInfo};
 
@@ -50,6 +57,12 @@ const NULL_ITERS: u64 = 2000;
 const MULTICALL_ENTRIES: usize = 32;
 /// Multicalls per run of `multicall_entry`.
 const MULTICALL_ITERS: u64 = 64;
+/// `update_va_mapping` calls per run (half of them map the page back).
+const UVM_ITERS: u64 = 2000;
+/// Entries of an L1 (requests in one batch of `mmu_update_batch`).
+const L1_ENTRIES: usize = 512;
+/// Batches per run of `mmu_update_batch`.
+const BATCH_ITERS: u64 = 8;
 /// Round trips per run of `exception_bounce`.
 const BOUNCE_ITERS: u64 = 1000;
 
@@ -58,10 +71,12 @@ const TRAP_INVALID_OP: u8 = 6;
 /// Length of `ud2` (0f 0b), which the #UD handler steps over.
 const UD2_LEN: u64 = 2;
 
-fn main(_si: &'static StartInfo) {
+fn main(si: &'static StartInfo) {
     let t = Transcript::begin("bench");
     report("null_hypercall", null_hypercall());
     report("multicall_entry", multicall_entry());
+    report("update_va_mapping", update_va_mapping(si));
+    report("mmu_update_batch", mmu_update_batch(si));
     report("exception_bounce", exception_bounce());
     t.end();
 }
@@ -171,6 +186,74 @@ fn multicall_entry() -> Outcome {
         }
     });
     Outcome::Measured { runs, ops_per_run: MULTICALL_ITERS * MULTICALL_ENTRIES as u64 }
+}
+
+/// The page `update_va_mapping` remaps, and the page whose frame it maps
+/// there in turn.
+static mut UVM_PAGE: ScratchPage = ScratchPage([0; 4096]);
+/// See [`UVM_PAGE`].
+static mut UVM_OTHER: ScratchPage = ScratchPage([0; 4096]);
+
+/// Remap [`UVM_PAGE`] to the frame of [`UVM_OTHER`] and back, with
+/// `UVMF_INVLPG` each time.
+fn update_va_mapping(si: &StartInfo) -> Outcome {
+    let page = Scratch::new(core::ptr::addr_of_mut!(UVM_PAGE));
+    let other = core::ptr::addr_of!(UVM_OTHER) as u64;
+    let ptes = [(pt::va_mfn(si, other) * pt::PAGE) | pt::DATA_RW, (pt::va_mfn(si, page.va) * pt::PAGE) | pt::DATA_RW];
+    for pte in ptes {
+        if let Err(e) = page.map(pte) {
+            return Outcome::Unavailable(Reason::Hypercall("update_va_mapping", e));
+        }
+    }
+    let mut failed = None;
+    let runs = measure(UVM_ITERS, || {
+        for i in 0..UVM_ITERS {
+            if let Err(e) = core::hint::black_box(page.map(ptes[(i & 1) as usize])) {
+                failed = Some(e);
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Outcome::Unavailable(Reason::Hypercall("update_va_mapping (timed)", e));
+    }
+    Outcome::Measured { runs, ops_per_run: UVM_ITERS }
+}
+
+/// Rewrite all entries of a pinned L1 in one `mmu_update`, alternating
+/// between two data frames.
+fn mmu_update_batch(si: &StartInfo) -> Outcome {
+    let mut frames = Frames::new(si);
+    let (l1, x, y) = (frames.alloc(si), frames.alloc(si), frames.alloc(si));
+    if let Err(e) = pt::mmuext1(MMUEXT_CLEAR_PAGE, l1.mfn, 0) {
+        return Outcome::Unavailable(Reason::Hypercall("mmuext_op(CLEAR_PAGE)", e));
+    }
+    if let Err(e) = pt::mmuext1(MMUEXT_PIN_L1_TABLE, l1.mfn, 0) {
+        return Outcome::Unavailable(Reason::Hypercall("mmuext_op(PIN_L1_TABLE)", e));
+    }
+    let batch = |f: pt::Frame| {
+        let mut reqs = [MmuUpdate::default(); L1_ENTRIES];
+        for (i, r) in reqs.iter_mut().enumerate() {
+            *r = MmuUpdate { ptr: l1.maddr(i as u64 * 8), val: f.pte(pt::DATA_RW) };
+        }
+        reqs
+    };
+    let batches = [batch(x), batch(y)];
+    let mut done = 0;
+    if let Err(e) = pt::mmu_update(&batches[0], &mut done) {
+        return Outcome::Unavailable(Reason::Hypercall("mmu_update", e));
+    }
+    let mut failed = None;
+    let runs = measure(BATCH_ITERS * L1_ENTRIES as u64, || {
+        for i in 0..BATCH_ITERS {
+            if let Err(e) = core::hint::black_box(pt::mmu_update(&batches[((i + 1) & 1) as usize], &mut done)) {
+                failed = Some(e);
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Outcome::Unavailable(Reason::Hypercall("mmu_update (timed)", e));
+    }
+    Outcome::Measured { runs, ops_per_run: BATCH_ITERS * L1_ENTRIES as u64 }
 }
 
 /// Where the #UD handler jumps to return: the `iret` slot of the hypercall
