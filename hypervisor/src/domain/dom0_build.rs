@@ -225,14 +225,20 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         domid: 0,
         is_privileged: true,
         tot_pages: AtomicU64::new(nr_pages),
-        max_pages: AtomicU64::new(mem.max.map_or(nr_pages, |m| m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages)),
+        // Without `max:`, dom0 may grow without limit, as on Xen (~0U).
+        max_pages: AtomicU64::new(
+            mem.max.map_or(u64::from(u32::MAX), |m| (m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages)),
+        ),
         p2m,
         shared_info_mfn,
         state: Mutex::new(DomainState { vm_assist: 0, shutdown: None, shutdown_code: None }),
     });
     let si_page = domain.shared_info();
-    si_page.vcpu_info[0].evtchn_upcall_mask = 1;
-    si_page.arch.max_pfn = nr_pages;
+    // Every vCPU starts with events masked; `arch.max_pfn` is the guest's to
+    // fill in (Xen leaves it 0).
+    for vi in si_page.vcpu_info.iter_mut() {
+        vi.evtchn_upcall_mask = 1;
+    }
 
     let mut vcpu = Box::new(Vcpu::new(domain, 0));
     vcpu.guest_table = l4_mfn;

@@ -56,23 +56,28 @@ fn alloc_extent(v: &Vcpu, order: u32) -> Option<u64> {
 fn release_extent(v: &Vcpu, mfn: u64, order: u32) -> Result<(), Errno> {
     let n = 1u64 << order;
     let d = v.domain;
-    let releasable = |m: u64| {
-        frame_table::info(m).is_some_and(|p| p.owner == Owner::Domain(d.domid) && p.allocated && !p.xen_heap)
-    };
+    // Still owned (mappings keep a released page alive): releasing it again
+    // succeeds without effect, as on Xen.
+    let releasable =
+        |m: u64| frame_table::info(m).is_some_and(|p| p.owner == Owner::Domain(d.domid) && !p.xen_heap);
     if !(mfn..mfn + n).all(releasable) {
         return Err(Errno::EINVAL);
     }
-    frame_table::with(|m| {
+    let released = frame_table::with(|m| {
+        let mut released = 0;
         for f in mfn..mfn + n {
             if m.frames[f as usize].pinned {
                 m.frames[f as usize].pinned = false;
                 m.put_page_and_type(f);
             }
-            m.frames[f as usize].allocated = false;
-            m.put_page(f);
+            if core::mem::replace(&mut m.frames[f as usize].allocated, false) {
+                released += 1;
+                m.put_page(f);
+            }
         }
+        released
     });
-    d.tot_pages.fetch_sub(n, Ordering::Relaxed);
+    d.tot_pages.fetch_sub(released, Ordering::Relaxed);
     Ok(())
 }
 
@@ -230,7 +235,7 @@ pub fn memory_op(v: &mut Vcpu, cmd: u64, arg: u64) -> HcResult {
         XENMEM_machphys_mapping => {
             let m = XenMachphysMapping {
                 v_start: dom0_abi::arch_x86::MACH2PHYS_VIRT_START,
-                v_end: dom0_abi::arch_x86::MACH2PHYS_VIRT_START + mm::m2p::entries() * 8,
+                v_end: dom0_abi::arch_x86::MACH2PHYS_VIRT_END,
                 max_mfn: mm::m2p::entries().saturating_sub(1),
             };
             write_guest(arg, &m).map_err(|_| Errno::EFAULT)?;

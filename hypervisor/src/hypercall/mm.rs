@@ -10,7 +10,7 @@
 //! and reports in `*pdone` how many succeeded.
 
 use dom0_abi::mmu::*;
-use dom0_abi::xen::DOMID_SELF;
+use dom0_abi::xen::{DOMID_IO, DOMID_SELF, DOMID_XEN};
 use dom0_abi::Errno;
 
 use super::{err, HcResult};
@@ -35,10 +35,23 @@ fn errno(e: MmError) -> Errno {
     }
 }
 
-fn check_foreigndom(v: &Vcpu, fd: u64) -> Result<(), Errno> {
+/// Whose frames a batch acts on (its `foreigndom`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PgOwner {
+    /// The caller's own.
+    Own,
+    /// The hypervisor's or device memory's pseudo-owners (`DOMID_XEN`,
+    /// `DOMID_IO`), which a privileged caller may name; nothing the caller
+    /// owns belongs to them.
+    Special,
+}
+
+fn check_foreigndom(v: &Vcpu, fd: u64) -> Result<PgOwner, Errno> {
     let fd = fd as u16;
     if fd == DOMID_SELF || fd == v.domain.domid {
-        Ok(())
+        Ok(PgOwner::Own)
+    } else if v.domain.is_privileged && (fd == DOMID_XEN || fd == DOMID_IO) {
+        Ok(PgOwner::Special)
     } else if v.domain.is_privileged {
         Err(Errno::ESRCH)
     } else {
@@ -67,7 +80,7 @@ fn report(pdone: u64, done: u32) -> Result<(), Errno> {
 }
 
 /// One `mmu_update` request.
-fn mmu_update_one(v: &mut Vcpu, req: MmuUpdate) -> Result<(), Errno> {
+fn mmu_update_one(v: &mut Vcpu, owner: PgOwner, req: MmuUpdate) -> Result<(), Errno> {
     let cmd = req.ptr & MMU_UPDATE_CMD_MASK;
     let ptr = req.ptr & !MMU_UPDATE_CMD_MASK;
     let mfn = ptr >> 12;
@@ -95,7 +108,7 @@ fn mmu_update_one(v: &mut Vcpu, req: MmuUpdate) -> Result<(), Errno> {
             })
         }
         MMU_MACHPHYS_UPDATE => {
-            if !v.domain.owns(mfn) {
+            if owner != PgOwner::Own || !v.domain.owns(mfn) {
                 return Err(Errno::EINVAL);
             }
             m2p::set(mfn, req.val);
@@ -114,9 +127,9 @@ fn run_batch<T: dom0_abi::Pod>(
     count: u64,
     pdone: u64,
     fd: u64,
-    one: fn(&mut Vcpu, T) -> Result<(), Errno>,
+    one: fn(&mut Vcpu, PgOwner, T) -> Result<(), Errno>,
 ) -> HcResult {
-    check_foreigndom(v, fd)?;
+    let owner = check_foreigndom(v, fd)?;
     let (count, mut done) = start_batch(count, pdone)?;
     let size = core::mem::size_of::<T>() as u64;
     for i in 0..count {
@@ -126,7 +139,7 @@ fn run_batch<T: dom0_abi::Pod>(
             return Ok(0);
         }
         let entry: T = read_guest(list + u64::from(i) * size).map_err(|_| Errno::EFAULT)?;
-        if let Err(e) = one(v, entry) {
+        if let Err(e) = one(v, owner, entry) {
             report(pdone, done)?;
             return err(e);
         }
@@ -168,7 +181,7 @@ fn new_baseptr(v: &mut Vcpu, mfn: u64, user: bool) -> Result<(), Errno> {
 }
 
 /// One `mmuext_op`.
-fn mmuext_one(v: &mut Vcpu, op: MmuextOp) -> Result<(), Errno> {
+fn mmuext_one(v: &mut Vcpu, _owner: PgOwner, op: MmuextOp) -> Result<(), Errno> {
     let a = v.domain.actor();
     let pin = |level| frame_table::with(|m| m.pin(op.arg1, PageType::table(level), a)).map_err(errno);
     match op.cmd {
@@ -199,7 +212,7 @@ fn mmuext_one(v: &mut Vcpu, op: MmuextOp) -> Result<(), Errno> {
             }
             Ok(())
         }
-        MMUEXT_FLUSH_CACHE => {
+        MMUEXT_FLUSH_CACHE | MMUEXT_FLUSH_CACHE_GLOBAL => {
             if !v.domain.is_privileged {
                 return Err(Errno::EACCES);
             }
@@ -294,6 +307,8 @@ pub fn update_va_mapping(v: &mut Vcpu, va: u64, val: u64, flags: u64) -> HcResul
 
 /// `update_va_mapping_otherdomain(va, val, flags, domid)`.
 pub fn update_va_mapping_otherdomain(v: &mut Vcpu, va: u64, val: u64, flags: u64, domid: u64) -> HcResult {
-    check_foreigndom(v, domid)?;
+    if check_foreigndom(v, domid)? != PgOwner::Own {
+        return err(Errno::EINVAL);
+    }
     update_va_mapping(v, va, val, flags)
 }

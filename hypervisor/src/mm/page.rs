@@ -82,4 +82,9 @@ pub struct PageInfo {
     /// A hypervisor page shared with the domain (shared_info): never
     /// released through the domain's reservation.
     pub xen_heap: bool,
+    /// Entries of this page table that map another page table of its own
+    /// level (linear page tables).
+    pub linear_entries: u16,
+    /// Entries of other page tables of its level that map this one.
+    pub linear_uses: u16,
 }

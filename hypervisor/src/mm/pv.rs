@@ -5,8 +5,17 @@
 //! is validated as an Ln page table when first used as one, by taking a
 //! reference on everything its entries map, and devalidated when the last
 //! reference to that use goes; a page-table frame is never mapped writable;
-//! superpages, reserved bits and linear page tables are refused; the L4
-//! slots of the hypervisor's range are the hypervisor's. Every guest change
+//! superpages and disallowed flag bits are refused; the L4 slots of the
+//! hypervisor's range are the hypervisor's. Linear page tables (an Ln
+//! entry mapping an Ln page, read-only) are allowed as Xen allows them: a
+//! self-map takes no reference; a map of another, already validated Ln
+//! takes a reference of its type, and a page can either have such entries
+//! or be mapped that way, never both, so no chain or loop can form.
+//!
+//! Present L1 entries are adjusted as Xen adjusts them for 64-bit PV: an
+//! entry without the user bit is a guest-kernel page (user bit and the
+//! software bit [`GUEST_KERNEL`] added), one with it a guest-user page
+//! (global bit added); present L2–L4 entries get the user bit. Every guest change
 //! of an entry goes through [`Mm::mod_entry`], which takes the references of
 //! the new entry before dropping those of the old.
 //!
@@ -42,6 +51,8 @@ pub enum MmError {
     NotPinned,
     /// A reference count would overflow.
     Overflow,
+    /// A linear page-table entry that is writable, or would chain.
+    BadLinear(u64),
     /// A frame that may not be mapped writable now (Xen: -EBUSY).
     Busy(u64),
     /// Device memory the domain may not map (Xen: -EPERM).
@@ -64,10 +75,15 @@ pub const D: u64 = 1 << 6;
 pub const PSE: u64 = 1 << 7;
 /// Frame address bits.
 pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
-/// Bits 52–62: reserved for software/keys; refused.
-const HIGH_RESERVED: u64 = 0x7ff0_0000_0000_0000;
-/// Cache attributes, allowed only to domains with device access.
+/// Global.
+pub const G: u64 = 1 << 8;
+/// Xen's software bit marking a guest-kernel L1 mapping (bit 52).
+pub const GUEST_KERNEL: u64 = 1 << 52;
+/// Cache attributes in L1 entries, allowed only to domains with device
+/// access.
 const CACHE_ATTRS: u64 = PWT | PCD | PSE;
+/// Flags refused in L2–L4 entries (superpages are refused separately).
+const UPPER_DISALLOWED: u64 = PWT | PCD | G;
 
 /// First L4 slot of the hypervisor's range (0xffff800000000000).
 pub const HYPERVISOR_L4_FIRST: usize = 256;
@@ -188,15 +204,26 @@ impl<M: Memory> Mm<'_, M> {
         level != 4 || !(HYPERVISOR_L4_FIRST..HYPERVISOR_L4_END).contains(&index)
     }
 
-    /// Check an entry of a level-`level` table and take the references it
-    /// needs; returns the entry as stored (user bit added, as the guest
-    /// kernel runs in ring 3).
-    pub fn get_entry(&mut self, e: u64, level: u32, a: Actor) -> Result<u64, MmError> {
+    /// Adjust a present entry as Xen does for 64-bit PV guests.
+    pub fn adjust(e: u64, level: u32) -> u64 {
+        if e & P == 0 {
+            e
+        } else if level > 1 {
+            e | US
+        } else if e & US == 0 {
+            e | US | GUEST_KERNEL
+        } else if e & GUEST_KERNEL == 0 {
+            e | G
+        } else {
+            e
+        }
+    }
+
+    /// Check an entry of the level-`level` table `table` and take the
+    /// references it needs; returns the entry as stored (adjusted).
+    pub fn get_entry(&mut self, table: u64, e: u64, level: u32, a: Actor) -> Result<u64, MmError> {
         if e & P == 0 {
             return Ok(e);
-        }
-        if e & HIGH_RESERVED != 0 {
-            return Err(MmError::BadFlags(e));
         }
         let mfn = (e & ADDR_MASK) >> 12;
         if level == 1 {
@@ -214,7 +241,8 @@ impl<M: Memory> Mm<'_, M> {
                     }
                 }
                 _ => {
-                    self.get_page(mfn, a.domid)?;
+                    // RAM the domain does not own is busy (Xen: -EBUSY).
+                    self.get_page(mfn, a.domid).map_err(|_| MmError::Busy(mfn))?;
                     if e & RW != 0 && self.get_page_type(mfn, PageType::Writable, a).is_err() {
                         self.put_page(mfn);
                         return Err(MmError::Busy(mfn));
@@ -225,13 +253,44 @@ impl<M: Memory> Mm<'_, M> {
             if e & PSE != 0 {
                 return Err(MmError::Superpage);
             }
-            self.get_page_and_type(mfn, PageType::table(level - 1), a)?;
+            if e & UPPER_DISALLOWED != 0 {
+                return Err(MmError::BadFlags(e));
+            }
+            let own = PageType::table(level);
+            let target_ty = self.frames.get(mfn as usize).map(|p| p.ty);
+            if mfn == table || target_ty == Some(own) {
+                self.get_linear(table, mfn, e, level, a)?;
+            } else {
+                self.get_page_and_type(mfn, PageType::table(level - 1), a)?;
+            }
         }
-        Ok(e | US)
+        Ok(Self::adjust(e, level))
     }
 
-    /// Drop the references an entry of a level-`level` table holds.
-    pub fn put_entry(&mut self, e: u64, level: u32) {
+    /// A linear entry in `table` mapping `target` (of the same level).
+    fn get_linear(&mut self, table: u64, target: u64, e: u64, level: u32, a: Actor) -> Result<(), MmError> {
+        if e & RW != 0 {
+            return Err(MmError::BadLinear(target));
+        }
+        if target == table {
+            return Ok(()); // a self-map holds no reference
+        }
+        let own = PageType::table(level);
+        let ok = self.page(table)?.owner == Owner::Domain(a.domid)
+            && self.page(table)?.linear_uses == 0
+            && self.frames.get(target as usize).is_some_and(|p| p.linear_entries == 0 && p.ty == own);
+        if !ok {
+            return Err(MmError::BadLinear(target));
+        }
+        self.get_page_and_type(target, own, a)?;
+        self.page(table)?.linear_entries += 1;
+        self.page(target)?.linear_uses += 1;
+        Ok(())
+    }
+
+    /// Drop the references an entry of the level-`level` table `table`
+    /// holds.
+    pub fn put_entry(&mut self, table: u64, e: u64, level: u32) {
         if e & P == 0 {
             return;
         }
@@ -244,6 +303,16 @@ impl<M: Memory> Mm<'_, M> {
                 self.put_page_type(mfn);
             }
             self.put_page(mfn);
+        } else if mfn == table {
+            // A self-map holds nothing.
+        } else if self.frames.get(mfn as usize).is_some_and(|p| p.ty == PageType::table(level)) {
+            if let Ok(p) = self.page(table) {
+                p.linear_entries = p.linear_entries.saturating_sub(1);
+            }
+            if let Ok(p) = self.page(mfn) {
+                p.linear_uses = p.linear_uses.saturating_sub(1);
+            }
+            self.put_page_and_type(mfn);
         } else {
             self.put_page_and_type(mfn);
         }
@@ -256,7 +325,7 @@ impl<M: Memory> Mm<'_, M> {
                 continue;
             }
             let e = self.mem.read(mfn, i);
-            match self.get_entry(e, level, a) {
+            match self.get_entry(mfn, e, level, a) {
                 Ok(stored) => {
                     if stored != e {
                         self.mem.write(mfn, i, stored);
@@ -265,7 +334,7 @@ impl<M: Memory> Mm<'_, M> {
                 Err(err) => {
                     for j in (0..i).filter(|&j| Self::is_guest_slot(level, j)) {
                         let e = self.mem.read(mfn, j);
-                        self.put_entry(e, level);
+                        self.put_entry(mfn, e, level);
                     }
                     return Err(err);
                 }
@@ -277,7 +346,7 @@ impl<M: Memory> Mm<'_, M> {
     fn devalidate(&mut self, mfn: u64, level: u32) {
         for i in (0..512).filter(|&i| Self::is_guest_slot(level, i)) {
             let e = self.mem.read(mfn, i);
-            self.put_entry(e, level);
+            self.put_entry(mfn, e, level);
         }
     }
 
@@ -300,18 +369,17 @@ impl<M: Memory> Mm<'_, M> {
         if new & P != 0 && old & P != 0 && significant(new) == significant(old) {
             // Same frame, same rights: only the other flags change. They
             // are still checked.
-            if new & HIGH_RESERVED != 0
-                || (level == 1 && new & CACHE_ATTRS != 0 && !a.privileged)
-                || (level > 1 && new & PSE != 0)
+            if (level == 1 && new & CACHE_ATTRS != 0 && !a.privileged)
+                || (level > 1 && new & (PSE | UPPER_DISALLOWED) != 0)
             {
                 return Err(MmError::BadFlags(new));
             }
-            self.mem.write(table, index, new | US);
+            self.mem.write(table, index, Self::adjust(new, level));
             return Ok(());
         }
-        let stored = self.get_entry(new, level, a)?;
+        let stored = self.get_entry(table, new, level, a)?;
         self.mem.write(table, index, stored);
-        self.put_entry(old, level);
+        self.put_entry(table, old, level);
         Ok(())
     }
 
@@ -435,8 +503,10 @@ mod tests {
         let mut m = mm(&mut f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
-        assert_eq!(m.mod_entry(13, 1, 5, pte(20, P), false, DOM), Err(MmError::BadFrame(20)));
-        assert_eq!(m.mod_entry(13, 1, 5, pte(21, P), false, DOM), Err(MmError::BadFrame(21)));
+        assert_eq!(m.mod_entry(13, 1, 5, pte(20, P), false, DOM), Err(MmError::Busy(20)));
+        assert_eq!(m.mod_entry(13, 1, 5, pte(21, P), false, DOM), Err(MmError::Busy(21)));
+        // In an L2 entry, a frame not ours is simply invalid.
+        assert_eq!(m.mod_entry(12, 2, 5, pte(21, P), false, DOM), Err(MmError::BadFrame(21)));
         assert_eq!(m.mod_entry(13, 1, 5, pte(22, P), false, DOM), Err(MmError::NotPermitted(22)));
         assert_eq!(m.mod_entry(13, 1, 5, pte(9999, P), false, DOM), Err(MmError::NotPermitted(9999)));
     }
@@ -463,9 +533,16 @@ mod tests {
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
         assert_eq!(m.mod_entry(12, 2, 1, pte(16, P | PSE), false, DOM), Err(MmError::Superpage));
-        assert!(matches!(m.mod_entry(13, 1, 5, pte(16, P) | (1 << 55), false, DOM), Err(MmError::BadFlags(_))));
-        // L4 entry pointing at the L4 itself (a linear page table): refused.
-        assert_eq!(m.mod_entry(10, 4, 1, pte(10, P), false, DOM), Err(MmError::TypeConflict(10)));
+        // Software bits 52-62 are the guest's; cache attributes are not.
+        m.mod_entry(13, 1, 5, pte(16, P) | (1 << 55), false, DOM).unwrap();
+        assert!(matches!(m.mod_entry(13, 1, 6, pte(16, P | PCD), false, DOM), Err(MmError::BadFlags(_))));
+        assert!(matches!(m.mod_entry(12, 2, 6, pte(17, P | PCD), false, DOM), Err(MmError::BadFlags(_))));
+        // Linear page tables: read-only self-maps are fine and hold nothing;
+        // writable ones are refused.
+        m.mod_entry(10, 4, 1, pte(10, P), false, DOM).unwrap();
+        assert_eq!(m.frames[10].type_count, 1);
+        assert_eq!(m.mod_entry(10, 4, 2, pte(10, P | RW), false, DOM), Err(MmError::BadLinear(10)));
+        m.mod_entry(10, 4, 1, 0, false, DOM).unwrap();
         // L2-as-L3 confusion: an L4 entry naming the L2 (it would be used
         // as an L3).
         assert_eq!(m.mod_entry(10, 4, 1, pte(12, P), false, DOM), Err(MmError::TypeConflict(12)));
@@ -474,6 +551,27 @@ mod tests {
         assert_eq!(m.frames[12].type_count, 2);
         assert_eq!(m.mod_entry(10, 4, 256, 0, false, DOM), Err(MmError::HypervisorSlot));
         assert_eq!(m.mod_entry(12, 2, 1, pte(16, P | RW), false, DOM).map(|_| m.frames[16].ty), Ok(PageType::L1));
+    }
+
+    #[test]
+    fn linear_maps_of_other_tables_cannot_chain() {
+        let mut f = machine(40, 10..40);
+        let mut m = mm(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM).unwrap();
+        // A second validated L4 (30, empty) pinned.
+        m.pin(30, PageType::L4, DOM).unwrap();
+        // L4 10 maps L4 30 read-only: a type reference on 30.
+        m.mod_entry(10, 4, 3, pte(30, P), false, DOM).unwrap();
+        assert_eq!((m.frames[30].type_count, m.frames[30].linear_uses, m.frames[10].linear_entries), (2, 1, 1));
+        // 30 is used linearly, so it may not get linear entries itself, and
+        // 10 (which has some) may not be used linearly: no chains, no loops.
+        assert_eq!(m.mod_entry(30, 4, 1, pte(10, P), false, DOM), Err(MmError::BadLinear(10)));
+        m.pin(31, PageType::L4, DOM).unwrap();
+        assert_eq!(m.mod_entry(31, 4, 1, pte(10, P), false, DOM), Err(MmError::BadLinear(10)));
+        // Removing the entry gives everything back.
+        m.mod_entry(10, 4, 3, 0, false, DOM).unwrap();
+        assert_eq!((m.frames[30].type_count, m.frames[30].linear_uses, m.frames[10].linear_entries), (1, 0, 0));
     }
 
     #[test]
@@ -488,7 +586,11 @@ mod tests {
         // Flag-only change keeps references; A/D preserved when asked.
         m.mem.write(13, 0, pte(16, P | RW | US | A | D));
         m.mod_entry(13, 1, 0, pte(16, P | RW | (1 << 9)), true, DOM).unwrap();
-        assert_eq!(m.mem.read(13, 0), pte(16, P | RW | US | A | D | (1 << 9)));
+        // No user bit from the guest: a guest-kernel page.
+        assert_eq!(m.mem.read(13, 0), pte(16, P | RW | US | A | D | (1 << 9) | GUEST_KERNEL));
+        // With it: a user page, made global.
+        m.mod_entry(13, 1, 0, pte(16, P | RW | US), false, DOM).unwrap();
+        assert_eq!(m.mem.read(13, 0), pte(16, P | RW | US | G));
         assert_eq!(m.frames[16].type_count, 1);
         m.mod_entry(13, 1, 0, 0, false, DOM).unwrap();
         assert_eq!(m.frames[16].count, 1);
@@ -500,7 +602,7 @@ mod tests {
         let mut m = mm(&mut f, &HV);
         address_space(&mut m);
         m.mem.write(13, 7, pte(25, P)); // frame 25 is not ours
-        assert_eq!(m.pin(10, PageType::L4, DOM), Err(MmError::BadFrame(25)));
+        assert_eq!(m.pin(10, PageType::L4, DOM), Err(MmError::Busy(25)));
         for mfn in 10..20 {
             assert_eq!(m.frames[mfn].count, 1, "frame {mfn}");
             assert_eq!(m.frames[mfn].type_count, 0, "frame {mfn}");

@@ -106,6 +106,7 @@ pub fn inject_exception(v: &mut Vcpu, regs: &mut TrapFrame, vector: u8, error_co
             v.vcpu_id,
             error_code.unwrap_or(0)
         );
+        regs.error_code = error_code.unwrap_or(0);
         crash(v, regs, "exception with no guest handler");
     }
     create_bounce_frame(v, regs, TrapBounce { eip: ti.address, error_code, mask_events: ti.flags & 4 != 0 });

@@ -154,11 +154,15 @@ pub fn dump_guest_registers(v: &Vcpu, f: &TrapFrame) {
     crate::printk!("r9:  {:016x}   r10: {:016x}   r11: {:016x}\n", f.r9, f.r10, f.r11);
     crate::printk!("r12: {:016x}   r13: {:016x}   r14: {:016x}\n", f.r12, f.r13, f.r14);
     crate::printk!("r15: {:016x}   ss:  {:04x}   cs: {:04x}\n", f.r15, f.ss, f.cs);
+    // The error code as the guest kernel would have seen it (page faults
+    // in guest kernel mode are supervisor faults), and CR2.
+    let ec = if f.entry_vector == 14 && v.kernel_mode { f.error_code & !4 } else { f.error_code };
     crate::printk!(
-        "cr3: {:016x}   vector: {:#x}   error code: {:#06x}\n",
+        "cr2: {:016x}   cr3: {:016x}   vector: {:#x}   error code: {:#06x}\n",
+        x86_64::registers::control::Cr2::read_raw(),
         v.guest_table << 12,
         f.entry_vector,
-        f.error_code
+        ec
     );
 }
 

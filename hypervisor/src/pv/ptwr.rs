@@ -45,7 +45,10 @@ pub fn gpr(regs: &mut TrapFrame, n: u8) -> &mut u64 {
 /// Try to emulate the write behind a page fault at `cr2`; true when done.
 pub fn try_emulate(v: &mut Vcpu, regs: &mut TrapFrame, cr2: u64) -> bool {
     let ec = regs.error_code;
-    let enabled = v.domain.state.lock().vm_assist & (1 << dom0_abi::vm_assist::VMASST_TYPE_writable_pagetables) != 0;
+    // Xen emulates writes to L1 tables for a domain with the assist, and for
+    // the hardware domain always (its read-only fault path handles them).
+    let enabled = v.domain.is_privileged
+        || v.domain.state.lock().vm_assist & (1 << dom0_abi::vm_assist::VMASST_TYPE_writable_pagetables) != 0;
     if !enabled
         || !v.kernel_mode
         || ec & (PFEC_PRESENT | PFEC_WRITE) != (PFEC_PRESENT | PFEC_WRITE)

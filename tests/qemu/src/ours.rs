@@ -15,7 +15,7 @@ use crate::qemu::{Capture, Machine};
 use crate::transcript::{Transcript, END};
 
 /// Our hypervisor's command line in these boots.
-pub const OURS_CMDLINE: &str = "console=com1 loglvl=all dom0_mem=256M noreboot";
+pub const OURS_CMDLINE: &str = "console=com1 loglvl=all dom0_mem=256M,max:256M noreboot";
 
 /// How long a boot may take before it is given up.
 pub const OURS_TIMEOUT: Duration = Duration::from_secs(120);
