@@ -30,8 +30,9 @@ pub mod hypercall;
 pub mod pv;
 #[cfg(not(test))]
 mod heap;
+// The C memory primitives come from `freestanding` (bare builds only).
 #[cfg(not(test))]
-mod mem;
+use freestanding as _;
 #[cfg(not(test))]
 mod panic;
 #[cfg(not(test))]

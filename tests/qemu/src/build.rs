@@ -18,7 +18,7 @@ use crate::workspace_root;
 pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 /// Codegen flags of every bare-metal crate.
-pub const BARE_RUSTFLAGS: &str = "-C panic=abort -C no-redzone=yes -C target-feature=-sse,-sse2";
+pub const BARE_RUSTFLAGS: &str = "-C panic=abort -C no-redzone=yes -C target-feature=-sse,-sse2 --cfg freestanding";
 
 /// Target directory of the bare-metal builds.
 pub fn bare_target_dir() -> PathBuf {

@@ -26,11 +26,15 @@
 //! its pure helpers are unit-tested.
 #![cfg_attr(not(test), no_std)]
 
+
+// The C memory primitives come from `freestanding` (bare builds only).
+#[cfg(not(test))]
+use freestanding as _;
+
 pub mod console;
 pub mod fmt;
 pub mod hypercall;
 #[cfg(not(test))]
-mod mem;
 #[cfg(not(test))]
 mod panic;
 #[cfg(not(test))]

@@ -1,6 +1,7 @@
 //! `memcpy`, `memmove`, `memset`, `memcmp`, `bcmp`: the compiler emits calls
 //! to them and a freestanding link has no C library to provide them. String
-//! instructions keep the compiler from turning the loops back into calls.
+//! instructions keep the compiler from turning the loops back into calls,
+//! and no SSE is used.
 
 /// Copy `n` bytes between non-overlapping ranges.
 ///
