@@ -1,6 +1,6 @@
-//! The Linux dom0 reference system: Xen 4.17 + Debian's kernel as PV dom0
-//! + a busybox initramfs carrying our statically linked `xm`, `xenstored`
-//! and `xenstore` client.
+//! The Linux dom0 reference system: Xen 4.17, Debian's kernel as PV dom0
+//! and a busybox initramfs carrying our statically linked `xm`,
+//! `xenstored` and `xenstore` client.
 //!
 //! Everything comes from Debian's archive ([`debian`]) or from this
 //! workspace; nothing is committed. The pieces:
@@ -160,7 +160,7 @@ impl Cpio {
     }
 
     fn pad(&mut self) {
-        while self.out.len() % 4 != 0 {
+        while !self.out.len().is_multiple_of(4) {
             self.out.push(0);
         }
     }

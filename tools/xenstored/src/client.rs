@@ -7,6 +7,7 @@ use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::time::Duration;
 
 use dom0_abi::io::xs_wire::*;
 
@@ -56,19 +57,35 @@ impl Client {
         Ok(Self::from_stream(UnixStream::connect(path)?))
     }
 
+    /// Connects to the daemon's unix socket; every later read or write
+    /// fails with `TimedOut`/`WouldBlock` instead of waiting longer than
+    /// `timeout` (for callers that must not hang on a stuck daemon).
+    pub fn connect_timeout(path: impl AsRef<Path>, timeout: Duration) -> ClientResult<Self> {
+        let s = UnixStream::connect(path)?;
+        s.set_read_timeout(Some(timeout))?;
+        s.set_write_timeout(Some(timeout))?;
+        Ok(Self::from_stream(s))
+    }
+
     /// Opens `/dev/xen/xenbus` (the kernel's xenstore device).
     pub fn open_xenbus() -> ClientResult<Self> {
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/xen/xenbus")?;
+        Self::open_device("/dev/xen/xenbus")
+    }
+
+    /// Opens a xenstore device (`/dev/xen/xenbus`, `/proc/xen/xenbus`):
+    /// the kernel relays the requests over its own ring.
+    pub fn open_device(path: impl AsRef<Path>) -> ClientResult<Self> {
+        let f = OpenOptions::new().read(true).write(true).open(path)?;
         Ok(Self::from_stream(f))
     }
 
-    /// `$XENSTORED_PATH`, else the default socket, else `/dev/xen/xenbus`.
+    /// `$XENSTORED_PATH` (a socket, or a device such as
+    /// `/dev/xen/xenbus`), else the default socket, else `/dev/xen/xenbus`.
     pub fn open() -> ClientResult<Self> {
         if let Ok(p) = std::env::var("XENSTORED_PATH") {
-            return Self::connect(p);
+            use std::os::unix::fs::FileTypeExt;
+            let is_socket = std::fs::metadata(&p).is_ok_and(|m| m.file_type().is_socket());
+            return if is_socket { Self::connect(p) } else { Self::open_device(p) };
         }
         Self::connect(crate::DEFAULT_SOCKET).or_else(|_| Self::open_xenbus())
     }

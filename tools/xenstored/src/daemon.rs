@@ -104,6 +104,9 @@ impl Daemon {
             Ok(local_port) => {
                 let conn = self.server.connect_domain(domid);
                 info!("domain {domid}: ring attached (local port {local_port})");
+                // The first event tells the guest the daemon is up (Linux
+                // dom0 starts probing xenbus on it).
+                ev.notify(local_port);
                 self.rings.insert(
                     domid,
                     DomainRing {

@@ -8,9 +8,10 @@
 //! [`transaction`], [`watch`], [`quota`], [`protocol`] (framing and typed
 //! messages), [`server`] (connections and dispatch, no I/O), [`ring`] (the
 //! shared-page byte rings, pure), [`xendev`] (device glue), [`daemon`] (the
-//! event loop), [`client`] and [`bench`].
+//! event loop), [`client`], the command-line client [`cli`] and [`bench`].
 
 pub mod bench;
+pub mod cli;
 pub mod client;
 pub mod daemon;
 pub mod error;

@@ -223,8 +223,21 @@ impl ForeignPage {
         })
     }
 
-    /// Dom0's own page and local xenstore port, from `/dev/xen/xenbus_backend`.
+    /// Dom0's own page and local xenstore port: from
+    /// `/dev/xen/xenbus_backend` (`IOCTL_XENBUS_BACKEND_EVTCHN`, then
+    /// `mmap`), else from xenfs's `/proc/xen/xsd_port` and `/proc/xen/xsd_kva`.
+    ///
+    /// A PV dom0 kernel booted without a store event channel in its
+    /// start info (Linux's `XS_LOCAL`) allocates the page and an unbound
+    /// port itself, and waits for its first event before probing xenbus.
     pub fn map_dom0() -> Result<(Self, u32), DevError> {
+        Self::map_dom0_backend().or_else(|e| {
+            log::debug!("{e}; trying /proc/xen/xsd_kva");
+            Self::map_dom0_xenfs()
+        })
+    }
+
+    fn map_dom0_backend() -> Result<(Self, u32), DevError> {
         let file = open("/dev/xen/xenbus_backend", false)?;
         let mut unused = 0u64;
         // SAFETY: IOCTL_XENBUS_BACKEND_EVTCHN ignores its argument and
@@ -244,6 +257,27 @@ impl ForeignPage {
                 backing: Backing::Xenbus(file),
             },
             port as u32,
+        ))
+    }
+
+    fn map_dom0_xenfs() -> Result<(Self, u32), DevError> {
+        const PORT: &str = "/proc/xen/xsd_port";
+        let text = std::fs::read_to_string(PORT).map_err(|source| DevError::Open {
+            path: PORT,
+            source,
+        })?;
+        let port = text.trim().parse::<u32>().map_err(|_| DevError::Sys {
+            what: "parsing /proc/xen/xsd_port",
+            source: io::Error::other(format!("{text:?} is not a port")),
+        })?;
+        let file = open("/proc/xen/xsd_kva", false)?;
+        let ptr = Self::map_fd(&file, 0, "xsd_kva mmap")?;
+        Ok((
+            ForeignPage {
+                ptr,
+                backing: Backing::Xenbus(file),
+            },
+            port,
         ))
     }
 

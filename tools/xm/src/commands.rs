@@ -33,10 +33,10 @@ pub enum CmdError {
     Output(#[from] std::io::Error),
 }
 
-/// Name of domain `id` (`Domain-0` for dom0; others fall back to
-/// `Domain-<id>` until xm reads names from xenstore).
+/// Name of domain `id`: `/local/domain/<id>/name` when a xenstored runs,
+/// else `Domain-<id>` (see [`crate::xs`]).
 pub fn domain_name(id: DomId) -> String {
-    format!("Domain-{}", id.0)
+    crate::xs::domain_name(id)
 }
 
 /// Name of a scheduler id.

@@ -6,7 +6,8 @@
 //! channels, and a fake for host tests), [`ops`] (typed sysctl/domctl/
 //! xen_version queries), [`commands`] (the commands and their output
 //! formats), [`cli`] (clap definitions and dispatch). Besides, the
-//! configuration-file reader ([`config`]) and the SXP printer ([`sxp`]).
+//! configuration-file reader ([`config`]), the SXP printer ([`sxp`]) and
+//! domain names from xenstore ([`xs`]).
 
 // Configuration errors carry their location and the offending text by value;
 // they are built once, on the failure path, so their size does not matter.
@@ -19,3 +20,4 @@ pub mod config;
 pub mod hypervisor;
 pub mod ops;
 pub mod sxp;
+pub mod xs;
