@@ -7,6 +7,7 @@
 //! * `bench`: the `bench` PV kernel on ours and on Xen 4.17, as a table.
 
 mod bench;
+mod bench_xenstore;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -99,7 +100,11 @@ fn main() -> Result<()> {
         }
         Task::Run { image, smp, mem, reference: false } => run(&image, smp, mem)?,
         Task::Test { host_only } => test(host_only)?,
-        Task::Bench => bench::bench()?,
+        Task::Bench => {
+            bench::bench()?;
+            println!("\nxenstored through its unix socket (host, release build):");
+            println!("{}", bench_xenstore::run()?);
+        }
     }
     Ok(())
 }
