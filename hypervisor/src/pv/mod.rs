@@ -114,11 +114,17 @@ pub fn do_iret(v: &mut Vcpu, regs: &mut TrapFrame) -> u64 {
         }
         toggle_guest_mode(v);
     }
+    // IRETQ faults in ring 0 on a non-canonical RIP or an unusable CS/SS:
+    // such a frame crashes the guest, never the hypervisor.
+    let (cs, ss) = ((ctx.cs | 3) as u16, (ctx.ss | 3) as u16);
+    if !canonical(ctx.rip) || !selector_ok(v, cs, SegKind::Code) || !selector_ok(v, ss, SegKind::Stack) {
+        crash(v, regs, "iret to a non-canonical address or an unusable segment");
+    }
     regs.rip = ctx.rip;
-    regs.cs = ctx.cs | 3;
+    regs.cs = u64::from(cs);
     regs.rflags = (ctx.rflags & !((3 << 12) | (1 << 17))) | (1 << 9);
     regs.rsp = ctx.rsp;
-    regs.ss = ctx.ss | 3;
+    regs.ss = u64::from(ss);
     if ctx.flags & VGCF_in_syscall == 0 {
         regs.r11 = ctx.r11;
         regs.rcx = ctx.rcx;
@@ -129,6 +135,53 @@ pub fn do_iret(v: &mut Vcpu, regs: &mut TrapFrame) -> u64 {
         vi.evtchn_upcall_mask = u8::from(ctx.rflags & (1 << 9) == 0);
     }
     ctx.rax
+}
+
+fn canonical(a: u64) -> bool {
+    ((a as i64) << 16 >> 16) as u64 == a
+}
+
+/// What a selector is about to be loaded as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SegKind {
+    /// CS.
+    Code,
+    /// SS.
+    Stack,
+}
+
+/// Whether `sel` names a present ring-3 segment of the right kind in the
+/// GDT (guest entries or the flat ones) or the guest LDT.
+fn selector_ok(v: &Vcpu, sel: u16, kind: SegKind) -> bool {
+    use crate::arch::x86_64::gdt;
+    if sel & !3 == 0 {
+        return false; // a null CS or SS cannot be loaded for ring 3
+    }
+    let index = usize::from(sel >> 3);
+    let desc = if sel & 4 != 0 {
+        v.ldt.get(index).copied()
+    } else if (index as u64) < gdt::FIRST_RESERVED_GDT_ENTRY {
+        v.gdt.get(index).copied()
+    } else {
+        match sel {
+            gdt::FLAT_RING3_CS64 | gdt::FLAT_RING3_CS32 if kind == SegKind::Code => return true,
+            gdt::FLAT_RING3_DS32 if kind == SegKind::Stack => return true,
+            _ => return false,
+        }
+    };
+    let Some(d) = desc else { return false };
+    let present = d & (1 << 47) != 0;
+    let dpl3 = (d >> 45) & 3 == 3;
+    let user_seg = d & (1 << 44) != 0;
+    let code = d & (1 << 43) != 0;
+    let writable = d & (1 << 41) != 0;
+    present
+        && dpl3
+        && user_seg
+        && match kind {
+            SegKind::Code => code,
+            SegKind::Stack => !code && writable,
+        }
 }
 
 /// Crash the running domain: print why and its registers, then carry out
