@@ -53,6 +53,23 @@ fn crash_without_trap_table_is_a_domain_crash_with_a_register_dump() {
 }
 
 #[test]
+fn iret_to_a_non_canonical_address_crashes_the_guest_not_the_host() {
+    let mut b = Boot::new("pv-crash-iret", ours::OURS_CMDLINE);
+    let mut m = crash_module();
+    m.args = "bad-iret".into();
+    b.modules = vec![m];
+    b.stop_on = Some(NOREBOOT_LINE);
+    b.timeout = Duration::from_secs(120);
+    let t = b.run().expect("the boot runs");
+    assert!(t.has("about to iret"), "the kernel ran:\n{}", t.text);
+    let crashed = ours::crash_line(&t.text).unwrap_or_else(|| panic!("no '(XEN) ... crashed' line:\n{}", t.text));
+    assert!(crashed.contains("iret"), "the reason names the iret: {crashed}");
+    xen_line(&t, NOREBOOT_LINE);
+    assert!(!t.has("PANIC"), "the iret did not return:\n{}", t.text);
+    assert!(!t.has("hypervisor fatal exception"), "the hypervisor did not fault:\n{}", t.text);
+}
+
+#[test]
 fn crash_on_xen_is_printed() {
     let xen_image = match debian::xen_hypervisor() {
         Ok(path) => path,
