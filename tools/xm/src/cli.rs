@@ -1,6 +1,8 @@
 //! Command-line interface of xm (clap derive) and command dispatch.
 //!
-//! `xm create --dryrun` works without the hypervisor. `info`, `list`,
+//! `xm create --dryrun` works without the hypervisor; `xm create` opens
+//! `/dev/xen/privcmd` and runs the PV domain builder ([`crate::build`]).
+//! `info`, `list`,
 //! `dmesg`, `pause`, `unpause`, `destroy`, `domid`, `domname`, `uptime`,
 //! `vcpu-list` and `sched-credit` open `/dev/xen/privcmd` and run
 //! [`crate::commands`]; the others say they are not implemented yet. Every
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+use crate::build::{self, BuildError};
 use crate::commands::{self, CmdError};
 use crate::config::{self, ConfigError, CpuSet};
 use crate::hypervisor::privcmd::Privcmd;
@@ -271,12 +274,9 @@ pub enum CliError {
         /// The device path checked.
         path: String,
     },
-    /// `xm create` without `--dryrun`.
-    #[error("create: building domain '{name}' is not implemented yet (no domain builder); use --dryrun to check the configuration")]
-    NoBuilder {
-        /// Name of the domain that would have been built.
-        name: String,
-    },
+    /// `xm create` could not build the domain (nothing of it is left).
+    #[error("create: {0}")]
+    Build(#[from] BuildError),
     /// A hypervisor command failed.
     #[error(transparent)]
     Cmd(#[from] CmdError),
@@ -311,7 +311,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
     match &cli.command {
         Command::Create {
             dryrun,
-            console: _,
+            console,
             config,
             overrides,
         } => {
@@ -323,7 +323,20 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
                 out.write_all(sxp::domain(&cfg).render_block().as_bytes())?;
                 Ok(())
             } else {
-                Err(CliError::NoBuilder { name: cfg.name })
+                // The files first: a missing kernel is reported even
+                // outside dom0.
+                let images = build::Images::load(&cfg)?;
+                let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
+                // Next: names from xenstore, introduction to xenstore and the
+                // console daemon between build and start; until then no
+                // duplicate check and no console to attach to.
+                let built = build::build(&hv, &cfg, &images, &build::NoNames)?;
+                build::start(&hv, &built)?;
+                if *console {
+                    writeln!(err, "xm: --console: no console daemon yet; domain {} runs without one", built.domid.0)?;
+                }
+                writeln!(out, "Started domain {} (id={})", cfg.name, built.domid.0)?;
+                Ok(())
             }
         }
         other if uses_hypervisor(other) => {

@@ -5,7 +5,8 @@
 //! over `/dev/xen/privcmd`, hypercall buffers, foreign mappings, event
 //! channels, and a fake for host tests), [`ops`] (typed sysctl/domctl/
 //! xen_version queries), [`commands`] (the commands and their output
-//! formats), [`cli`] (clap definitions and dispatch). Besides, the
+//! formats), [`build`] (the PV domain builder of `xm create`), [`cli`]
+//! (clap definitions and dispatch). Besides, the
 //! configuration-file reader ([`config`]), the SXP printer ([`sxp`]) and
 //! domain names from xenstore ([`xs`]).
 
@@ -14,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -106,10 +106,27 @@ fn create_without_dryrun_fails_clearly() {
     let out = xm(&["create", cfg.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(
-        err.starts_with("xm: create: building domain 'guest1' is not implemented yet"),
-        "{err}"
+    assert_eq!(
+        err,
+        "xm: create: kernel image '/boot/vmlinuz-2.6-xenU' not found\n"
     );
+    // With the kernel present, the next thing missing is the hypervisor.
+    let dir = std::env::temp_dir().join(format!("xm-cli-create-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kernel = dir.join("vmlinuz");
+    std::fs::write(&kernel, b"not even an ELF").unwrap();
+    let ramdisk = dir.join("initrd");
+    std::fs::write(&ramdisk, b"rd").unwrap();
+    let out = xm(&[
+        "create",
+        cfg.to_str().unwrap(),
+        &format!("kernel={}", kernel.display()),
+        &format!("ramdisk={}", ramdisk.display()),
+    ]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("/nonexistent/xen/privcmd not present"), "{err}");
     assert_eq!(err.lines().count(), 1);
 }
 

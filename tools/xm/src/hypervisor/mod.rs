@@ -19,9 +19,11 @@ pub mod privcmd;
 
 use std::path::PathBuf;
 
-use dom0_abi::domctl::XenDomctl;
+use dom0_abi::arch_x86::VcpuGuestContext;
+use dom0_abi::domctl::{DomctlCmd, XenDomctl, XenDomctlCreatedomain, XenDomctlGetdomaininfo};
+use dom0_abi::mmu::{MmuextCmd, MmuextOp};
 use dom0_abi::sysctl::{XenSysctl, XEN_SYSCTL_getdomaininfolist, XEN_SYSCTL_readconsole};
-use dom0_abi::Errno;
+use dom0_abi::{DomId, Errno};
 
 /// Why a hypervisor operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +131,106 @@ pub trait Hypervisor {
     /// `buf` is the output structure (empty for `XENVER_version` and
     /// `XENVER_pagesize`).
     fn xen_version(&self, cmd: u32, buf: &mut [u8]) -> Result<i64, HvError>;
+
+    // ----- Building domains: operations with their own data buffers -----
+
+    /// `XEN_DOMCTL_setvcpucontext`: set vCPU `vcpu` of `dom` to `ctx`
+    /// (the context lives in a hypercall buffer the domctl points at).
+    fn set_vcpu_context(&self, dom: DomId, vcpu: u32, ctx: &VcpuGuestContext) -> Result<(), HvError>;
+
+    /// `XENMEM_populate_physmap` for `dom`, one 4 KiB extent per entry:
+    /// `extents` holds the guest frame numbers to populate; for a PV guest
+    /// Xen overwrites each done entry with the machine frame it allocated.
+    /// Returns how many extents were done (fewer than asked: out of memory
+    /// or over the domain's limit).
+    fn populate_physmap(&self, dom: DomId, extents: &mut [u64]) -> Result<usize, HvError>;
+
+    /// `HYPERVISOR_mmuext_op(ops, count, NULL, foreigndom)`.
+    fn mmuext_op(&self, ops: &[MmuextOp], foreigndom: DomId) -> Result<(), HvError>;
+
+    /// `EVTCHNOP_alloc_unbound`: a port of `dom` that `remote` may bind.
+    fn evtchn_alloc_unbound(&self, dom: DomId, remote: DomId) -> Result<u32, HvError>;
+
+    /// Map machine frames `mfns` of `dom` read-write
+    /// (`IOCTL_PRIVCMD_MMAPBATCH_V2`; for a PV guest the frame numbers are
+    /// MFNs). Per-page failures show as pages [`ForeignPages::page_mut`]
+    /// does not return.
+    fn map_foreign(&self, dom: DomId, mfns: &[u64]) -> Result<Box<dyn ForeignPages + '_>, HvError>;
+
+    // ----- Building domains: plain domctls (default: through `domctl`) -----
+
+    /// `XEN_DOMCTL_createdomain` with an id chosen by Xen; returns the id.
+    fn createdomain(&self, config: &XenDomctlCreatedomain) -> Result<DomId, HvError> {
+        let mut op = XenDomctl::new(DomctlCmd::Createdomain, DomId(0));
+        op.u.createdomain = *config;
+        self.domctl(&mut op)?;
+        Ok(op.domain)
+    }
+
+    /// `XEN_DOMCTL_max_vcpus` (must repeat createdomain's `max_vcpus`).
+    fn max_vcpus(&self, dom: DomId, max: u32) -> Result<(), HvError> {
+        let mut op = XenDomctl::new(DomctlCmd::MaxVcpus, dom);
+        op.u.max_vcpus.max = max;
+        self.domctl(&mut op)
+    }
+
+    /// `XEN_DOMCTL_max_mem`: the domain's memory limit in KiB.
+    fn max_mem(&self, dom: DomId, max_memkb: u64) -> Result<(), HvError> {
+        let mut op = XenDomctl::new(DomctlCmd::MaxMem, dom);
+        op.u.max_mem.max_memkb = max_memkb;
+        self.domctl(&mut op)
+    }
+
+    /// `XEN_DOMCTL_getdomaininfo` of exactly `dom` (Xen answers with the
+    /// next domain up when `dom` is gone: that is `ESRCH` here).
+    fn getdomaininfo(&self, dom: DomId) -> Result<XenDomctlGetdomaininfo, HvError> {
+        let mut op = XenDomctl::new(DomctlCmd::Getdomaininfo, dom);
+        self.domctl(&mut op)?;
+        // SAFETY: the getdomaininfo member, plain old data, written by Xen.
+        let info = unsafe { op.u.getdomaininfo };
+        if info.domain != dom {
+            return Err(HvError::Hypercall { op: "domctl", errno: HvErrno::Known(Errno::ESRCH) });
+        }
+        Ok(info)
+    }
+
+    /// `XEN_DOMCTL_hypercall_init`: Xen fills machine frame `mfn` of `dom`
+    /// with its hypercall stubs.
+    fn hypercall_init(&self, dom: DomId, mfn: u64) -> Result<(), HvError> {
+        let mut op = XenDomctl::new(DomctlCmd::HypercallInit, dom);
+        op.u.hypercall_init.gmfn = mfn;
+        self.domctl(&mut op)
+    }
+
+    /// `XEN_DOMCTL_unpausedomain`.
+    fn unpausedomain(&self, dom: DomId) -> Result<(), HvError> {
+        self.domctl(&mut XenDomctl::new(DomctlCmd::Unpausedomain, dom))
+    }
+
+    /// `XEN_DOMCTL_destroydomain`.
+    fn destroydomain(&self, dom: DomId) -> Result<(), HvError> {
+        self.domctl(&mut XenDomctl::new(DomctlCmd::Destroydomain, dom))
+    }
+
+    /// `MMUEXT_PIN_L4_TABLE` of machine frame `mfn`, owned by `dom`.
+    fn pin_l4(&self, dom: DomId, mfn: u64) -> Result<(), HvError> {
+        self.mmuext_op(&[MmuextOp::new(MmuextCmd::PinL4Table, mfn, 0)], dom)
+    }
+}
+
+/// Another domain's pages mapped into ours, as a list of 4 KiB pages;
+/// unmapped when dropped.
+pub trait ForeignPages {
+    /// Number of pages asked for.
+    fn len(&self) -> usize;
+    /// Whether no page was asked for.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Page `i`, writable, or `None` if it could not be mapped.
+    fn page_mut(&mut self, i: usize) -> Option<&mut [u8]>;
+    /// Xen's error for page `i` (0 when mapped).
+    fn error(&self, i: usize) -> i32;
 }
 
 /// The handle field of `op` that points at its data buffer, for the sysctl

@@ -14,16 +14,24 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::ptr::NonNull;
 
-use dom0_abi::domctl::XenDomctl;
-use dom0_abi::hypercall::{HYPERVISOR_domctl, HYPERVISOR_sysctl, HYPERVISOR_xen_version};
+use dom0_abi::arch_x86::VcpuGuestContext;
+use dom0_abi::domctl::{DomctlCmd, XenDomctl};
+use dom0_abi::event_channel::{EvtchnAllocUnbound, EVTCHNOP_alloc_unbound};
+use dom0_abi::hypercall::{
+    HYPERVISOR_domctl, HYPERVISOR_event_channel_op, HYPERVISOR_memory_op, HYPERVISOR_mmuext_op, HYPERVISOR_sysctl,
+    HYPERVISOR_xen_version,
+};
+use dom0_abi::memory::{XenMemoryReservation, XENMEM_populate_physmap};
+use dom0_abi::mmu::MmuextOp;
+use dom0_abi::GuestHandle;
 use dom0_abi::privcmd::{PrivcmdHypercall, PrivcmdMmapbatchV2, IOCTL_PRIVCMD_HYPERCALL, IOCTL_PRIVCMD_MMAPBATCH_V2};
 use dom0_abi::sysctl::XenSysctl;
-use dom0_abi::{DomId, Pod};
+use dom0_abi::{DomId, Errno, Pod};
 use rustix::ioctl::{Ioctl, IoctlOutput, Opcode};
 use rustix::mm::{MapFlags, ProtFlags};
 
 use super::buffer::{BufferSource, HypercallBuf};
-use super::{sysctl_data_handle, HvErrno, HvError, Hypervisor};
+use super::{sysctl_data_handle, ForeignPages, HvErrno, HvError, Hypervisor};
 
 /// An ioctl whose argument is a pointer to `T` and whose result is the
 /// ioctl's return value.
@@ -100,7 +108,7 @@ impl Privcmd {
 
     /// Map `gfns` of domain `dom` read-write; per-page failures are in the
     /// result's [`ForeignMapping::errors`].
-    pub fn map_foreign(&self, dom: DomId, gfns: &[u64]) -> Result<ForeignMapping, HvError> {
+    pub fn map_foreign_batch(&self, dom: DomId, gfns: &[u64]) -> Result<ForeignMapping, HvError> {
         let pages = gfns.len();
         if pages == 0 {
             return Err(HvError::Io { what: "mapping no pages".into(), source: ErrorKind::InvalidInput.into() });
@@ -189,6 +197,57 @@ impl Hypervisor for Privcmd {
         out.copy_from_slice(&buf.as_mut_slice()[..n]);
         r.map_err(|errno| HvError::Hypercall { op: "xen_version", errno })
     }
+
+    fn set_vcpu_context(&self, dom: DomId, vcpu: u32, ctx: &VcpuGuestContext) -> Result<(), HvError> {
+        let ctx_buf = self.buffer_with(ctx, 0)?;
+        let mut op = XenDomctl::new(DomctlCmd::Setvcpucontext, dom);
+        op.u.vcpucontext.vcpu = vcpu;
+        op.u.vcpucontext.ctxt = GuestHandle::new(ctx_buf.addr());
+        // `ctx_buf` lives until the end of this function, past the call.
+        self.domctl(&mut op)
+    }
+
+    fn populate_physmap(&self, dom: DomId, extents: &mut [u64]) -> Result<usize, HvError> {
+        let bytes: Vec<u8> = extents.iter().flat_map(|e| e.to_ne_bytes()).collect();
+        let mut list = self.buffers.alloc(bytes.len())?;
+        list.as_mut_slice()[..bytes.len()].copy_from_slice(&bytes);
+        let resv = XenMemoryReservation {
+            extent_start: GuestHandle::new(list.addr()),
+            nr_extents: extents.len() as u64,
+            extent_order: 0,
+            mem_flags: 0,
+            domid: dom,
+        };
+        let resv_buf = self.buffer_with(&resv, 0)?;
+        let done = self
+            .hypercall(HYPERVISOR_memory_op, [u64::from(XENMEM_populate_physmap), resv_buf.addr(), 0, 0, 0])
+            .map_err(|errno| HvError::Hypercall { op: "XENMEM_populate_physmap", errno })?;
+        let done = usize::try_from(done).unwrap_or(0).min(extents.len());
+        for (e, chunk) in extents.iter_mut().zip(list.as_slice().chunks_exact(8)).take(done) {
+            *e = u64::from_ne_bytes(chunk.try_into().expect("chunks of 8"));
+        }
+        Ok(done)
+    }
+
+    fn mmuext_op(&self, ops: &[MmuextOp], foreigndom: DomId) -> Result<(), HvError> {
+        let bytes: Vec<u8> = ops.iter().flat_map(|o| bytes_of(o).to_vec()).collect();
+        let mut buf = self.buffers.alloc(bytes.len())?;
+        buf.as_mut_slice()[..bytes.len()].copy_from_slice(&bytes);
+        let args = [buf.addr(), ops.len() as u64, 0, u64::from(foreigndom.0), 0];
+        self.hypercall(HYPERVISOR_mmuext_op, args).map(drop).map_err(|errno| HvError::Hypercall { op: "mmuext_op", errno })
+    }
+
+    fn evtchn_alloc_unbound(&self, dom: DomId, remote: DomId) -> Result<u32, HvError> {
+        let mut buf = self.buffer_with(&EvtchnAllocUnbound { dom, remote_dom: remote, port: 0 }, 0)?;
+        self.hypercall(HYPERVISOR_event_channel_op, [u64::from(EVTCHNOP_alloc_unbound), buf.addr(), 0, 0, 0])
+            .map_err(|errno| HvError::Hypercall { op: "EVTCHNOP_alloc_unbound", errno })?;
+        let out = EvtchnAllocUnbound::read_from(buf.as_mut_slice()).expect("buffer holds the struct");
+        Ok(out.port)
+    }
+
+    fn map_foreign(&self, dom: DomId, mfns: &[u64]) -> Result<Box<dyn ForeignPages + '_>, HvError> {
+        Ok(Box::new(self.map_foreign_batch(dom, mfns)?))
+    }
 }
 
 /// Another domain's frames mapped into our address space; unmapped on drop.
@@ -210,6 +269,26 @@ impl ForeignMapping {
         // SAFETY: page `i` lies inside our mapping and was mapped without
         // error, so it is readable for as long as `self` lives.
         Some(unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(i * 4096), 4096) })
+    }
+}
+
+impl ForeignPages for ForeignMapping {
+    fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    fn page_mut(&mut self, i: usize) -> Option<&mut [u8]> {
+        if self.errors.get(i).copied() != Some(0) {
+            return None;
+        }
+        // SAFETY: page `i` lies inside our read-write mapping and was mapped
+        // without error; the slice borrows `self` mutably, so it is the only
+        // view of that page from Rust while it lives.
+        Some(unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(i * 4096), 4096) })
+    }
+
+    fn error(&self, i: usize) -> i32 {
+        self.errors.get(i).copied().unwrap_or(Errno::EINVAL.as_neg() as i32)
     }
 }
 
