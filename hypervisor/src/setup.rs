@@ -237,7 +237,7 @@ fn ram_map(mbi: &BootInformation<'_>) -> RangeSet {
     }
     drop(e820);
     for area in mmap.memory_areas() {
-        if MemoryAreaType::from(area.typ()) == MemoryAreaType::Available
+        if area.typ() == MemoryAreaType::Available
             && ram.insert(Range::new(area.start_address(), area.size())).is_err()
         {
             log::warn!("memory map too large: ignoring RAM at {:#x}", area.start_address());

@@ -133,7 +133,7 @@ pub fn set_gdt(v: &mut Vcpu, frame_list: u64, entries: u64) -> HcResult {
 /// descriptor page or as writable memory (not a page table).
 pub fn update_descriptor(v: &mut Vcpu, maddr: u64, desc: u64) -> HcResult {
     let mfn = maddr >> 12;
-    if maddr % 8 != 0 {
+    if !maddr.is_multiple_of(8) {
         return err(Errno::EINVAL);
     }
     let checked = check_descriptor(desc).ok_or(Errno::EINVAL)?;

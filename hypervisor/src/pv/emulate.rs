@@ -193,14 +193,14 @@ pub fn privileged_op(v: &mut Vcpu, regs: &mut TrapFrame) -> bool {
     let op_bytes = if opsize16 { 2 } else { 4 };
     let op = insn[i];
     let len = match op {
-        0xe4 | 0xe5 | 0xe6 | 0xe7 => {
+        0xe4..=0xe7 => {
             let bytes = if op & 1 == 0 { 1 } else { op_bytes };
             if !do_io(v, regs, u16::from(insn[i + 1]), bytes, op < 0xe6) {
                 return false;
             }
             i + 2
         }
-        0xec | 0xed | 0xee | 0xef => {
+        0xec..=0xef => {
             let bytes = if op & 1 == 0 { 1 } else { op_bytes };
             if !do_io(v, regs, regs.rdx as u16, bytes, op < 0xee) {
                 return false;

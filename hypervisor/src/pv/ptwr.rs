@@ -53,7 +53,7 @@ pub fn try_emulate(v: &mut Vcpu, regs: &mut TrapFrame, cr2: u64) -> bool {
         || !v.kernel_mode
         || ec & (PFEC_PRESENT | PFEC_WRITE) != (PFEC_PRESENT | PFEC_WRITE)
         || ec & (PFEC_RESERVED | PFEC_FETCH) != 0
-        || cr2 % 8 != 0
+        || !cr2.is_multiple_of(8)
     {
         return false;
     }
