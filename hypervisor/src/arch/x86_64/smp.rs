@@ -75,7 +75,8 @@ fn params() -> &'static mut TrampParams {
     unsafe { &mut *(paging::maddr_to_virt(TRAMPOLINE_BASE + off) as *mut TrampParams) }
 }
 
-/// Start one AP and wait (up to 200 ms) until it is online.
+/// Start one AP and wait (up to 2 s: emulators under load are slow) until
+/// it is online.
 pub fn start_ap(ap: &ApStart) -> Result<(), ApError> {
     // SAFETY: the block is the AP's own, not yet running.
     unsafe { cpu::init_cpu_info(ap.block_va, ap.cpu_id, ap.apic_id) };
@@ -92,7 +93,7 @@ pub fn start_ap(ap: &ApStart) -> Result<(), ApError> {
         }
     }
     let t0 = super::rdtsc();
-    while apic::ms_since(t0) < 200 {
+    while apic::ms_since(t0) < 2000 {
         if AP_UP.load(Ordering::SeqCst) == ap.cpu_id {
             return Ok(());
         }
