@@ -14,6 +14,7 @@ extern crate alloc;
 
 pub mod acpi_s5;
 pub mod cmdline;
+pub mod evtchn;
 pub mod insn;
 pub mod console;
 pub mod mm;

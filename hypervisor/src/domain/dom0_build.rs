@@ -231,6 +231,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         ),
         p2m,
         shared_info_mfn,
+        evtchn: Mutex::new(crate::evtchn::EvtchnTable::new(1)),
         state: Mutex::new(DomainState { vm_assist: 0, shutdown: None, shutdown_code: None }),
     });
     let si_page = domain.shared_info();

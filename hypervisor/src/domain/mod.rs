@@ -77,6 +77,8 @@ pub struct Domain {
     pub p2m: Vec<u64>,
     /// Machine frame of the shared-info page.
     pub shared_info_mfn: u64,
+    /// Event channels.
+    pub evtchn: Mutex<crate::evtchn::EvtchnTable>,
     /// Mutable state.
     pub state: Mutex<DomainState>,
 }
@@ -220,7 +222,18 @@ pub fn current() -> Option<&'static mut Vcpu> {
     unsafe { p.as_mut() }
 }
 
-/// Leak a domain for the rest of the run (domains are not destroyed yet).
+/// Every domain, by ID.
+static DOMAINS: Mutex<Vec<&'static Domain>> = Mutex::new(Vec::new());
+
+/// Leak a domain for the rest of the run (domains are not destroyed yet)
+/// and register it.
 pub fn leak_domain(d: Domain) -> &'static Domain {
-    Box::leak(Box::new(d))
+    let d: &'static Domain = Box::leak(Box::new(d));
+    DOMAINS.lock().push(d);
+    d
+}
+
+/// The domain with ID `id`.
+pub fn by_id(id: DomId) -> Option<&'static Domain> {
+    DOMAINS.lock().iter().copied().find(|d| d.domid == id)
 }

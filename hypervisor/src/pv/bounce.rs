@@ -117,6 +117,17 @@ pub fn inject_software_interrupt(v: &mut Vcpu, regs: &mut TrapFrame, vector: u8)
     inject_exception(v, regs, vector, None)
 }
 
+/// On the way back to the guest: an upcall is pending and events are not
+/// masked, so enter the guest's event callback (masking events, as
+/// `TBF_INTERRUPT` does).
+pub fn deliver_events(v: &mut Vcpu, regs: &mut TrapFrame) {
+    let Some(vi) = v.vcpu_info() else { return };
+    if vi.evtchn_upcall_pending == 0 || vi.evtchn_upcall_mask != 0 || v.callbacks.event == 0 {
+        return;
+    }
+    create_bounce_frame(v, regs, TrapBounce { eip: v.callbacks.event, error_code: None, mask_events: true });
+}
+
 /// SYSCALL from guest user space: enter the guest kernel's syscall
 /// callback in kernel mode.
 pub fn syscall_from_user(v: &mut Vcpu, regs: &mut TrapFrame) {

@@ -99,6 +99,15 @@ extern "C" fn hv_syscall(regs: &mut TrapFrame) {
     } else {
         crate::hypercall::dispatch(v, regs);
     }
+    bounce::deliver_events(v, regs);
+}
+
+/// Leaving the hypervisor for a guest after a trap or interrupt taken in
+/// guest context: deliver pending events.
+pub fn return_to_guest(regs: &mut TrapFrame) {
+    if let Some(v) = domain::current() {
+        bounce::deliver_events(v, regs);
+    }
 }
 
 /// `HYPERVISOR_iret`: return from a bounce frame (Xen's `do_iret`).

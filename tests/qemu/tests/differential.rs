@@ -96,3 +96,8 @@ fn mm() {
 fn mm_hostile() {
     differential("mm_hostile");
 }
+
+#[test]
+fn events() {
+    differential("events");
+}

@@ -88,6 +88,9 @@ extern "C" fn hv_trap(frame: &mut TrapFrame) {
             apic::eoi();
         }
     }
+    if frame.cs & 3 == 3 {
+        crate::pv::return_to_guest(frame);
+    }
 }
 
 /// Print the register dump of an exception the hypervisor took, then halt.

@@ -1,0 +1,163 @@
+//! `event_channel_op`: allocate, bind, send, close, query, unmask and reset
+//! event channels (2-level ABI). The table logic is in [`crate::evtchn`];
+//! this module parses the guest's arguments, finds the domains, and raises
+//! upcalls.
+
+use dom0_abi::event_channel::*;
+use dom0_abi::xen::DOMID_SELF;
+use dom0_abi::Errno;
+
+use super::{err, HcResult};
+use crate::arch::x86_64::uaccess::{read_guest, write_guest};
+use crate::domain::{self, Domain, Vcpu};
+use crate::evtchn::{self, Delivery, EvtchnError, EvtchnTable, PortState};
+
+fn errno(e: EvtchnError) -> Errno {
+    match e {
+        EvtchnError::Invalid => Errno::EINVAL,
+        EvtchnError::Exists => Errno::EEXIST,
+        EvtchnError::NoVcpu => Errno::ENOENT,
+        EvtchnError::NoSpace => Errno::ENOSPC,
+    }
+}
+
+/// The domain `id` names for `v` (`DOMID_SELF` is the caller; others need
+/// privilege).
+fn target(v: &Vcpu, id: u16) -> Result<&'static Domain, Errno> {
+    if id == DOMID_SELF || id == v.domain.domid {
+        return Ok(v.domain);
+    }
+    if !v.domain.is_privileged {
+        return Err(Errno::EPERM);
+    }
+    domain::by_id(id).ok_or(Errno::ESRCH)
+}
+
+fn resolve(v: &Vcpu, id: u16) -> u16 {
+    if id == DOMID_SELF { v.domain.domid } else { id }
+}
+
+/// Mark `port` of `d` pending; the upcall itself is delivered on the way
+/// back to the guest.
+pub fn notify(d: &Domain, port: u32) {
+    let vcpu = d.evtchn.lock().vcpu_of(port) as usize;
+    evtchn::set_pending(d.shared_info(), vcpu, port);
+}
+
+fn args<T: dom0_abi::Pod>(arg: u64) -> Result<T, Errno> {
+    read_guest(arg).map_err(|_| Errno::EFAULT)
+}
+
+fn out<T: dom0_abi::Pod>(arg: u64, v: &T) -> Result<(), Errno> {
+    write_guest(arg, v).map_err(|_| Errno::EFAULT)
+}
+
+/// `event_channel_op(cmd, arg)`.
+pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
+    match cmd {
+        EVTCHNOP_alloc_unbound => {
+            let mut a: EvtchnAllocUnbound = args(arg)?;
+            let d = target(v, a.dom.0)?;
+            a.port = d.evtchn.lock().alloc_unbound(resolve(v, a.remote_dom.0)).map_err(errno)?;
+            out(arg, &a)?;
+            Ok(0)
+        }
+        EVTCHNOP_bind_interdomain => {
+            let mut b: EvtchnBindInterdomain = args(arg)?;
+            let ld = v.domain;
+            let rd = target(v, b.remote_dom.0).or_else(|_| domain::by_id(b.remote_dom.0).ok_or(Errno::ESRCH))?;
+            if !rd.evtchn.lock().is_unbound_for(b.remote_port, ld.domid) {
+                return err(Errno::EINVAL);
+            }
+            let lport = ld.evtchn.lock().bind_local(rd.domid, b.remote_port).map_err(errno)?;
+            rd.evtchn.lock().connect(b.remote_port, ld.domid, lport);
+            // Notifications may have been lost while the remote end was
+            // unbound: conservatively raise the new local port, as Xen does.
+            notify(ld, lport);
+            b.local_port = lport;
+            out(arg, &b)?;
+            Ok(0)
+        }
+        EVTCHNOP_bind_virq => {
+            let mut b: EvtchnBindVirq = args(arg)?;
+            b.port = v.domain.evtchn.lock().bind_virq(b.virq, b.vcpu).map_err(errno)?;
+            out(arg, &b)?;
+            Ok(0)
+        }
+        EVTCHNOP_bind_ipi => {
+            let mut b: EvtchnBindIpi = args(arg)?;
+            b.port = v.domain.evtchn.lock().bind_ipi(b.vcpu).map_err(errno)?;
+            out(arg, &b)?;
+            Ok(0)
+        }
+        EVTCHNOP_close => {
+            let c: EvtchnClose = args(arg)?;
+            let d = v.domain;
+            let peer = d.evtchn.lock().close(c.port).map_err(errno)?;
+            evtchn::clear(d.shared_info(), c.port);
+            if let Some((rdom, rport)) = peer {
+                if let Some(rd) = domain::by_id(rdom) {
+                    rd.evtchn.lock().peer_closed(rport, d.domid);
+                }
+            }
+            Ok(0)
+        }
+        EVTCHNOP_send => {
+            let s: EvtchnSend = args(arg)?;
+            let to = v.domain.evtchn.lock().send(v.domain.domid, s.port).map_err(errno)?;
+            if let Delivery::To { domid, port } = to {
+                if let Some(d) = domain::by_id(domid) {
+                    notify(d, port);
+                }
+            }
+            Ok(0)
+        }
+        EVTCHNOP_status => {
+            let mut s: EvtchnStatus = args(arg)?;
+            let d = target(v, s.dom.0)?;
+            let (state, vcpu) = d.evtchn.lock().status(s.port).map_err(errno)?;
+            s.status = EvtchnTable::stat(state);
+            s.vcpu = vcpu;
+            s.u = dom0_abi::Pod::zeroed();
+            match state {
+                PortState::Unbound { remote } => s.u.unbound = EvtchnStatusUnbound { dom: dom0_abi::DomId(remote) },
+                PortState::Interdomain { remote, remote_port } => {
+                    s.u.interdomain = EvtchnStatusInterdomain { dom: dom0_abi::DomId(remote), port: remote_port }
+                }
+                PortState::Virq(virq) => s.u.virq = virq,
+                _ => {}
+            }
+            out(arg, &s)?;
+            Ok(0)
+        }
+        EVTCHNOP_bind_vcpu => {
+            let b: EvtchnBindVcpu = args(arg)?;
+            v.domain.evtchn.lock().bind_vcpu(b.port, b.vcpu).map_err(errno)?;
+            Ok(0)
+        }
+        EVTCHNOP_unmask => {
+            let u: EvtchnUnmask = args(arg)?;
+            let d = v.domain;
+            let t = d.evtchn.lock();
+            if t.status(u.port).is_err() {
+                return err(Errno::EINVAL);
+            }
+            let vcpu = t.vcpu_of(u.port) as usize;
+            drop(t);
+            evtchn::unmask(d.shared_info(), vcpu, u.port);
+            Ok(0)
+        }
+        EVTCHNOP_reset => {
+            let r: EvtchnReset = args(arg)?;
+            let d = target(v, r.dom.0)?;
+            let peers = d.evtchn.lock().reset();
+            for (rdom, rport) in peers {
+                if let Some(rd) = domain::by_id(rdom) {
+                    rd.evtchn.lock().peer_closed(rport, d.domid);
+                }
+            }
+            Ok(0)
+        }
+        _ => err(Errno::ENOSYS),
+    }
+}
