@@ -19,6 +19,7 @@ pub mod insn;
 pub mod console;
 pub mod mm;
 pub mod segdesc;
+pub mod time;
 pub mod version;
 
 #[cfg(not(test))]
@@ -29,6 +30,8 @@ pub mod domain;
 pub mod hypercall;
 #[cfg(not(test))]
 pub mod pv;
+#[cfg(not(test))]
+pub mod timer;
 #[cfg(not(test))]
 mod heap;
 // The C memory primitives come from `freestanding` (bare builds only).

@@ -336,6 +336,7 @@ extern "C" fn bsp_main(ctx: *mut BootContext, block: u64) -> ! {
         cal.apic_ticks_per_ms
     );
     check_timer();
+    crate::timer::init(cal.tsc_khz);
     let faulting = arch::cpuid_fault::enable_this_cpu();
     log::info!("CPUID faulting: {}", if faulting { "on (guests see the PV CPUID policy)" } else { "not available" });
     start_aps(&ctx, &platform, bsp_apic);

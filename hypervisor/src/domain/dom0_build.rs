@@ -240,6 +240,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     for vi in si_page.vcpu_info.iter_mut() {
         vi.evtchn_upcall_mask = 1;
     }
+    crate::timer::publish(si_page);
 
     let mut vcpu = Box::new(Vcpu::new(domain, 0));
     vcpu.guest_table = l4_mfn;

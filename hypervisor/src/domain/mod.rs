@@ -169,6 +169,14 @@ pub struct Vcpu {
     pub continuation: Option<[u64; 6]>,
     /// Inside a multicall: batches run to completion.
     pub in_multicall: bool,
+    /// One-shot timer deadline (system time, ns).
+    pub singleshot: Option<u64>,
+    /// Periodic timer period (0: off).
+    pub period_ns: u64,
+    /// Next periodic deadline.
+    pub periodic_next: u64,
+    /// Blocked in `SCHEDOP_block` (the periodic timer is off meanwhile).
+    pub blocked: bool,
 }
 
 impl Vcpu {
@@ -194,6 +202,10 @@ impl Vcpu {
             ldt: Vec::new(),
             continuation: None,
             in_multicall: false,
+            singleshot: None,
+            period_ns: crate::timer::DEFAULT_PERIOD_NS,
+            periodic_next: crate::timer::now_ns() + crate::timer::DEFAULT_PERIOD_NS,
+            blocked: false,
         }
     }
 

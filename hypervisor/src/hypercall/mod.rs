@@ -11,6 +11,7 @@ pub mod mm;
 pub mod multicall;
 pub mod physdev;
 pub mod sched;
+pub mod vcpu;
 pub mod vm_assist;
 pub mod xen_version;
 
@@ -76,6 +77,8 @@ pub fn call(v: &mut Vcpu, regs: &mut TrapFrame, op: u64, a: [u64; 6]) -> HcResul
         nr::HYPERVISOR_update_va_mapping => mm::update_va_mapping(v, a[0], a[1], a[2]),
         nr::HYPERVISOR_update_va_mapping_otherdomain => mm::update_va_mapping_otherdomain(v, a[0], a[1], a[2], a[3]),
         nr::HYPERVISOR_memory_op => memory::memory_op(v, a[0], a[1]),
+        nr::HYPERVISOR_set_timer_op => vcpu::set_timer_op(v, a[0]),
+        nr::HYPERVISOR_vcpu_op => vcpu::vcpu_op(v, a[0] as u32, a[1], a[2]),
         nr::HYPERVISOR_event_channel_op => event_channel::event_channel_op(v, a[0] as u32, a[1]),
         nr::HYPERVISOR_mmu_update => mm::mmu_update(v, a[0], a[1], a[2], a[3]),
         nr::HYPERVISOR_mmuext_op => mm::mmuext_op(v, a[0], a[1], a[2], a[3]),

@@ -9,15 +9,26 @@ use crate::arch::x86_64::uaccess::read_guest;
 use crate::domain::{ShutdownReason, Vcpu};
 
 /// Block `v` until an event is pending: events are unmasked first, as
-/// `SCHEDOP_block` does, and the CPU sleeps until an interrupt arrives.
+/// `SCHEDOP_block` does, and the CPU sleeps through interrupts (timers
+/// raise events) until one is.
 pub fn block(v: &mut Vcpu) {
     let Some(vi) = v.vcpu_info() else { return };
     vi.evtchn_upcall_mask = 0;
-    if vi.evtchn_upcall_pending == 0 {
+    v.blocked = true;
+    crate::timer::reprogram(v);
+    loop {
+        crate::timer::run_pending(v);
+        let Some(vi) = v.vcpu_info() else { break };
+        if core::hint::black_box(vi.evtchn_upcall_pending) != 0 {
+            break;
+        }
         // SAFETY: sleep until the next interrupt; its handler runs on this
         // stack below the guest frame and returns here.
-        unsafe { core::arch::asm!("sti; hlt; cli", options(nomem, nostack)) };
+        unsafe { core::arch::asm!("sti; hlt; cli", options(nostack)) };
     }
+    // Running again: a periodic tick that fell due meanwhile is delivered.
+    v.blocked = false;
+    crate::timer::expire(v);
 }
 
 /// `sched_op(cmd, arg)`.

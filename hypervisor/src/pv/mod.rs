@@ -69,6 +69,7 @@ pub fn run(v: &'static mut Vcpu, frame: &TrapFrame) -> ! {
     load_guest_context(v);
     crate::hypercall::descriptor::install_gdt(v);
     crate::hypercall::descriptor::install_ldt(v);
+    crate::timer::reprogram(v);
     let top = guest_frame_ptr();
     // SAFETY: the frame slot at the top of this CPU's primary stack is free
     // (we are not running on it: callers come from boot code below it).
@@ -99,6 +100,7 @@ extern "C" fn hv_syscall(regs: &mut TrapFrame) {
     } else {
         crate::hypercall::dispatch(v, regs);
     }
+    crate::timer::run_pending(v);
     bounce::deliver_events(v, regs);
 }
 
@@ -106,6 +108,7 @@ extern "C" fn hv_syscall(regs: &mut TrapFrame) {
 /// guest context: deliver pending events.
 pub fn return_to_guest(regs: &mut TrapFrame) {
     if let Some(v) = domain::current() {
+        crate::timer::run_pending(v);
         bounce::deliver_events(v, regs);
     }
 }

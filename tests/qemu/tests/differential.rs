@@ -101,3 +101,8 @@ fn mm_hostile() {
 fn events() {
     differential("events");
 }
+
+#[test]
+fn time() {
+    differential("time");
+}

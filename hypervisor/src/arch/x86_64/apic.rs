@@ -153,16 +153,27 @@ pub fn timer_start_periodic(ms: u64) {
     write(REG_TIMER_INIT, count.max(1));
 }
 
+/// Fire the timer once, `ns` nanoseconds from now (clamped to what the
+/// counter can hold; the handler re-arms for later deadlines).
+pub fn timer_oneshot_ns(ns: u64) {
+    let per_ms = APIC_PER_MS.load(Ordering::Relaxed);
+    let count = (u128::from(ns) * u128::from(per_ms) / 1_000_000).clamp(1, u128::from(u32::MAX)) as u32;
+    write(REG_TIMER_DIV, 0x3);
+    write(REG_LVT_TIMER, TIMER_VECTOR);
+    write(REG_TIMER_INIT, count);
+}
+
 /// Stop the timer.
 pub fn timer_stop() {
     write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR);
     write(REG_TIMER_INIT, 0);
 }
 
-/// Timer interrupt handler.
+/// Timer interrupt handler: count it, acknowledge it, expire guest timers.
 pub fn timer_interrupt() {
     cpu::this_cpu().timer_ticks.fetch_add(1, Ordering::Relaxed);
     eoi();
+    crate::timer::interrupt();
 }
 
 fn send_ipi(dest: u32, low: u32) {

@@ -13,6 +13,7 @@ pub mod paging;
 pub mod pic;
 pub mod pit;
 pub mod power;
+pub mod rtc;
 pub mod smp;
 pub mod syscall;
 pub mod traps;

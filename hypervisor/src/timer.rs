@@ -1,0 +1,138 @@
+//! System time and guest timers.
+//!
+//! System time is nanoseconds since boot, from the TSC with the scale Xen
+//! would give guests; the wallclock is the RTC at boot. Each vCPU has a
+//! one-shot timer (`set_timer_op`, `VCPUOP_set_singleshot_timer`) and a
+//! periodic one (10 ms by default, as on Xen); when one expires, the vCPU's
+//! `VIRQ_TIMER` port is raised. As on Xen, the periodic timer only ticks
+//! while the vCPU runs: it does not wake a blocked vCPU (a tick due then is
+//! delivered when it runs again). The local APIC timer runs in one-shot
+//! mode for the nearest deadline.
+
+use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+
+use crate::arch::x86_64::{apic, rdtsc};
+use crate::domain::Vcpu;
+use crate::time::{unix_seconds, Scale, NS_PER_SEC};
+
+/// Default periodic timer of a vCPU (Xen: 10 ms).
+pub const DEFAULT_PERIOD_NS: u64 = 10_000_000;
+/// `VIRQ_TIMER`.
+const VIRQ_TIMER: u32 = 0;
+
+static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
+static SCALE_MUL: AtomicU32 = AtomicU32::new(0);
+static SCALE_SHIFT: AtomicI64 = AtomicI64::new(0);
+static WALLCLOCK_SEC: AtomicU64 = AtomicU64::new(0);
+
+fn scale() -> Scale {
+    Scale { mul: SCALE_MUL.load(Ordering::Relaxed), shift: SCALE_SHIFT.load(Ordering::Relaxed) as i8 }
+}
+
+/// Start system time (TSC frequency in kHz) and read the wallclock.
+pub fn init(tsc_khz: u64) {
+    BOOT_TSC.store(rdtsc(), Ordering::Relaxed);
+    let s = Scale::for_rate(tsc_khz * 1000);
+    SCALE_MUL.store(s.mul, Ordering::Relaxed);
+    SCALE_SHIFT.store(i64::from(s.shift), Ordering::Relaxed);
+    let (y, mo, d, h, mi, se) = crate::arch::x86_64::rtc::now();
+    WALLCLOCK_SEC.store(unix_seconds(y, mo, d, h, mi, se), Ordering::Relaxed);
+}
+
+/// Nanoseconds since boot.
+pub fn now_ns() -> u64 {
+    scale().apply(rdtsc().wrapping_sub(BOOT_TSC.load(Ordering::Relaxed)))
+}
+
+/// Fill a domain's time fields: the wallclock at system time 0 and each
+/// vCPU's `vcpu_time_info`.
+pub fn publish(si: &mut dom0_abi::xen::SharedInfo) {
+    let s = scale();
+    let wall = WALLCLOCK_SEC.load(Ordering::Relaxed);
+    si.wc_version = 2;
+    si.wc_sec = wall as u32;
+    si.wc_sec_hi = (wall >> 32) as u32;
+    si.wc_nsec = 0;
+    let tsc = BOOT_TSC.load(Ordering::Relaxed);
+    for vi in si.vcpu_info.iter_mut() {
+        vi.time.version = 2;
+        vi.time.tsc_timestamp = tsc;
+        vi.time.system_time = 0;
+        vi.time.tsc_to_system_mul = s.mul;
+        vi.time.tsc_shift = s.shift;
+        vi.time.flags = 0;
+    }
+}
+
+/// Program the APIC for `v`'s nearest deadline.
+pub fn reprogram(v: &Vcpu) {
+    let periodic = (v.period_ns != 0 && !v.blocked).then_some(v.periodic_next);
+    let next = [v.singleshot, periodic].into_iter().flatten().min();
+    match next {
+        Some(at) => apic::timer_oneshot_ns(at.saturating_sub(now_ns()).max(1_000)),
+        None => apic::timer_stop(),
+    }
+}
+
+/// Expire `v`'s due timers (raising `VIRQ_TIMER`) and re-arm.
+pub fn expire(v: &mut Vcpu) {
+    let now = now_ns();
+    let mut fire = false;
+    if v.singleshot.is_some_and(|at| at <= now) {
+        v.singleshot = None;
+        fire = true;
+    }
+    if v.period_ns != 0 && v.periodic_next <= now {
+        let missed = (now - v.periodic_next) / v.period_ns + 1;
+        v.periodic_next += missed * v.period_ns;
+        fire = true;
+    }
+    if fire {
+        let port = v.domain.evtchn.lock().virq_port(VIRQ_TIMER);
+        if let Some(p) = port {
+            crate::hypercall::event_channel::notify(v.domain, p);
+        }
+    }
+    reprogram(v);
+}
+
+/// Set by the timer interrupt; timers are expired where the vCPU is not
+/// otherwise borrowed (on the way back to the guest, or in `block`).
+static TIMER_DUE: [core::sync::atomic::AtomicBool; crate::arch::x86_64::cpu::MAX_CPUS] =
+    [const { core::sync::atomic::AtomicBool::new(false) }; crate::arch::x86_64::cpu::MAX_CPUS];
+
+/// The timer interrupt: note that timers are due on this CPU.
+pub fn interrupt() {
+    TIMER_DUE[crate::arch::x86_64::cpu::this_cpu().cpu_id as usize].store(true, Ordering::Release);
+}
+
+/// Expire `v`'s timers if the timer interrupt fired.
+pub fn run_pending(v: &mut Vcpu) {
+    if TIMER_DUE[crate::arch::x86_64::cpu::this_cpu().cpu_id as usize].swap(false, Ordering::AcqRel) {
+        expire(v);
+    }
+}
+
+/// Set the one-shot timer (absolute system time; `None` stops it).
+pub fn set_singleshot(v: &mut Vcpu, at: Option<u64>) {
+    v.singleshot = at;
+    expire(v);
+}
+
+/// Set the periodic timer (0 stops it).
+pub fn set_periodic(v: &mut Vcpu, period_ns: u64) {
+    v.period_ns = period_ns;
+    v.periodic_next = now_ns() + period_ns;
+    expire(v);
+}
+
+/// A far-future or negative `set_timer_op` timeout fires 100 ms from now,
+/// as on Xen.
+pub fn sanitize(timeout: u64) -> u64 {
+    let now = now_ns();
+    if (timeout as i64) < 0 || timeout.saturating_sub(now) >> 50 != 0 {
+        now + 100 * NS_PER_SEC / 1000
+    } else {
+        timeout
+    }
+}
