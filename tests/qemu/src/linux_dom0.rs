@@ -11,14 +11,17 @@
 //!   (`xen-privcmd`, `xen-evtchn`, `xen-gntdev`, `xenfs`, shipped
 //!   uncompressed in Debian 12's kernel package), an `/init` script,
 //!   `/usr/sbin/xm`, `/usr/sbin/xenstored` and `/usr/bin/xenstore` (with
-//!   Xen's `xenstore-read`, `xenstore-ls`, … links);
+//!   Xen's `xenstore-read`, `xenstore-ls`, … links), `/usr/sbin/xenconsoled`,
+//!   the `domu` test kernel ([`DOMU_KERNEL`]) and `xm` configurations for it
+//!   ([`DOMU_CONFIGS`]);
 //! * [`build_iso`]: the GRUB image (Xen as the multiboot2 image, the kernel
 //!   and the initramfs as modules);
 //! * [`LinuxDom0`]: a booted system driven over the serial console, one
 //!   command at a time, with each command's output and exit status.
 //!
-//! `/init` starts `xenstored` before the shell (log in
-//! [`XENSTORED_LOG`]): it serves the unix socket and dom0's own xenbus ring,
+//! `/init` starts `xenstored` and then `xenconsoled` before the shell (logs
+//! in [`XENSTORED_LOG`], [`XENCONSOLED_LOG`]); `xenstored` serves the unix
+//! socket and dom0's own xenbus ring,
 //! which Debian's kernel (no store event channel in dom0's start info, so
 //! "local" xenstore) exposes through `/dev/xen/xenbus_backend`.
 //!
@@ -68,6 +71,21 @@ pub const XENSTORED_LOG: &str = "/tmp/xenstored.log";
 /// Names under which the `xenstore` client is linked, as Xen installs it.
 pub const XENSTORE_LINKS: &[&str] =
     &["read", "write", "exists", "list", "ls", "rm", "mkdir", "chmod", "getperms", "watch"];
+/// Where `/init` sends xenconsoled's messages.
+pub const XENCONSOLED_LOG: &str = "/tmp/xenconsoled.log";
+/// The `domu` test kernel in the initramfs.
+pub const DOMU_KERNEL: &str = "/usr/lib/xen/boot/domu";
+/// Configuration files for `xm create` in the initramfs: `(path, text)`.
+pub const DOMU_CONFIGS: &[(&str, &str)] = &[
+    ("/etc/xen/domu.cfg", "name = 'domu1'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 32\nvcpus = 1\nextra = 'hello'\n"),
+    (
+        "/etc/xen/crashy.cfg",
+        "name = 'crashy'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 16\nextra = 'crash'\non_crash = 'restart'\n",
+    ),
+    ("/etc/xen/nokernel.cfg", "name = 'nok'\nkernel = '/nonexistent/vmlinuz'\nmemory = 16\n"),
+    ("/etc/xen/notelf.cfg", "name = 'notelf'\nkernel = '/etc/profile'\nmemory = 16\n"),
+    ("/etc/xen/huge.cfg", "name = 'huge'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 65536\n"),
+];
 /// Target directory of the statically linked tools.
 pub const STATIC_TARGET_DIR: &str = "target/static";
 
@@ -91,6 +109,8 @@ while [ ! -S /run/xenstored/socket ] && [ $i -lt 100 ]; do
     i=$((i+1))
 done
 [ -S /run/xenstored/socket ] || echo "init: xenstored did not start"
+mkdir -p /var/log/xen/console /run/xenconsoled
+xenconsoled > /tmp/xenconsoled.log 2>&1 &
 echo 1 > /proc/sys/kernel/printk
 ls -l /dev/xen
 if grep -q xmdriver=1 /proc/cmdline; then
@@ -244,6 +264,10 @@ pub struct StaticTools {
     pub xenstored: PathBuf,
     /// The xenstore command-line client.
     pub xenstore: PathBuf,
+    /// The console daemon.
+    pub xenconsoled: PathBuf,
+    /// The `domu` PV test kernel.
+    pub domu: PathBuf,
 }
 
 /// Build `xm` as a statically linked release binary in
@@ -264,7 +288,8 @@ pub fn build_static_tools() -> Result<StaticTools> {
         .env("CARGO_PROFILE_RELEASE_STRIP", "symbols")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .args(["build", "--quiet", "--release", "--target", TARGET])
-        .args(["--package", "xm", "--bin", "xm", "--package", "xenstored", "--bin", "xenstored", "--bin", "xenstore"])
+        .args(["--package", "xm", "--bin", "xm", "--bin", "xenconsoled"])
+        .args(["--package", "xenstored", "--bin", "xenstored", "--bin", "xenstore"])
         .arg("--target-dir")
         .arg(&target_dir)
         .status()
@@ -273,7 +298,14 @@ pub fn build_static_tools() -> Result<StaticTools> {
         bail!("building the static xm, xenstored and xenstore failed ({status})");
     }
     let bin = |name: &str| target_dir.join(TARGET).join("release").join(name);
-    Ok(StaticTools { xm: bin("xm"), xenstored: bin("xenstored"), xenstore: bin("xenstore") })
+    let domu = crate::build::guest("domu")?;
+    Ok(StaticTools {
+        xm: bin("xm"),
+        xenstored: bin("xenstored"),
+        xenstore: bin("xenstore"),
+        xenconsoled: bin("xenconsoled"),
+        domu,
+    })
 }
 
 /// Build the initramfs (uncompressed newc cpio) with busybox, the Xen
@@ -302,6 +334,14 @@ pub fn build_initramfs(a: &Artefacts, t: &StaticTools) -> Result<Vec<u8>> {
     c.file("usr/sbin/xm", 0o755, &read(&t.xm)?);
     c.file("usr/sbin/xenstored", 0o755, &read(&t.xenstored)?);
     c.file("usr/bin/xenstore", 0o755, &read(&t.xenstore)?);
+    c.file("usr/sbin/xenconsoled", 0o755, &read(&t.xenconsoled)?);
+    for d in ["usr/lib", "usr/lib/xen", "usr/lib/xen/boot", "etc/xen", "var", "var/log", "var/log/xen"] {
+        c.dir(d);
+    }
+    c.file(DOMU_KERNEL.trim_start_matches('/'), 0o644, &read(&t.domu)?);
+    for (path, text) in DOMU_CONFIGS {
+        c.file(path.trim_start_matches('/'), 0o644, text.as_bytes());
+    }
     for name in XENSTORE_LINKS {
         c.symlink(&format!("usr/bin/xenstore-{name}"), "xenstore");
     }
@@ -490,6 +530,42 @@ impl Drop for LinuxDom0 {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Times of one domU's life on the reference system, for `cargo xtask bench`.
+#[derive(Clone, Copy, Debug)]
+pub struct DomuTimes {
+    /// From `xm create` to the guest's first console line in its log.
+    pub create_to_first_line: Duration,
+    /// `xm destroy` of the running guest.
+    pub destroy: Duration,
+}
+
+/// Measure [`DomuTimes`] for the `domu` kernel on a booted system
+/// ([`LinuxDom0::boot`]): each step runs as one shell command whose wall
+/// time, seen from the host, is reduced by that of an empty command (the
+/// serial console's typing and marker overhead).
+pub fn measure_domu_times(sys: &mut LinuxDom0) -> Result<DomuTimes> {
+    let timed = |sys: &mut LinuxDom0, cmd: &str| -> Result<Duration> {
+        let start = Instant::now();
+        let o = sys.run(cmd)?;
+        if o.exit_code != 0 {
+            bail!("{cmd}: exit {}: {}{}", o.exit_code, o.stdout, o.stderr);
+        }
+        Ok(start.elapsed())
+    };
+    let baseline = timed(sys, "true")?;
+    let log = "/var/log/xen/console/guest-domu1.log";
+    let create = timed(
+        sys,
+        &format!("rm -f {log}; xm create /etc/xen/domu.cfg >/dev/null && while ! grep -q 'domu: ' {log} 2>/dev/null; do usleep 5000; done"),
+    )?;
+    timed(sys, &format!("while ! grep -q 'domu: ready' {log}; do usleep 5000; done"))?;
+    let destroy = timed(sys, "xm destroy domu1")?;
+    Ok(DomuTimes {
+        create_to_first_line: create.saturating_sub(baseline),
+        destroy: destroy.saturating_sub(baseline),
+    })
 }
 
 /// Split the console text of command number `n` into its output.

@@ -215,11 +215,18 @@ impl ForeignPage {
         Ok(page)
     }
 
-    /// Maps a domain's page: by grant, falling back to the foreign frame.
+    /// Maps a domain's page: as a foreign frame through privcmd (dom0 is
+    /// privileged, and `xm`'s builder seeds no grant entries), falling
+    /// back to the reserved xenstore grant.
+    ///
+    /// The foreign mapping comes first because the grant can only fail for
+    /// the domains `xm` builds; with the grant tried first, `XS_INTRODUCE`
+    /// did not answer within xm's former 2 s timeout on Xen 4.17 (the two
+    /// changes were made together, so which one mattered is not known).
     pub fn map(domid: u32, gfn: u64) -> Result<Self, DevError> {
-        Self::map_grant(domid).or_else(|e| {
-            log::debug!("domain {domid}: grant mapping failed ({e}), trying privcmd");
-            Self::map_foreign(domid, gfn)
+        Self::map_foreign(domid, gfn).or_else(|e| {
+            log::debug!("domain {domid}: foreign mapping failed ({e}), trying its grant");
+            Self::map_grant(domid)
         })
     }
 

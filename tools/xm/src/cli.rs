@@ -1,9 +1,13 @@
 //! Command-line interface of xm (clap derive) and command dispatch.
 //!
 //! `xm create --dryrun` works without the hypervisor; `xm create` opens
-//! `/dev/xen/privcmd` and runs the PV domain builder ([`crate::build`]).
+//! `/dev/xen/privcmd` and creates the domain ([`crate::lifecycle::create`]:
+//! the PV builder, its xenstore nodes and introduction, unpause), `-c`
+//! then attaching to its console ([`crate::consoled::attach`]).
+//! `destroy`, `shutdown [-w]`, `reboot`, `console`, `mem-set`, `mem-max`
+//! and `vcpu-set` need xenstore as well ([`run_lifecycle`]).
 //! `info`, `list`,
-//! `dmesg`, `pause`, `unpause`, `destroy`, `domid`, `domname`, `uptime`,
+//! `dmesg`, `pause`, `unpause`, `domid`, `domname`, `uptime`,
 //! `vcpu-list` and `sched-credit` open `/dev/xen/privcmd` and run
 //! [`crate::commands`]; the others say they are not implemented yet. Every
 //! failure is one line on stderr and exit status 1; no command pretends to
@@ -18,6 +22,13 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::build::{self, BuildError};
+use crate::consoled;
+use crate::domstore::{self, ConfigSource};
+use crate::lifecycle::{self, LifecycleError};
+use crate::ops;
+use crate::xs;
+use dom0_abi::DomId;
+use xenstore::client::{Client, TxId};
 use crate::commands::{self, CmdError};
 use crate::config::{self, ConfigError, CpuSet};
 use crate::hypervisor::privcmd::Privcmd;
@@ -274,12 +285,47 @@ pub enum CliError {
         /// The device path checked.
         path: String,
     },
-    /// `xm create` could not build the domain (nothing of it is left).
+    /// `xm create` could not read its files (nothing was created).
     #[error("create: {0}")]
     Build(#[from] BuildError),
     /// A hypervisor command failed.
     #[error(transparent)]
     Cmd(#[from] CmdError),
+    /// Creating or destroying a domain failed (nothing of it is left).
+    #[error("{0}")]
+    Lifecycle(#[from] LifecycleError),
+    /// The command needs xenstored, which does not answer.
+    #[error("no xenstored answers at {0}")]
+    NoXenstore(String),
+    /// A xenstore write failed.
+    #[error("writing {path}: {source}")]
+    Xenstore {
+        /// The node.
+        path: String,
+        /// Why.
+        source: xenstore::client::ClientError,
+    },
+    /// `xm console` could not attach.
+    #[error(transparent)]
+    Console(#[from] consoled::AttachError),
+    /// `xm shutdown -w` gave up waiting.
+    #[error("domain '{dom}' did not shut down within {secs} s")]
+    Timeout {
+        /// The domain.
+        dom: String,
+        /// How long we waited.
+        secs: u64,
+    },
+    /// `xm vcpu-set` above the domain's vcpu count.
+    #[error("domain '{dom}' has {max} vcpus; cannot set {count}")]
+    TooManyVcpus {
+        /// The domain.
+        dom: String,
+        /// Asked for.
+        count: u32,
+        /// Its vcpus.
+        max: u32,
+    },
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
@@ -327,17 +373,24 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
                 // outside dom0.
                 let images = build::Images::load(&cfg)?;
                 let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
-                // Next: names from xenstore, introduction to xenstore and the
-                // console daemon between build and start; until then no
-                // duplicate check and no console to attach to.
-                let built = build::build(&hv, &cfg, &images, &build::NoNames)?;
-                build::start(&hv, &built)?;
-                if *console {
-                    writeln!(err, "xm: --console: no console daemon yet; domain {} runs without one", built.domid.0)?;
+                let mut xs = Client::connect_timeout(xs::socket_path(), CREATE_XS_TIMEOUT).ok();
+                if xs.is_none() {
+                    writeln!(err, "xm: no xenstored at {}: the domain runs without xenstore", xs::socket_path().display())?;
                 }
+                let path = std::fs::canonicalize(config).unwrap_or_else(|_| config.clone());
+                let src = ConfigSource { path: path.display().to_string(), overrides: overrides.clone() };
+                let built = lifecycle::create(&hv, xs.as_mut(), &cfg, &images, &src)?;
                 writeln!(out, "Started domain {} (id={})", cfg.name, built.domid.0)?;
+                if *console {
+                    out.flush()?;
+                    consoled::attach(Path::new(consoled::SOCKET), built.domid.0, out)?;
+                }
                 Ok(())
             }
+        }
+        other if uses_xenstore(other) => {
+            let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
+            run_lifecycle(other, &hv, out)
         }
         other if uses_hypervisor(other) => {
             let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
@@ -345,6 +398,92 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
         }
         other => Err(needs_privcmd(other.name(), &privcmd_path())),
     }
+}
+
+/// A connection to xenstored, if one runs.
+fn xenstore_client() -> Option<Client> {
+    Client::connect_timeout(xs::socket_path(), xs::TIMEOUT).ok()
+}
+
+/// Whether `cmd` is one of the commands [`run_lifecycle`] implements.
+pub fn uses_xenstore(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::Destroy { .. }
+            | Command::Shutdown { .. }
+            | Command::Reboot { .. }
+            | Command::Console { .. }
+            | Command::MemSet { .. }
+            | Command::MemMax { .. }
+            | Command::VcpuSet { .. }
+    )
+}
+
+/// How long one xenstore request of `xm create` may take (introducing a
+/// domain maps its ring and binds its event channel).
+pub const CREATE_XS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long `xm shutdown -w` waits for the domain to go.
+pub const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Write `value` at `rel` under the domain's home in xenstore.
+fn write_dom_node(domid: DomId, rel: &str, value: &str) -> Result<(), CliError> {
+    let mut xs = xenstore_client().ok_or_else(|| CliError::NoXenstore(xs::socket_path().display().to_string()))?;
+    let path = format!("{}/{rel}", domstore::dom_path(domid));
+    xs.write(TxId::NONE, &path, value.as_bytes()).map_err(|source| CliError::Xenstore { path, source })
+}
+
+/// Run a command that needs xenstore as well as the hypervisor.
+pub fn run_lifecycle(cmd: &Command, hv: &dyn Hypervisor, out: &mut dyn Write) -> Result<(), CliError> {
+    match cmd {
+        Command::Destroy { dom } => {
+            let d = commands::find_domain(hv, dom)?;
+            lifecycle::destroy(hv, xenstore_client().as_mut(), d.domain)?;
+        }
+        Command::Shutdown { wait, dom } => {
+            let d = commands::find_domain(hv, dom)?;
+            write_dom_node(d.domain, "control/shutdown", "poweroff")?;
+            if *wait {
+                let deadline = std::time::Instant::now() + SHUTDOWN_WAIT;
+                while ops::domains(hv).map_err(CmdError::from)?.iter().any(|i| i.domain == d.domain) {
+                    if std::time::Instant::now() > deadline {
+                        return Err(CliError::Timeout { dom: dom.clone(), secs: SHUTDOWN_WAIT.as_secs() });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        }
+        Command::Reboot { dom } => {
+            let d = commands::find_domain(hv, dom)?;
+            write_dom_node(d.domain, "control/shutdown", "reboot")?;
+        }
+        Command::Console { dom } => {
+            let d = commands::find_domain(hv, dom)?;
+            consoled::attach(Path::new(consoled::SOCKET), d.domain.0, out)?;
+        }
+        Command::MemSet { dom, mem } => {
+            let d = commands::find_domain(hv, dom)?;
+            write_dom_node(d.domain, "memory/target", &(mem * 1024).to_string())?;
+        }
+        Command::MemMax { dom, mem } => {
+            let d = commands::find_domain(hv, dom)?;
+            hv.max_mem(d.domain, mem * 1024 + build::MAXMEM_SLACK_KIB).map_err(CmdError::from)?;
+            let _ = write_dom_node(d.domain, "memory/static-max", &(mem * 1024).to_string());
+        }
+        Command::VcpuSet { dom, count } => {
+            let d = commands::find_domain(hv, dom)?;
+            let max = d.max_vcpu_id + 1;
+            if *count > max {
+                return Err(CliError::TooManyVcpus { dom: dom.clone(), count: *count, max });
+            }
+            for v in 0..max {
+                let state = if v < *count { "online" } else { "offline" };
+                write_dom_node(d.domain, &format!("cpu/{v}/availability"), state)?;
+            }
+        }
+        other => return Err(needs_privcmd(other.name(), &privcmd_path())),
+    }
+    Ok(())
 }
 
 /// Whether `cmd` is one of the commands [`run_with`] implements.
@@ -356,7 +495,6 @@ pub fn uses_hypervisor(cmd: &Command) -> bool {
             | Command::Dmesg { .. }
             | Command::Pause { .. }
             | Command::Unpause { .. }
-            | Command::Destroy { .. }
             | Command::Domid { .. }
             | Command::Domname { .. }
             | Command::Uptime { .. }
@@ -374,7 +512,6 @@ pub fn run_with(cmd: &Command, hv: &dyn Hypervisor, out: &mut dyn Write) -> Resu
         Command::Dmesg { clear } => commands::dmesg(hv, *clear, out)?,
         Command::Pause { dom } => commands::domain_action(hv, DomctlCmd::Pausedomain, dom)?,
         Command::Unpause { dom } => commands::domain_action(hv, DomctlCmd::Unpausedomain, dom)?,
-        Command::Destroy { dom } => commands::domain_action(hv, DomctlCmd::Destroydomain, dom)?,
         Command::Domid { name } => commands::domid(hv, name, out)?,
         Command::Domname { id } => commands::domname(hv, *id, out)?,
         Command::Uptime { doms } => commands::uptime(hv, doms, out)?,

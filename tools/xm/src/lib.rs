@@ -6,7 +6,9 @@
 //! channels, and a fake for host tests), [`ops`] (typed sysctl/domctl/
 //! xen_version queries), [`commands`] (the commands and their output
 //! formats), [`build`] (the PV domain builder of `xm create`), [`cli`]
-//! (clap definitions and dispatch). Besides, the
+//! (clap definitions and dispatch), [`domstore`] and [`lifecycle`] (a
+//! domain's xenstore nodes; create, destroy and the `on_*` actions),
+//! [`consoled`] (the console daemon and `xm console`). Besides, the
 //! configuration-file reader ([`config`]), the SXP printer ([`sxp`]) and
 //! domain names from xenstore ([`xs`]).
 
@@ -19,7 +21,10 @@ pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod consoled;
+pub mod domstore;
 pub mod hypervisor;
+pub mod lifecycle;
 pub mod ops;
 pub mod sxp;
 pub mod xs;

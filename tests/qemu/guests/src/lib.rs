@@ -32,6 +32,8 @@
 use freestanding as _;
 
 pub mod console;
+#[cfg(not(test))]
+pub mod events;
 pub mod fmt;
 pub mod hypercall;
 #[cfg(not(test))]

@@ -78,6 +78,11 @@ impl Evtchn {
         self.ioctl("IOCTL_EVTCHN_UNBIND", IOCTL_EVTCHN_UNBIND, &mut IoctlEvtchnUnbind { port }).map(drop)
     }
 
+    /// The device file, for `poll`.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
     /// Wait for the next pending port.
     pub fn wait(&mut self) -> Result<Port, HvError> {
         let mut b = [0u8; 4];

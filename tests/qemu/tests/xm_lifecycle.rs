@@ -1,0 +1,204 @@
+//! A domU's life on the reference system (Xen 4.17, Debian's Linux as PV
+//! dom0, our `xm`, `xenstored` and `xenconsoled`): one boot, one test.
+//!
+//! * bad configurations (missing kernel, not a PV ELF, more memory than
+//!   free, duplicate name) fail with one clear line and leave nothing
+//!   behind (`xm list` and free memory unchanged);
+//! * `xm create` of the `domu` test kernel: listed with state and time, its
+//!   xenstore nodes and permissions, its console output in the log and
+//!   through `xm console`, console input echoed;
+//! * pause, unpause, `mem-set`, `vcpu-set`, `shutdown -w`: the domain is
+//!   gone and the host's free memory is back;
+//! * `on_crash = 'restart'`: a guest that crashes comes back under a new id;
+//! * [`qemu_tests::linux_dom0::measure_domu_times`] (the bench's numbers).
+//!
+//! Without access to Debian's archive the test prints `SKIPPED: ...` and
+//! passes.
+
+use std::time::Duration;
+
+use qemu_tests::debian;
+use qemu_tests::linux_dom0::{LinuxDom0, Output, XENCONSOLED_LOG, XENSTORED_LOG};
+
+fn boot() -> Option<LinuxDom0> {
+    if let Err(e) = qemu_tests::linux_dom0::artefacts() {
+        if debian::is_unavailable(&e) {
+            println!("SKIPPED: Linux dom0 reference system: {e:#}");
+            return None;
+        }
+        panic!("fetching the reference system: {e:#}");
+    }
+    let sys = LinuxDom0::boot().unwrap_or_else(|e| panic!("booting Xen 4.17 + Linux dom0: {e:#}"));
+    eprintln!("dom0 shell ready after {:.1?}", sys.boot_time);
+    Some(sys)
+}
+
+/// Lines of a command's output without the hypervisor's own (a crashing
+/// guest makes Xen print a register dump on the shared serial console).
+fn without_xen(text: &str) -> String {
+    text.lines().filter(|l| !l.starts_with("(XEN)")).map(|l| format!("{l}\n")).collect()
+}
+
+/// The domain id in `xm create`'s `Started domain NAME (id=N)`.
+fn started_id(stdout: &str) -> u16 {
+    let line = stdout.lines().find(|l| l.starts_with("Started domain ")).unwrap_or_else(|| panic!("{stdout}"));
+    line.trim_end_matches(')').rsplit('=').next().unwrap().parse().unwrap()
+}
+
+fn run(sys: &mut LinuxDom0, cmd: &str) -> Output {
+    let mut o = sys.run(cmd).unwrap_or_else(|e| panic!("{e:#}\nserial log:\n{}", sys.log()));
+    o.stdout = without_xen(&o.stdout);
+    o.stderr = without_xen(&o.stderr);
+    eprintln!("$ {cmd}   (exit {})\n{}{}", o.exit_code, o.stdout, o.stderr);
+    o
+}
+
+fn ok(sys: &mut LinuxDom0, cmd: &str) -> String {
+    let o = run(sys, cmd);
+    if o.exit_code != 0 {
+        let logs = run(sys, &format!("cat {XENSTORED_LOG} {XENCONSOLED_LOG}; dmesg | tail -20"));
+        panic!("{cmd}: {o:?}\nlogs:\n{}", logs.stdout);
+    }
+    o.stdout
+}
+
+/// `free_memory` of `xm info`, in MiB.
+fn free_mib(sys: &mut LinuxDom0) -> u64 {
+    let info = ok(sys, "xm info");
+    info.lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == "free_memory").map(|(_, v)| v.trim()))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no free_memory in xm info:\n{info}"))
+}
+
+/// Domain names of `xm list`.
+fn names(sys: &mut LinuxDom0) -> Vec<String> {
+    ok(sys, "xm list").lines().skip(1).filter_map(|l| l.split_whitespace().next().map(String::from)).collect()
+}
+
+/// Poll `cmd` until its output contains `want` (at most `tries` seconds).
+fn wait_for(sys: &mut LinuxDom0, cmd: &str, want: &str, tries: u32) -> String {
+    let mut last = String::new();
+    for _ in 0..tries {
+        last = run(sys, cmd).stdout;
+        if last.contains(want) {
+            return last;
+        }
+        sys.settle(Duration::from_secs(1));
+    }
+    let logs = run(sys, &format!("xm list; cat /var/log/xen/console/*.log {XENCONSOLED_LOG} {XENSTORED_LOG}")).stdout;
+    panic!("{cmd} never showed {want:?}; last output:\n{last}\nlogs:\n{logs}");
+}
+
+#[test]
+fn xm_lifecycle_on_linux_dom0() {
+    let Some(mut sys) = boot() else { return };
+    ok(&mut sys, &format!("cat {XENCONSOLED_LOG}"));
+    let free0 = free_mib(&mut sys);
+    let names0 = names(&mut sys);
+    assert_eq!(names0, ["Domain-0"]);
+
+    // Bad configurations: one line each, nothing left behind.
+    for (cfg, want) in [
+        ("nokernel", "kernel image '/nonexistent/vmlinuz' not found"),
+        ("notelf", "is not a Xen PV kernel"),
+        ("huge", "not enough free memory for domain 'huge'"),
+    ] {
+        let o = run(&mut sys, &format!("xm create /etc/xen/{cfg}.cfg"));
+        assert_eq!(o.exit_code, 1, "{o:?}");
+        assert!(o.stderr.contains(want) && o.stderr.lines().count() == 1, "{cfg}: {o:?}");
+        assert_eq!(names(&mut sys), names0);
+    }
+    assert_eq!(free_mib(&mut sys), free0);
+
+    // Create.
+    let o = ok(&mut sys, "xm create /etc/xen/domu.cfg");
+    assert!(o.starts_with("Started domain domu1 (id="), "{o}");
+    let id = started_id(&o);
+    let log = wait_for(&mut sys, "cat /var/log/xen/console/guest-domu1.log", "domu: ready", 30);
+    assert!(log.contains("domu: console ring"), "{log}");
+    assert!(log.contains(&format!("domu: domid {id}")), "{log}");
+    assert!(log.contains("domu: name domu1"), "{log}");
+    assert!(log.contains("domu: cmdline hello"), "{log}");
+    assert!(log.contains("domu: watching control/shutdown (ok)"), "{log}");
+
+    let list = ok(&mut sys, "xm list domu1");
+    let f: Vec<&str> = list.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&f[..4], ["domu1", &id.to_string(), "32", "1"], "{list}");
+    assert!(f[4].len() == 6 && !f[4].contains('p'), "{list}");
+    let _time: f64 = f[5].parse().unwrap();
+
+    let ls = ok(&mut sys, &format!("xenstore-ls -p /local/domain/{id}"));
+    assert!(ls.lines().any(|l| l.starts_with("name = \"domu1\"") && l.ends_with(&format!("(n0,r{id})"))), "{ls}");
+    assert!(ls.lines().any(|l| l.trim_start().starts_with("shutdown = \"\"") && l.ends_with(&format!("(n{id})"))), "{ls}");
+    assert!(ls.contains("ring-ref") && ls.contains("static-max"), "{ls}");
+    let vm = ok(&mut sys, &format!("xenstore-read /local/domain/{id}/vm"));
+    assert_eq!(ok(&mut sys, &format!("xenstore-read {}/on_crash", vm.trim())), "restart\n");
+
+    // Duplicate name.
+    let o = run(&mut sys, "xm create /etc/xen/domu.cfg");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert!(o.stderr.contains(&format!("domain name 'domu1' is already in use by domain {id}")), "{o:?}");
+
+    // The console: replayed output and input echoed.
+    let con = ok(&mut sys, "(sleep 2; echo typed-line; sleep 3) | timeout 8 xm console domu1; true");
+    assert!(con.contains("domu: ready") && con.contains("domu: input typed-line"), "{con}");
+
+    // Pause, unpause, memory and vcpus.
+    ok(&mut sys, "xm pause domu1");
+    assert!(ok(&mut sys, "xm list domu1").lines().nth(1).unwrap().contains("--p---"));
+    ok(&mut sys, "xm unpause domu1");
+    assert!(!ok(&mut sys, "xm list domu1").lines().nth(1).unwrap().contains('p'));
+    ok(&mut sys, "xm mem-set domu1 24");
+    assert_eq!(ok(&mut sys, &format!("xenstore-read /local/domain/{id}/memory/target")), "24576\n");
+    ok(&mut sys, "xm mem-max domu1 48");
+    assert_eq!(run(&mut sys, "xm vcpu-set domu1 4").exit_code, 1);
+
+    // Shutdown.
+    ok(&mut sys, "xm shutdown -w domu1");
+    let log = ok(&mut sys, "cat /var/log/xen/console/guest-domu1.log");
+    assert!(log.contains("domu: shutdown request: poweroff"), "{log}");
+    assert_eq!(names(&mut sys), names0);
+    assert_eq!(run(&mut sys, &format!("xenstore-exists /local/domain/{id}")).exit_code, 1);
+    assert_eq!(free_mib(&mut sys), free0);
+
+    // on_crash = 'restart'.
+    let o = ok(&mut sys, "xm create /etc/xen/crashy.cfg");
+    let first = started_id(&o);
+    let log = wait_for(&mut sys, &format!("cat {XENCONSOLED_LOG}"), &format!("domain {first} stopped; restarted"), 60);
+    assert!(log.contains("restarted as domain"), "{log}");
+    // At least two incarnations crashed (and the log kept both).
+    let crashes = wait_for(&mut sys, "[ $(grep -c 'crashing as asked' /var/log/xen/console/guest-crashy.log) -ge 2 ] && echo again", "again", 30);
+    assert_eq!(crashes, "again\n");
+    ok(&mut sys, "xm list");
+    // Destroy whichever incarnation is current (it may be restarting).
+    for _ in 0..10 {
+        if run(&mut sys, "xm destroy crashy").exit_code != 0 && !names(&mut sys).contains(&"crashy".to_string()) {
+            break;
+        }
+        sys.settle(Duration::from_millis(500));
+    }
+    for _ in 0..20 {
+        if names(&mut sys) == names0 {
+            break;
+        }
+        sys.settle(Duration::from_millis(500));
+    }
+    assert_eq!(names(&mut sys), names0);
+    assert_eq!(free_mib(&mut sys), free0);
+
+    // The bench measurement runs here too (it must keep working).
+    let times = qemu_tests::linux_dom0::measure_domu_times(&mut sys).unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!("create to first console line {:?}, destroy {:?}", times.create_to_first_line, times.destroy);
+    for _ in 0..20 {
+        if names(&mut sys) == names0 {
+            break;
+        }
+        sys.settle(Duration::from_millis(500));
+    }
+    assert_eq!(names(&mut sys), names0);
+
+    let log = ok(&mut sys, &format!("cat {XENSTORED_LOG}"));
+    assert!(!log.contains("WARN"), "xenstored warned:\n{log}");
+    sys.shutdown().unwrap();
+}
