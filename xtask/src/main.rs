@@ -8,6 +8,7 @@
 
 mod bench;
 mod bench_xenstore;
+mod bench_xm;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -104,6 +105,8 @@ fn main() -> Result<()> {
             bench::bench()?;
             println!("\nxenstored through its unix socket (host, release build):");
             println!("{}", bench_xenstore::run()?);
+            println!("\nPV domU lifecycle with xm on Xen 4.17 (Linux dom0 system):");
+            println!("{}", bench_xm::run()?);
         }
     }
     Ok(())
