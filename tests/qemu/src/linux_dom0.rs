@@ -13,7 +13,9 @@
 //!   `/usr/sbin/xm`, `/usr/sbin/xenstored` and `/usr/bin/xenstore` (with
 //!   Xen's `xenstore-read`, `xenstore-ls`, … links), `/usr/sbin/xenconsoled`,
 //!   the `domu` test kernel ([`DOMU_KERNEL`]) and `xm` configurations for it
-//!   ([`DOMU_CONFIGS`]);
+//!   ([`DOMU_CONFIGS`]); Debian's kernel once more as [`LINUX_DOMU_KERNEL`]
+//!   with a small busybox initramfs of its own ([`LINUX_DOMU_RAMDISK`],
+//!   [`build_domu_initramfs`]) for a Linux PV domU;
 //! * [`build_iso`]: the GRUB image (Xen as the multiboot2 image, the kernel
 //!   and the initramfs as modules);
 //! * [`LinuxDom0`]: a booted system driven over the serial console, one
@@ -85,7 +87,40 @@ pub const DOMU_CONFIGS: &[(&str, &str)] = &[
     ("/etc/xen/nokernel.cfg", "name = 'nok'\nkernel = '/nonexistent/vmlinuz'\nmemory = 16\n"),
     ("/etc/xen/notelf.cfg", "name = 'notelf'\nkernel = '/etc/profile'\nmemory = 16\n"),
     ("/etc/xen/huge.cfg", "name = 'huge'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 65536\n"),
+    (
+        "/etc/xen/linux.cfg",
+        "name = 'linux1'\nkernel = '/boot/vmlinuz'\nramdisk = '/boot/domu-initrd.cpio'\nmemory = 128\nvcpus = 1\nextra = 'console=hvc0'\n",
+    ),
 ];
+/// Debian's kernel (the dom0 one) as a domU kernel in the initramfs.
+pub const LINUX_DOMU_KERNEL: &str = "/boot/vmlinuz";
+/// The Linux domU's initramfs in the dom0 initramfs.
+pub const LINUX_DOMU_RAMDISK: &str = "/boot/domu-initrd.cpio";
+/// Line the Linux domU's `/init` prints before starting its shell.
+pub const LINUX_DOMU_READY: &str = "LINUX-DOMU-READY";
+
+/// The Linux domU's `/init`: mounts, the ready line, then a shell on the
+/// console (`hvc0`), forever.
+const DOMU_INIT: &str = r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/sbin:/bin
+mkdir -p /proc /sys /dev /tmp
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+echo "LINUX-DOMU-""READY $(uname -r)"
+while true; do
+    setsid cttyhack sh
+done
+"#;
+
+/// `/sbin/poweroff` and `/sbin/reboot` of the Linux domU: the kernel runs
+/// them on a xenstore `control/shutdown` request (orderly_poweroff and
+/// orderly_reboot); with a shell as init there is no init to signal, so
+/// they act at once (a helper's output goes nowhere unless sent to the
+/// console).
+const DOMU_POWEROFF: &str = "#!/bin/sh\necho domu: powering off > /dev/console\nsync\nexec /bin/busybox poweroff -f\n";
+const DOMU_REBOOT: &str = "#!/bin/sh\necho domu: rebooting > /dev/console\nsync\nexec /bin/busybox reboot -f\n";
 /// Target directory of the statically linked tools.
 pub const STATIC_TARGET_DIR: &str = "target/static";
 
@@ -308,6 +343,23 @@ pub fn build_static_tools() -> Result<StaticTools> {
     })
 }
 
+/// The Linux domU's initramfs: busybox, [`DOMU_INIT`], poweroff and
+/// reboot helpers.
+pub fn build_domu_initramfs(a: &Artefacts) -> Result<Vec<u8>> {
+    let busybox = fs::read(&a.busybox).with_context(|| format!("reading {}", a.busybox.display()))?;
+    let mut c = Cpio::new();
+    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "root"] {
+        c.dir(d);
+    }
+    c.char_dev("dev/console", 0o600, 5, 1);
+    c.file("bin/busybox", 0o755, &busybox);
+    c.symlink("bin/sh", "busybox");
+    c.file("init", 0o755, DOMU_INIT.as_bytes());
+    c.file("sbin/poweroff", 0o755, DOMU_POWEROFF.as_bytes());
+    c.file("sbin/reboot", 0o755, DOMU_REBOOT.as_bytes());
+    Ok(c.finish())
+}
+
 /// Build the initramfs (uncompressed newc cpio) with busybox, the Xen
 /// modules, `/init` and the static tools.
 pub fn build_initramfs(a: &Artefacts, t: &StaticTools) -> Result<Vec<u8>> {
@@ -339,6 +391,9 @@ pub fn build_initramfs(a: &Artefacts, t: &StaticTools) -> Result<Vec<u8>> {
         c.dir(d);
     }
     c.file(DOMU_KERNEL.trim_start_matches('/'), 0o644, &read(&t.domu)?);
+    c.dir("boot");
+    c.file(LINUX_DOMU_KERNEL.trim_start_matches('/'), 0o644, &read(&a.vmlinuz)?);
+    c.file(LINUX_DOMU_RAMDISK.trim_start_matches('/'), 0o644, &build_domu_initramfs(a)?);
     for (path, text) in DOMU_CONFIGS {
         c.file(path.trim_start_matches('/'), 0o644, text.as_bytes());
     }
@@ -406,9 +461,14 @@ pub struct LinuxDom0 {
 impl LinuxDom0 {
     /// Build the image and boot it, waiting for the shell.
     pub fn boot() -> Result<Self> {
+        Self::boot_on(&machine())
+    }
+
+    /// [`LinuxDom0::boot`] on machine `m` (for example with more CPUs).
+    pub fn boot_on(m: &Machine) -> Result<Self> {
         let iso = scratch_dir().join(format!("linux-dom0-{}.iso", std::process::id()));
         build_iso(&iso, true)?;
-        let booted = Self::boot_iso(&iso, &machine());
+        let booted = Self::boot_iso(&iso, m);
         let _ = fs::remove_file(&iso);
         booted
     }

@@ -499,6 +499,7 @@ pub fn uses_hypervisor(cmd: &Command) -> bool {
             | Command::Domname { .. }
             | Command::Uptime { .. }
             | Command::VcpuList { .. }
+            | Command::VcpuPin { .. }
             | Command::SchedCredit { .. }
     )
 }
@@ -516,6 +517,7 @@ pub fn run_with(cmd: &Command, hv: &dyn Hypervisor, out: &mut dyn Write) -> Resu
         Command::Domname { id } => commands::domname(hv, *id, out)?,
         Command::Uptime { doms } => commands::uptime(hv, doms, out)?,
         Command::VcpuList { doms } => commands::vcpu_list(hv, doms, out)?,
+        Command::VcpuPin { dom, vcpu, cpus } => commands::vcpu_pin(hv, dom, vcpu, cpus)?,
         Command::SchedCredit { domain, weight, cap } => {
             commands::sched_credit(hv, domain.as_deref(), *weight, *cap, out)?
         }

@@ -2,6 +2,7 @@
 //! users know from xm/xl. Each takes a `&dyn Hypervisor` and a writer, so
 //! host tests run them against [`crate::hypervisor::fake`].
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use dom0_abi::domctl::{
@@ -12,6 +13,7 @@ use dom0_abi::domctl::{
 use dom0_abi::sched::SHUTDOWN_crash;
 use dom0_abi::DomId;
 
+use crate::config::cpus::CpuSet;
 use crate::hypervisor::{HvError, Hypervisor};
 use crate::ops;
 use crate::sxp::Sxp;
@@ -28,6 +30,24 @@ pub enum CmdError {
     /// The command needs the credit scheduler.
     #[error("the hypervisor runs the {0} scheduler, not credit")]
     NotCredit(&'static str),
+    /// A vcpu number the domain does not have.
+    #[error("domain {dom} has no vcpu {vcpu} (its vcpus are 0-{max})")]
+    NoSuchVcpu {
+        /// The domain id.
+        dom: u16,
+        /// The vcpu asked for.
+        vcpu: u32,
+        /// Its highest vcpu id.
+        max: u32,
+    },
+    /// A cpu list names cpus the host does not have.
+    #[error("cpu {cpu} does not exist (the host has cpus 0-{max})")]
+    NoSuchCpu {
+        /// The first missing cpu.
+        cpu: u32,
+        /// The host's highest cpu id.
+        max: u32,
+    },
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
@@ -233,9 +253,26 @@ pub fn uptime(hv: &dyn Hypervisor, doms: &[String], out: &mut dyn Write) -> Resu
     Ok(())
 }
 
-/// `xm vcpu-list [DOM...]`.
+/// A cpu set for display: `any cpu` when it holds every cpu of the host
+/// (`0..=max_cpu`), else the canonical list (`0-1,3`).
+pub fn affinity_text(cpus: &BTreeSet<u32>, max_cpu: u32) -> String {
+    if (0..=max_cpu).all(|c| cpus.contains(&c)) {
+        "any cpu".to_string()
+    } else if cpus.is_empty() {
+        "none".to_string()
+    } else {
+        CpuSet::Cpus(cpus.clone()).to_string()
+    }
+}
+
+/// `xm vcpu-list [DOM...]`, with each vcpu's hard affinity.
 pub fn vcpu_list(hv: &dyn Hypervisor, doms: &[String], out: &mut dyn Write) -> Result<(), CmdError> {
-    writeln!(out, "{:<32} {:>5} {:>5} {:>5} {:>5} {:>9}", "Name", "ID", "VCPU", "CPU", "State", "Time(s)")?;
+    writeln!(
+        out,
+        "{:<32} {:>5} {:>5} {:>5} {:>5} {:>9} CPU Affinity",
+        "Name", "ID", "VCPU", "CPU", "State", "Time(s)"
+    )?;
+    let max_cpu = ops::physinfo(hv)?.max_cpu_id;
     for d in selected(hv, doms)? {
         let paused = d.flags & XEN_DOMINF_paused != 0;
         for v in 0..=d.max_vcpu_id {
@@ -249,8 +286,46 @@ pub fn vcpu_list(hv: &dyn Hypervisor, doms: &[String], out: &mut dyn Write) -> R
                     .collect();
                 (i.cpu.to_string(), s)
             };
-            writeln!(out, "{:<32} {:>5} {:>5} {:>5} {:>5} {:>9.1}", domain_name(d.domain), d.domain.0, v, cpu, state, secs(i.cpu_time))?;
+            let affinity = affinity_text(&ops::hard_affinity(hv, d.domain, v)?, max_cpu);
+            writeln!(
+                out,
+                "{:<32} {:>5} {:>5} {:>5} {:>5} {:>9.1} {affinity}",
+                domain_name(d.domain),
+                d.domain.0,
+                v,
+                cpu,
+                state,
+                secs(i.cpu_time)
+            )?;
         }
+    }
+    Ok(())
+}
+
+/// `xm vcpu-pin DOM VCPU CPUS`: set the hard affinity of one vcpu (or
+/// `all`) of `dom` to `cpus` (`XEN_DOMCTL_setvcpuaffinity`).
+pub fn vcpu_pin(hv: &dyn Hypervisor, dom: &str, vcpu: &str, cpus: &CpuSet) -> Result<(), CmdError> {
+    let d = find_domain(hv, dom)?;
+    let max_cpu = ops::physinfo(hv)?.max_cpu_id;
+    let wanted: BTreeSet<u32> = match cpus {
+        CpuSet::All => (0..=max_cpu).collect(),
+        CpuSet::Cpus(set) => set.clone(),
+    };
+    if let Some(&cpu) = wanted.iter().find(|&&c| c > max_cpu) {
+        return Err(CmdError::NoSuchCpu { cpu, max: max_cpu });
+    }
+    let vcpus = match vcpu {
+        "all" => 0..=d.max_vcpu_id,
+        n => {
+            let v: u32 = n.parse().map_err(|_| CmdError::NoSuchVcpu { dom: d.domain.0, vcpu: u32::MAX, max: d.max_vcpu_id })?;
+            if v > d.max_vcpu_id {
+                return Err(CmdError::NoSuchVcpu { dom: d.domain.0, vcpu: v, max: d.max_vcpu_id });
+            }
+            v..=v
+        }
+    };
+    for v in vcpus {
+        ops::set_hard_affinity(hv, d.domain, v, &wanted)?;
     }
     Ok(())
 }
@@ -384,11 +459,27 @@ mod tests {
     }
 
     #[test]
+    fn vcpu_pin_sets_hard_affinity() {
+        let hv = FakeHypervisor::new();
+        vcpu_pin(&hv, "3", "0", &"1".parse().unwrap()).unwrap();
+        let t = text(|o| vcpu_list(&hv, &["3".into()], o));
+        assert!(t.lines().nth(1).unwrap().ends_with(" 1"), "{t}");
+        vcpu_pin(&hv, "3", "all", &CpuSet::All).unwrap();
+        let t = text(|o| vcpu_list(&hv, &["3".into()], o));
+        assert!(t.lines().nth(1).unwrap().ends_with(" any cpu"), "{t}");
+        let e = vcpu_pin(&hv, "3", "0", &"0,7".parse().unwrap()).unwrap_err();
+        assert_eq!(e.to_string(), "cpu 7 does not exist (the host has cpus 0-1)");
+        let e = vcpu_pin(&hv, "3", "2", &CpuSet::All).unwrap_err();
+        assert_eq!(e.to_string(), "domain 3 has no vcpu 2 (its vcpus are 0-0)");
+        assert!(vcpu_pin(&hv, "nosuch", "0", &CpuSet::All).is_err());
+    }
+
+    #[test]
     fn vcpu_list_and_uptime() {
         let hv = FakeHypervisor::new();
         let t = text(|o| vcpu_list(&hv, &[], o));
-        assert_eq!(t.lines().nth(1).unwrap(), "Domain-0                             0     0     0   r--      12.5");
-        assert_eq!(t.lines().nth(2).unwrap(), "Domain-3                             3     0     0   --p       1.0");
+        assert_eq!(t.lines().nth(1).unwrap(), "Domain-0                             0     0     0   r--      12.5 any cpu");
+        assert_eq!(t.lines().nth(2).unwrap(), "Domain-3                             3     0     0   --p       1.0 any cpu");
         let t = text(|o| uptime(&hv, &["3".into()], o));
         assert_eq!(t, "Name                                ID Uptime\nDomain-3                             3 -\n");
         assert_eq!(format_uptime(59), "0:00:59");

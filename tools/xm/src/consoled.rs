@@ -315,6 +315,10 @@ impl Daemon {
                     Ok(Handled::Restarted(new)) => {
                         eprintln!("xenconsoled: domain {id} stopped; restarted as domain {}", new.0)
                     }
+                    Ok(Handled::RestartRefused) => eprintln!(
+                        "xenconsoled: domain {id} stopped less than {} s after its restart; destroyed, not restarted again",
+                        lifecycle::MIN_RESTART_SECS
+                    ),
                     Ok(h) => eprintln!("xenconsoled: domain {id} stopped: {h:?}"),
                     Err(e) => eprintln!("xenconsoled: domain {id}: {e}"),
                 }

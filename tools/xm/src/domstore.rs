@@ -183,6 +183,21 @@ impl NameRegistry for XsNames<'_> {
     }
 }
 
+/// When the toolstack last restarted the domain (`/vm/<uuid>/xm/restart_time`,
+/// seconds since the epoch), if it did.
+pub fn restart_time(xs: &mut Client, domid: DomId) -> Option<u64> {
+    let vm = vm_path(xs, domid)?;
+    xs.read_string(TxId::NONE, &format!("{vm}/xm/restart_time")).ok()?.trim().parse().ok()
+}
+
+/// Record that the domain was just restarted (best effort: without the
+/// record the next restart is simply not rate-limited).
+pub fn set_restart_time(xs: &mut Client, domid: DomId, secs: u64) {
+    if let Some(vm) = vm_path(xs, domid) {
+        let _ = xs.write(TxId::NONE, &format!("{vm}/xm/restart_time"), secs.to_string().as_bytes());
+    }
+}
+
 /// The configuration source recorded for a domain, if any.
 pub fn config_source(xs: &mut Client, domid: DomId) -> Option<ConfigSource> {
     let vm = vm_path(xs, domid)?;

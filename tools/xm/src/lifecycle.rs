@@ -141,6 +141,23 @@ pub fn decide(state: DomainState, action: Option<&str>) -> Decision {
     }
 }
 
+/// A domain restarted that crashes within this many seconds of its restart
+/// is destroyed instead of restarted once more (`on_crash = 'restart'`), as
+/// xend's `MINIMUM_RESTART_TIME`: a guest crashing at boot does not loop.
+/// Reboots the guest asks for are not limited.
+pub const MIN_RESTART_SECS: u64 = 60;
+
+/// Whether a domain last restarted at `last_restart` (seconds since the
+/// epoch; `None`: never restarted) may be restarted at `now`.
+pub fn restart_allowed(last_restart: Option<u64>, now: u64) -> bool {
+    last_restart.is_none_or(|t| now.saturating_sub(t) >= MIN_RESTART_SECS)
+}
+
+/// Seconds since the epoch.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// What [`handle_stopped`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handled {
@@ -152,6 +169,9 @@ pub enum Handled {
     Restarted(DomId),
     /// The domain is left shut down.
     Preserved,
+    /// The domain was to be restarted but had been restarted less than
+    /// [`MIN_RESTART_SECS`] before: it was destroyed instead.
+    RestartRefused,
 }
 
 /// Carry out the configured action for a domain that shut down.
@@ -172,11 +192,17 @@ pub fn handle_stopped(
         Decision::Destroy => destroy(hv, Some(xs), domid).map(|()| Handled::Destroyed),
         Decision::Restart => {
             let src = domstore::config_source(xs, domid);
+            let last = domstore::restart_time(xs, domid);
             destroy(hv, Some(xs), domid)?;
+            let crashed = matches!(state, DomainState::Shutdown(r) if r == dom0_abi::sched::SHUTDOWN_crash || r == dom0_abi::sched::SHUTDOWN_watchdog);
+            if crashed && !restart_allowed(last, now_secs()) {
+                return Ok(Handled::RestartRefused);
+            }
             let Some(src) = src else { return Ok(Handled::Destroyed) };
             let (cfg, _) = config::load(Path::new(&src.path), &src.overrides)?;
             let images = Images::load(&cfg)?;
             let built = create(hv, Some(xs), &cfg, &images, &src)?;
+            domstore::set_restart_time(xs, built.domid, now_secs());
             Ok(Handled::Restarted(built.domid))
         }
     }
@@ -195,6 +221,15 @@ mod tests {
         assert_eq!(state_of(&i), DomainState::Shutdown(SHUTDOWN_crash));
         i.flags |= XEN_DOMINF_dying;
         assert_eq!(state_of(&i), DomainState::Dying);
+    }
+
+    #[test]
+    fn restart_rate_limit() {
+        assert!(restart_allowed(None, 1000));
+        assert!(!restart_allowed(Some(1000), 1000 + MIN_RESTART_SECS - 1));
+        assert!(restart_allowed(Some(1000), 1000 + MIN_RESTART_SECS));
+        // A clock that went backwards counts as "just now".
+        assert!(!restart_allowed(Some(1000), 10));
     }
 
     #[test]

@@ -12,7 +12,9 @@ use dom0_abi::xen_version::{
 };
 use dom0_abi::{DomId, Pod};
 
-use crate::hypervisor::{HvError, Hypervisor};
+use std::collections::BTreeSet;
+
+use crate::hypervisor::{Affinity, HvError, Hypervisor};
 
 /// Bytes of a Pod value, mutable (for output buffers).
 fn bytes_mut<T: Pod>(v: &mut T) -> &mut [u8] {
@@ -107,6 +109,49 @@ pub fn vcpu_info(hv: &dyn Hypervisor, dom: DomId, vcpu: u32) -> Result<XenDomctl
     hv.domctl(&mut op)?;
     // SAFETY: as above.
     Ok(unsafe { op.u.getvcpuinfo })
+}
+
+/// Physical cpus of a cpumap (`xenctl_bitmap` bytes: bit *n % 8* of byte
+/// *n / 8* is cpu *n*).
+pub fn cpus_of(map: &[u8]) -> BTreeSet<u32> {
+    (0..map.len() * 8).filter(|&i| map[i / 8] & (1 << (i % 8)) != 0).map(|i| i as u32).collect()
+}
+
+/// A cpumap of `bytes` bytes with `cpus` set (cpus beyond it are dropped).
+pub fn cpumap_of(cpus: &BTreeSet<u32>, bytes: usize) -> Vec<u8> {
+    let mut map = vec![0u8; bytes];
+    for &c in cpus {
+        if let Some(b) = map.get_mut(c as usize / 8) {
+            *b |= 1 << (c % 8);
+        }
+    }
+    map
+}
+
+/// Size in bytes of a cpumap covering the host's cpus (`max_cpu_id`).
+pub fn cpumap_bytes(hv: &dyn Hypervisor) -> Result<usize, HvError> {
+    Ok((physinfo(hv)?.max_cpu_id as usize + 1).div_ceil(8))
+}
+
+/// Hard affinity of vCPU `vcpu` of `dom` (`XEN_DOMCTL_getvcpuaffinity`).
+pub fn hard_affinity(hv: &dyn Hypervisor, dom: DomId, vcpu: u32) -> Result<BTreeSet<u32>, HvError> {
+    let mut map = vec![0u8; cpumap_bytes(hv)?];
+    hv.vcpu_hard_affinity(Affinity::Get, dom, vcpu, &mut map)?;
+    Ok(cpus_of(&map))
+}
+
+/// Set the hard affinity of vCPU `vcpu` of `dom` to `cpus`
+/// (`XEN_DOMCTL_setvcpuaffinity`); returns the effective affinity Xen
+/// reports (the set limited to online cpus).
+pub fn set_hard_affinity(
+    hv: &dyn Hypervisor,
+    dom: DomId,
+    vcpu: u32,
+    cpus: &BTreeSet<u32>,
+) -> Result<BTreeSet<u32>, HvError> {
+    let mut map = cpumap_of(cpus, cpumap_bytes(hv)?);
+    hv.vcpu_hard_affinity(Affinity::Set, dom, vcpu, &mut map)?;
+    Ok(cpus_of(&map))
 }
 
 /// Credit scheduler parameters of `dom` (`XEN_DOMCTL_SCHEDOP_getinfo`).

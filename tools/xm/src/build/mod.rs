@@ -3,7 +3,8 @@
 //!
 //! Steps ([`build`]), each failure one [`BuildError`] line:
 //!
-//! 1. read the kernel (and ramdisk) files and check the kernel with
+//! 1. read the kernel (and ramdisk) files (a bzImage's ELF extracted by
+//!    [`bzimage`]) and check the kernel with
 //!    [`pvboot::parse`] (ELF64 and Xen notes, as Xen's libelf);
 //! 2. lay out the start of day ([`layout`]) and check the host's free
 //!    memory (`XEN_SYSCTL_physinfo`) and the name ([`NameRegistry`]);
@@ -26,6 +27,7 @@
 //! step of `xm create`), then calls [`start`] to unpause. [`create`] does
 //! both ends for callers without xenstore.
 
+pub mod bzimage;
 pub mod context;
 pub mod layout;
 pub mod loader;
@@ -42,7 +44,8 @@ use dom0_abi::arch_x86::XEN_LEGACY_MAX_VCPUS;
 use dom0_abi::xen::{SharedInfo, VcpuInfo};
 use dom0_abi::DomId;
 
-use crate::config::DomainConfig;
+use crate::config::cpus::CpuSet;
+use crate::config::{CpuAffinity, DomainConfig};
 use crate::hypervisor::{HvError, Hypervisor};
 use crate::ops;
 use layout::{DomULayout, DomULayoutRequest, TooSmall, PAGE};
@@ -121,6 +124,14 @@ pub enum BuildError {
         path: PathBuf,
         /// What pvboot found wrong.
         reason: pvboot::PvError,
+    },
+    /// The kernel is a bzImage whose ELF could not be extracted.
+    #[error("kernel image '{}': {source}", path.display())]
+    BzImage {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        source: bzimage::BzImageError,
     },
     /// The configured memory cannot hold the start-of-day layout.
     #[error("memory = {memory_mib} MiB is too small for this kernel: {source}")]
@@ -225,7 +236,11 @@ impl Images {
     /// Read the files `cfg` names.
     pub fn load(cfg: &DomainConfig) -> Result<Self, BuildError> {
         let kernel_path = PathBuf::from(&cfg.kernel);
-        let kernel = read("kernel image", &kernel_path)?;
+        let mut kernel = read("kernel image", &kernel_path)?;
+        if bzimage::is_bzimage(&kernel) {
+            kernel = bzimage::extract(&kernel)
+                .map_err(|source| BuildError::BzImage { path: kernel_path.clone(), source })?;
+        }
         let ramdisk = cfg.ramdisk.as_deref().map(|r| read("ramdisk", Path::new(r))).transpose()?;
         Ok(Images { kernel_path, kernel, ramdisk })
     }
@@ -339,6 +354,7 @@ fn populate_and_load(
     domid: DomId,
 ) -> Result<BuiltDomain, BuildError> {
     hv.max_vcpus(domid, cfg.vcpus).map_err(failed("setting the vcpu limit"))?;
+    pin_vcpus(hv, domid, cfg)?;
     let maxmem_kib = cfg.maxmem_mib.max(cfg.memory_mib) * 1024 + MAXMEM_SLACK_KIB;
     hv.max_mem(domid, maxmem_kib).map_err(failed("setting the memory limit"))?;
     let p2m = populate(hv, domid, l.nr_pages)?;
@@ -398,6 +414,23 @@ fn populate_and_load(
     });
     hv.set_vcpu_context(domid, 0, &ctx).map_err(failed("setting vcpu 0's context"))?;
     Ok(BuiltDomain { domid, store_mfn, store_evtchn, console_mfn, console_evtchn })
+}
+
+/// Apply the configuration's `cpus` as the vcpus' hard affinity
+/// (`XEN_DOMCTL_setvcpuaffinity`); vcpus it does not restrict keep Xen's
+/// default (any cpu).
+fn pin_vcpus(hv: &dyn Hypervisor, domid: DomId, cfg: &DomainConfig) -> Result<(), BuildError> {
+    let Some(affinity) = &cfg.cpus else { return Ok(()) };
+    let for_vcpu = |v: u32| match affinity {
+        CpuAffinity::All(set) => Some(set),
+        CpuAffinity::PerVcpu(list) => list.get(v as usize),
+    };
+    for v in 0..cfg.vcpus {
+        if let Some(CpuSet::Cpus(cpus)) = for_vcpu(v) {
+            ops::set_hard_affinity(hv, domid, v, cpus).map_err(failed("pinning the vcpus (cpus =)"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Give the domain `nr_pages` frames, PFN 0 upwards; returns the p2m.

@@ -400,3 +400,20 @@ fn missing_files_are_named() {
     assert_eq!(hv.state.borrow().domain(built.domid).unwrap().info.flags & XEN_DOMINF_paused, 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn cpus_pin_the_vcpus() {
+    let hv = fake();
+    let cfg = config("cpus = [\"1\", \"all\"]\n");
+    let built = build(&hv, &cfg, &images(kernel(&[]), None), &NoNames).unwrap();
+    let st = hv.state.borrow();
+    let d = st.domain(built.domid).unwrap();
+    assert_eq!(d.hard_affinity.get(&0), Some(&vec![0b10]));
+    assert_eq!(d.hard_affinity.get(&1), None, "'all' leaves Xen's default");
+    drop(st);
+    let hv = fake();
+    let cfg = config("cpus = \"5\"\n");
+    let e = build(&hv, &cfg, &images(kernel(&[]), None), &NoNames).unwrap_err();
+    assert!(e.to_string().starts_with("pinning the vcpus (cpus =): "), "{e}");
+    assert!(hv.state.borrow().domains.iter().all(|d| d.info.domain != built.domid), "destroyed");
+}

@@ -32,7 +32,7 @@ use dom0_abi::sysctl::{
 use dom0_abi::xen_version::*;
 use dom0_abi::{DomId, Errno};
 
-use super::{ForeignPages, HvErrno, HvError, Hypervisor};
+use super::{Affinity, ForeignPages, HvErrno, HvError, Hypervisor};
 
 /// Size of a machine frame.
 const PAGE: usize = 4096;
@@ -56,6 +56,9 @@ pub struct FakeDomain {
     pub evtchns: Vec<(u32, DomId)>,
     /// Machine frame given to hypercall_init.
     pub hypercall_page: Option<u64>,
+    /// Hard affinity set with setvcpuaffinity, by vCPU (bit per cpu; a
+    /// vCPU not here may run anywhere).
+    pub hard_affinity: BTreeMap<u32, Vec<u8>>,
 }
 
 /// A machine frame of the fake.
@@ -225,6 +228,7 @@ impl FakeHypervisor {
             threads_per_core: 1,
             cores_per_socket: 2,
             nr_cpus: 2,
+            max_cpu_id: 1,
             nr_nodes: 1,
             cpu_khz: 2_000_123,
             total_pages: 262_144,
@@ -404,6 +408,35 @@ impl Hypervisor for FakeHypervisor {
         }
         d.vcpu_contexts.insert(vcpu, Box::new(*ctx));
         d.info.nr_online_vcpus = d.info.nr_online_vcpus.max(1);
+        Ok(())
+    }
+
+    fn vcpu_hard_affinity(&self, op: Affinity, dom: DomId, vcpu: u32, cpumap: &mut [u8]) -> Result<(), HvError> {
+        let mut st = self.state.borrow_mut();
+        st.calls.push(format!("{op:?}vcpuaffinity dom {} vcpu {vcpu}", dom.0));
+        let nr_cpus = st.physinfo.nr_cpus as usize;
+        let online = |i: usize| i < nr_cpus;
+        let d = st.domain_mut(dom)?;
+        if vcpu > d.info.max_vcpu_id {
+            return Err(Self::fail("domctl", Errno::EINVAL));
+        }
+        let bit = |map: &[u8], i: usize| map.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
+        if op == Affinity::Set {
+            // As Xen: the new map, limited to online cpus, must not be empty.
+            let hard: Vec<u8> = (0..nr_cpus.div_ceil(8))
+                .map(|byte| (0..8).filter(|b| online(byte * 8 + b) && bit(cpumap, byte * 8 + b)).fold(0u8, |m, b| m | 1 << b))
+                .collect();
+            if hard.iter().all(|&b| b == 0) {
+                return Err(Self::fail("domctl", Errno::EINVAL));
+            }
+            d.hard_affinity.insert(vcpu, hard);
+        }
+        let current = d.hard_affinity.get(&vcpu).cloned();
+        for (i, byte) in cpumap.iter_mut().enumerate() {
+            *byte = (0..8)
+                .filter(|b| current.as_deref().map_or(online(i * 8 + b), |m| bit(m, i * 8 + b)))
+                .fold(0u8, |m, b| m | 1 << b);
+        }
         Ok(())
     }
 

@@ -148,6 +148,13 @@ pub trait Hypervisor {
     /// `HYPERVISOR_mmuext_op(ops, count, NULL, foreigndom)`.
     fn mmuext_op(&self, ops: &[MmuextOp], foreigndom: DomId) -> Result<(), HvError>;
 
+    /// `XEN_DOMCTL_setvcpuaffinity` or `getvcpuaffinity` of the hard
+    /// affinity of vCPU `vcpu` of `dom`: `cpumap` (bit *n* of byte *n/8*
+    /// for physical cpu *n*, as `xenctl_bitmap`) is the new affinity for
+    /// [`Affinity::Set`]; Xen writes the effective (or current) affinity
+    /// back into it.
+    fn vcpu_hard_affinity(&self, op: Affinity, dom: DomId, vcpu: u32, cpumap: &mut [u8]) -> Result<(), HvError>;
+
     /// `EVTCHNOP_alloc_unbound`: a port of `dom` that `remote` may bind.
     fn evtchn_alloc_unbound(&self, dom: DomId, remote: DomId) -> Result<u32, HvError>;
 
@@ -216,6 +223,15 @@ pub trait Hypervisor {
     fn pin_l4(&self, dom: DomId, mfn: u64) -> Result<(), HvError> {
         self.mmuext_op(&[MmuextOp::new(MmuextCmd::PinL4Table, mfn, 0)], dom)
     }
+}
+
+/// Which way a vcpu affinity domctl goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Affinity {
+    /// `XEN_DOMCTL_getvcpuaffinity`.
+    Get,
+    /// `XEN_DOMCTL_setvcpuaffinity`.
+    Set,
 }
 
 /// Another domain's pages mapped into ours, as a list of 4 KiB pages;

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::ptr::NonNull;
 
 use dom0_abi::arch_x86::VcpuGuestContext;
-use dom0_abi::domctl::{DomctlCmd, XenDomctl};
+use dom0_abi::domctl::{DomctlCmd, XenDomctl, XenDomctlVcpuaffinity, XEN_VCPUAFFINITY_HARD};
 use dom0_abi::event_channel::{EvtchnAllocUnbound, EVTCHNOP_alloc_unbound};
 use dom0_abi::hypercall::{
     HYPERVISOR_domctl, HYPERVISOR_event_channel_op, HYPERVISOR_memory_op, HYPERVISOR_mmuext_op, HYPERVISOR_sysctl,
@@ -26,12 +26,13 @@ use dom0_abi::mmu::MmuextOp;
 use dom0_abi::GuestHandle;
 use dom0_abi::privcmd::{PrivcmdHypercall, PrivcmdMmapbatchV2, IOCTL_PRIVCMD_HYPERCALL, IOCTL_PRIVCMD_MMAPBATCH_V2};
 use dom0_abi::sysctl::XenSysctl;
+use dom0_abi::xen::XenctlBitmap;
 use dom0_abi::{DomId, Errno, Pod};
 use rustix::ioctl::{Ioctl, IoctlOutput, Opcode};
 use rustix::mm::{MapFlags, ProtFlags};
 
 use super::buffer::{BufferSource, HypercallBuf};
-use super::{sysctl_data_handle, ForeignPages, HvErrno, HvError, Hypervisor};
+use super::{sysctl_data_handle, Affinity, ForeignPages, HvErrno, HvError, Hypervisor};
 
 /// An ioctl whose argument is a pointer to `T` and whose result is the
 /// ioctl's return value.
@@ -205,6 +206,29 @@ impl Hypervisor for Privcmd {
         op.u.vcpucontext.ctxt = GuestHandle::new(ctx_buf.addr());
         // `ctx_buf` lives until the end of this function, past the call.
         self.domctl(&mut op)
+    }
+
+    fn vcpu_hard_affinity(&self, op: Affinity, dom: DomId, vcpu: u32, cpumap: &mut [u8]) -> Result<(), HvError> {
+        let mut buf = self.buffers.alloc(cpumap.len().max(1))?;
+        buf.as_mut_slice()[..cpumap.len()].copy_from_slice(cpumap);
+        let cmd = match op {
+            Affinity::Get => DomctlCmd::Getvcpuaffinity,
+            Affinity::Set => DomctlCmd::Setvcpuaffinity,
+        };
+        let mut d = XenDomctl::new(cmd, dom);
+        d.u.vcpuaffinity = XenDomctlVcpuaffinity {
+            vcpu,
+            flags: XEN_VCPUAFFINITY_HARD,
+            cpumap_hard: XenctlBitmap {
+                bitmap: GuestHandle::new(buf.addr()),
+                nr_bits: u32::try_from(cpumap.len() * 8).unwrap_or(u32::MAX),
+            },
+            ..Default::default()
+        };
+        // `buf` lives until the end of this function, past the call.
+        self.domctl(&mut d)?;
+        cpumap.copy_from_slice(&buf.as_slice()[..cpumap.len()]);
+        Ok(())
     }
 
     fn populate_physmap(&self, dom: DomId, extents: &mut [u64]) -> Result<usize, HvError> {

@@ -1,0 +1,157 @@
+//! Debian's Linux kernel (a bzImage, xz-compressed) as a PV domU on the
+//! reference system (Xen 4.17, Debian's Linux as PV dom0, our `xm`,
+//! `xenstored` and `xenconsoled`), on two CPUs: one boot, one test.
+//!
+//! * `xm create` of `/etc/xen/linux.cfg` (`kernel = '/boot/vmlinuz'`, a
+//!   busybox ramdisk, `extra = 'console=hvc0'`): the guest's `/init` prints
+//!   its ready line on hvc0, into xenconsoled's log;
+//! * its shell answers through `xm console`: `echo L$((6*7))` gives `L42`;
+//! * `xm reboot`: Linux reboots, xenconsoled builds it again, its shell
+//!   answers again;
+//! * `xm vcpu-pin` and `xm vcpu-list` (hard affinity through
+//!   `XEN_DOMCTL_setvcpuaffinity`/`getvcpuaffinity`);
+//! * `xm shutdown -w`: Linux powers off on `control/shutdown`, the domain is
+//!   gone and the host's free memory is back.
+//!
+//! Without access to Debian's archive the test prints `SKIPPED: ...` and
+//! passes.
+
+use std::time::{Duration, Instant};
+
+use qemu_tests::debian;
+use qemu_tests::linux_dom0::{machine, LinuxDom0, Output, LINUX_DOMU_READY, XENCONSOLED_LOG, XENSTORED_LOG};
+use qemu_tests::qemu::Machine;
+
+/// The guest's console log kept by xenconsoled.
+const LOG: &str = "/var/log/xen/console/guest-linux1.log";
+/// The log, printable: without the shell's escape sequences (`ESC[6n`
+/// would be answered by a terminal) and ending in a newline (the prompt
+/// has none, and the driver's markers must start their lines).
+const CAT_LOG: &str = "tr -d '\\033\\r' < /var/log/xen/console/guest-linux1.log; echo";
+
+fn boot() -> Option<LinuxDom0> {
+    if let Err(e) = qemu_tests::linux_dom0::artefacts() {
+        if debian::is_unavailable(&e) {
+            println!("SKIPPED: Linux dom0 reference system: {e:#}");
+            return None;
+        }
+        panic!("fetching the reference system: {e:#}");
+    }
+    let m = Machine { smp: 2, ..machine() };
+    let sys = LinuxDom0::boot_on(&m).unwrap_or_else(|e| panic!("booting Xen 4.17 + Linux dom0: {e:#}"));
+    eprintln!("dom0 shell ready after {:.1?}", sys.boot_time);
+    Some(sys)
+}
+
+/// Lines of a command's output without the hypervisor's own.
+fn without_xen(text: &str) -> String {
+    text.lines().filter(|l| !l.starts_with("(XEN)")).map(|l| format!("{l}\n")).collect()
+}
+
+fn run(sys: &mut LinuxDom0, cmd: &str) -> Output {
+    let mut o = sys.run(cmd).unwrap_or_else(|e| panic!("{e:#}\nserial log:\n{}", sys.log()));
+    o.stdout = without_xen(&o.stdout);
+    o.stderr = without_xen(&o.stderr);
+    eprintln!("$ {cmd}   (exit {})\n{}{}", o.exit_code, o.stdout, o.stderr);
+    o
+}
+
+fn ok(sys: &mut LinuxDom0, cmd: &str) -> String {
+    let o = run(sys, cmd);
+    if o.exit_code != 0 {
+        let logs = run(sys, &format!("cat {XENSTORED_LOG} {XENCONSOLED_LOG}; dmesg | tail -20"));
+        panic!("{cmd}: {o:?}\nlogs:\n{}", logs.stdout);
+    }
+    o.stdout
+}
+
+/// `free_memory` of `xm info`, in MiB.
+fn free_mib(sys: &mut LinuxDom0) -> u64 {
+    let info = ok(sys, "xm info");
+    info.lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == "free_memory").map(|(_, v)| v.trim()))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no free_memory in xm info:\n{info}"))
+}
+
+/// Domain names of `xm list`.
+fn names(sys: &mut LinuxDom0) -> Vec<String> {
+    ok(sys, "xm list").lines().skip(1).filter_map(|l| l.split_whitespace().next().map(String::from)).collect()
+}
+
+/// Poll `cmd` until its output contains `want` (at most `secs` seconds).
+fn wait_for(sys: &mut LinuxDom0, cmd: &str, want: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        last = run(sys, cmd).stdout;
+        if last.contains(want) {
+            return last;
+        }
+        sys.settle(Duration::from_secs(2));
+    }
+    let logs = run(sys, &format!("xm list; cat {LOG} {XENCONSOLED_LOG}")).stdout;
+    panic!("{cmd} never showed {want:?}; last output:\n{last}\nlogs:\n{logs}\nserial:\n{}", sys.log());
+}
+
+#[test]
+fn linux_domu_on_xen() {
+    let Some(mut sys) = boot() else { return };
+    let free0 = free_mib(&mut sys);
+    let names0 = names(&mut sys);
+    assert_eq!(names0, ["Domain-0"]);
+
+    // Create: the bzImage is unpacked by xm's builder.
+    let start = Instant::now();
+    let o = ok(&mut sys, "xm create /etc/xen/linux.cfg");
+    assert!(o.starts_with("Started domain linux1 (id="), "{o}");
+    eprintln!("xm create took {:.1?}", start.elapsed());
+    let log = wait_for(&mut sys, CAT_LOG, LINUX_DOMU_READY, 240);
+    eprintln!("Linux domU ready after {:.1?}", start.elapsed());
+    assert!(log.contains("Booting kernel on Xen") || log.contains("Linux version"), "{log}");
+
+    // Its shell, through xm console.
+    let con = ok(&mut sys, "(sleep 2; echo 'echo L$((6*7))'; sleep 4) | timeout 10 xm console linux1 | tr -d '\\033\\r'; echo");
+    assert!(con.lines().any(|l| l.trim() == "L42"), "{con}");
+    let log = ok(&mut sys, CAT_LOG);
+    assert!(log.contains("L42"), "{log}");
+
+    // Reboot: Linux reboots on control/shutdown = reboot and xenconsoled
+    // builds it again (on_reboot defaults to restart) under a new id.
+    let id0 = ok(&mut sys, "xm domid linux1");
+    ok(&mut sys, "xm reboot linux1");
+    let again = "[ $(grep -c LINUX-DOMU-READY /var/log/xen/console/guest-linux1.log) -ge 2 ] && echo rebooted";
+    wait_for(&mut sys, again, "rebooted", 240);
+    let id1 = ok(&mut sys, "xm domid linux1");
+    assert!(ok(&mut sys, CAT_LOG).contains("domu: rebooting"));
+    assert_ne!(id0, id1);
+    let log = ok(&mut sys, &format!("cat {XENCONSOLED_LOG}"));
+    assert!(log.contains(&format!("domain {} stopped; restarted as domain {}", id0.trim(), id1.trim())), "{log}");
+    let con = ok(&mut sys, "(sleep 2; echo 'echo R$((6*7))'; sleep 4) | timeout 10 xm console linux1 | tr -d '\\033\\r'; echo");
+    assert!(con.lines().any(|l| l.trim() == "R42"), "{con}");
+
+    // Pinning: vcpu 0 to cpu 1, then back to any cpu.
+    ok(&mut sys, "xm vcpu-pin linux1 0 1");
+    let l = ok(&mut sys, "xm vcpu-list linux1");
+    assert!(l.lines().nth(1).is_some_and(|v| v.ends_with(" 1")), "{l}");
+    let l = wait_for(&mut sys, "xm vcpu-list linux1 | awk 'NR==2 {print \"on-cpu\" $4}'", "on-cpu1", 20);
+    assert_eq!(l, "on-cpu1\n");
+    ok(&mut sys, "xm vcpu-pin linux1 all all");
+    let l = ok(&mut sys, "xm vcpu-list");
+    assert!(l.lines().skip(1).all(|v| v.ends_with(" any cpu")), "{l}");
+    let o = run(&mut sys, "xm vcpu-pin linux1 0 5");
+    assert_eq!((o.exit_code, o.stderr.trim()), (1, "xm: cpu 5 does not exist (the host has cpus 0-1)"), "{o:?}");
+
+    // Shutdown: Linux powers off on control/shutdown.
+    ok(&mut sys, "xm shutdown -w linux1");
+    let log = ok(&mut sys, &format!("({CAT_LOG}) | tail -5"));
+    // Without pm_power_off a PV domU halts: xen_machine_halt is
+    // SCHEDOP_shutdown(poweroff).
+    assert!(log.contains("domu: powering off") && log.contains("reboot: System halted"), "{log}");
+    assert_eq!(names(&mut sys), names0);
+    assert_eq!(free_mib(&mut sys), free0);
+
+    let log = ok(&mut sys, &format!("cat {XENSTORED_LOG}"));
+    assert!(!log.contains("WARN"), "xenstored warned:\n{log}");
+    sys.shutdown().unwrap();
+}
