@@ -15,6 +15,7 @@ extern crate alloc;
 pub mod acpi_s5;
 pub mod cmdline;
 pub mod evtchn;
+pub mod grant;
 pub mod insn;
 pub mod console;
 pub mod mm;

@@ -232,6 +232,9 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         p2m,
         shared_info_mfn,
         evtchn: Mutex::new(crate::evtchn::EvtchnTable::new(1)),
+        grant: Mutex::new(
+            crate::hypercall::grant_table::new_table(0).ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?,
+        ),
         state: Mutex::new(DomainState { vm_assist: 0, shutdown: None, shutdown_code: None }),
     });
     let si_page = domain.shared_info();

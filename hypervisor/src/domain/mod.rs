@@ -79,6 +79,8 @@ pub struct Domain {
     pub shared_info_mfn: u64,
     /// Event channels.
     pub evtchn: Mutex<crate::evtchn::EvtchnTable>,
+    /// Grant table and maptrack.
+    pub grant: Mutex<crate::grant::GrantTable>,
     /// Mutable state.
     pub state: Mutex<DomainState>,
 }

@@ -6,6 +6,7 @@ pub mod callbacks;
 pub mod console_io;
 pub mod descriptor;
 pub mod event_channel;
+pub mod grant_table;
 pub mod memory;
 pub mod mm;
 pub mod multicall;
@@ -79,6 +80,7 @@ pub fn call(v: &mut Vcpu, regs: &mut TrapFrame, op: u64, a: [u64; 6]) -> HcResul
         nr::HYPERVISOR_memory_op => memory::memory_op(v, a[0], a[1]),
         nr::HYPERVISOR_set_timer_op => vcpu::set_timer_op(v, a[0]),
         nr::HYPERVISOR_vcpu_op => vcpu::vcpu_op(v, a[0] as u32, a[1], a[2]),
+        nr::HYPERVISOR_grant_table_op => grant_table::grant_table_op(v, a[0], a[1], a[2]),
         nr::HYPERVISOR_event_channel_op => event_channel::event_channel_op(v, a[0] as u32, a[1]),
         nr::HYPERVISOR_mmu_update => mm::mmu_update(v, a[0], a[1], a[2], a[3]),
         nr::HYPERVISOR_mmuext_op => mm::mmuext_op(v, a[0], a[1], a[2], a[3]),

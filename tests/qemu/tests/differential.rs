@@ -106,3 +106,8 @@ fn events() {
 fn time() {
     differential("time");
 }
+
+#[test]
+fn grants() {
+    differential("grants");
+}

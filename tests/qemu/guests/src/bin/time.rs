@@ -58,6 +58,14 @@ fn block() -> XenResult {
     check(unsafe { raw(HYPERVISOR_sched_op, u64::from(SCHEDOP_block), 0, 0, 0, 0) })
 }
 
+/// Mask event delivery: an event raised before the next `block` stays
+/// pending (block unmasks and returns at once), so a timer that fires
+/// early cannot be consumed before block and leave it waiting forever.
+fn mask(shared: *mut SharedInfo) {
+    // SAFETY: our own vcpu_info slot in the mapped shared_info page.
+    unsafe { core::ptr::write_volatile(&raw mut (*shared).vcpu_info[0].evtchn_upcall_mask, 1) };
+}
+
 fn main(si: &'static StartInfo) {
     let mut t = Transcript::begin("time");
     let (shared, r) = pv_guests::events::install(si).expect("shared_info maps");
@@ -91,6 +99,7 @@ fn main(si: &'static StartInfo) {
     t.fact("events after binding", take_events());
 
     let start = now(shared);
+    mask(shared);
     t.fact("set_timer_op in 2 ms", show(set_timer(start + 2 * MS)));
     t.fact("block", show(block()));
     t.fact("events after it", take_events());
@@ -104,6 +113,7 @@ fn main(si: &'static StartInfo) {
 
     let start = now(shared);
     let mut ss = VcpuSetSingleshotTimer { timeout_abs_ns: start + MS, flags: 0 };
+    mask(shared);
     t.fact("set_singleshot_timer in 1 ms", show(vcpu_op(VCPUOP_set_singleshot_timer, 0, &mut ss)));
     t.fact("block", show(block()));
     t.fact("events after it", take_events());
