@@ -592,6 +592,29 @@ impl Drop for LinuxDom0 {
     }
 }
 
+/// Boot the reference system on machine `m` for a test, or print
+/// `SKIPPED: ...` and return `None` when Debian's archive cannot be reached.
+/// Any other failure (a broken build, a dom0 that never reaches its shell)
+/// panics, failing the test.
+pub fn boot_or_skip(m: &Machine) -> Option<LinuxDom0> {
+    if let Err(e) = artefacts() {
+        if debian::is_unavailable(&e) {
+            println!("SKIPPED: Linux dom0 reference system: {e:#}");
+            return None;
+        }
+        panic!("fetching the reference system: {e:#}");
+    }
+    let sys = LinuxDom0::boot_on(m).unwrap_or_else(|e| panic!("booting Xen 4.17 + Linux dom0: {e:#}"));
+    eprintln!("dom0 shell ready after {:.1?}", sys.boot_time);
+    Some(sys)
+}
+
+/// `text` without the hypervisor's `(XEN) ` console lines, which interleave
+/// with a guest's output on the shared serial port.
+pub fn without_xen(text: &str) -> String {
+    text.lines().filter(|l| !l.starts_with("(XEN)")).map(|l| format!("{l}\n")).collect()
+}
+
 /// Times of one domU's life on the reference system, for `cargo xtask bench`.
 #[derive(Clone, Copy, Debug)]
 pub struct DomuTimes {

@@ -19,27 +19,14 @@
 
 use std::time::Duration;
 
-use qemu_tests::debian;
-use qemu_tests::linux_dom0::{LinuxDom0, Output, XENCONSOLED_LOG, XENSTORED_LOG};
+use qemu_tests::linux_dom0::{boot_or_skip, machine, without_xen, LinuxDom0, Output, XENCONSOLED_LOG, XENSTORED_LOG};
 
 fn boot() -> Option<LinuxDom0> {
-    if let Err(e) = qemu_tests::linux_dom0::artefacts() {
-        if debian::is_unavailable(&e) {
-            println!("SKIPPED: Linux dom0 reference system: {e:#}");
-            return None;
-        }
-        panic!("fetching the reference system: {e:#}");
-    }
-    let sys = LinuxDom0::boot().unwrap_or_else(|e| panic!("booting Xen 4.17 + Linux dom0: {e:#}"));
-    eprintln!("dom0 shell ready after {:.1?}", sys.boot_time);
-    Some(sys)
+    boot_or_skip(&machine())
 }
 
 /// Lines of a command's output without the hypervisor's own (a crashing
 /// guest makes Xen print a register dump on the shared serial console).
-fn without_xen(text: &str) -> String {
-    text.lines().filter(|l| !l.starts_with("(XEN)")).map(|l| format!("{l}\n")).collect()
-}
 
 /// The domain id in `xm create`'s `Started domain NAME (id=N)`.
 fn started_id(stdout: &str) -> u16 {

@@ -18,8 +18,7 @@
 
 use std::time::{Duration, Instant};
 
-use qemu_tests::debian;
-use qemu_tests::linux_dom0::{machine, LinuxDom0, Output, LINUX_DOMU_READY, XENCONSOLED_LOG, XENSTORED_LOG};
+use qemu_tests::linux_dom0::{boot_or_skip, machine, without_xen, LinuxDom0, Output, LINUX_DOMU_READY, XENCONSOLED_LOG, XENSTORED_LOG};
 use qemu_tests::qemu::Machine;
 
 /// The guest's console log kept by xenconsoled.
@@ -30,23 +29,10 @@ const LOG: &str = "/var/log/xen/console/guest-linux1.log";
 const CAT_LOG: &str = "tr -d '\\033\\r' < /var/log/xen/console/guest-linux1.log; echo";
 
 fn boot() -> Option<LinuxDom0> {
-    if let Err(e) = qemu_tests::linux_dom0::artefacts() {
-        if debian::is_unavailable(&e) {
-            println!("SKIPPED: Linux dom0 reference system: {e:#}");
-            return None;
-        }
-        panic!("fetching the reference system: {e:#}");
-    }
-    let m = Machine { smp: 2, ..machine() };
-    let sys = LinuxDom0::boot_on(&m).unwrap_or_else(|e| panic!("booting Xen 4.17 + Linux dom0: {e:#}"));
-    eprintln!("dom0 shell ready after {:.1?}", sys.boot_time);
-    Some(sys)
+    boot_or_skip(&Machine { smp: 2, ..machine() })
 }
 
 /// Lines of a command's output without the hypervisor's own.
-fn without_xen(text: &str) -> String {
-    text.lines().filter(|l| !l.starts_with("(XEN)")).map(|l| format!("{l}\n")).collect()
-}
 
 fn run(sys: &mut LinuxDom0, cmd: &str) -> Output {
     let mut o = sys.run(cmd).unwrap_or_else(|e| panic!("{e:#}\nserial log:\n{}", sys.log()));

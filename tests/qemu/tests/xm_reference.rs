@@ -6,21 +6,11 @@
 //! Without access to Debian's archive the test prints `SKIPPED: ...` and
 //! passes.
 
-use qemu_tests::debian;
-use qemu_tests::linux_dom0::{LinuxDom0, Output};
+use qemu_tests::linux_dom0::{boot_or_skip, machine, LinuxDom0, Output};
 
 /// Boot the system, or `None` (after printing why) without the archive.
 fn boot() -> Option<LinuxDom0> {
-    if let Err(e) = qemu_tests::linux_dom0::artefacts() {
-        if debian::is_unavailable(&e) {
-            println!("SKIPPED: Linux dom0 reference system: {e:#}");
-            return None;
-        }
-        panic!("fetching the reference system: {e:#}");
-    }
-    let sys = LinuxDom0::boot().unwrap_or_else(|e| panic!("booting Xen 4.17 + Linux dom0: {e:#}"));
-    eprintln!("dom0 shell ready after {:.1?}", sys.boot_time);
-    Some(sys)
+    boot_or_skip(&machine())
 }
 
 fn run(sys: &mut LinuxDom0, cmd: &str) -> Output {
