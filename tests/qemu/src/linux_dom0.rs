@@ -615,6 +615,66 @@ pub fn without_xen(text: &str) -> String {
     text.lines().filter(|l| !l.starts_with("(XEN)")).map(|l| format!("{l}\n")).collect()
 }
 
+/// Shell helpers for tests: each panics with the evidence a failing test
+/// needs instead of returning an error.
+impl LinuxDom0 {
+    /// Run `cmd`, echoing it and its output to stderr; panics with the
+    /// serial log when the shell cannot run it.
+    pub fn sh(&mut self, cmd: &str) -> Output {
+        let o = self.run_or_panic(cmd);
+        echoed(cmd, o)
+    }
+
+    /// [`LinuxDom0::sh`] with the hypervisor's `(XEN)` lines taken out of
+    /// the output (a crashing guest makes Xen print a register dump on the
+    /// shared serial console). Not for `xm dmesg`, whose output is such lines.
+    pub fn sh_guest(&mut self, cmd: &str) -> Output {
+        let o = self.run_or_panic(cmd);
+        echoed(cmd, Output { stdout: without_xen(&o.stdout), stderr: without_xen(&o.stderr), ..o })
+    }
+
+    fn run_or_panic(&mut self, cmd: &str) -> Output {
+        self.run(cmd).unwrap_or_else(|e| panic!("{e:#}\nserial log:\n{}", self.log()))
+    }
+
+    /// [`LinuxDom0::sh_guest`] for a command that must exit 0: its standard
+    /// output, or a panic with xenstored's and xenconsoled's logs and the
+    /// end of dmesg.
+    pub fn sh_ok(&mut self, cmd: &str) -> String {
+        let o = self.sh_guest(cmd);
+        if o.exit_code != 0 {
+            let logs = self.sh_guest(&format!("cat {XENSTORED_LOG} {XENCONSOLED_LOG}; dmesg | tail -20"));
+            panic!("{cmd}: {o:?}\nlogs:\n{}", logs.stdout);
+        }
+        o.stdout
+    }
+
+    /// `free_memory` of `xm info`, in MiB.
+    pub fn xm_free_mib(&mut self) -> u64 {
+        let info = self.sh_ok("xm info");
+        let free = xm_info_value(&info, "free_memory");
+        free.parse().unwrap_or_else(|_| panic!("free_memory {free:?} in xm info is not a number:\n{info}"))
+    }
+
+    /// Domain names of `xm list`.
+    pub fn xm_names(&mut self) -> Vec<String> {
+        self.sh_ok("xm list").lines().skip(1).filter_map(|l| l.split_whitespace().next().map(String::from)).collect()
+    }
+}
+
+/// Value of `key` in `xm info` output; panics when it has none.
+pub fn xm_info_value<'a>(info: &'a str, key: &str) -> &'a str {
+    info.lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == key).map(|(_, v)| v.trim()))
+        .unwrap_or_else(|| panic!("xm info has no {key}:\n{info}"))
+}
+
+/// `o`, after echoing `cmd` and its output to stderr for the test log.
+fn echoed(cmd: &str, o: Output) -> Output {
+    eprintln!("$ {cmd}   (exit {})\n{}{}", o.exit_code, o.stdout, o.stderr);
+    o
+}
+
 /// Times of one domU's life on the reference system, for `cargo xtask bench`.
 #[derive(Clone, Copy, Debug)]
 pub struct DomuTimes {

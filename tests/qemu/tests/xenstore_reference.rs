@@ -21,22 +21,16 @@
 
 use std::time::Duration;
 
-use qemu_tests::linux_dom0::{boot_or_skip, machine, LinuxDom0, Output, XENSTORED_LOG};
+use qemu_tests::linux_dom0::{boot_or_skip, machine, LinuxDom0, XENSTORED_LOG};
 
 /// Boot the system, or `None` (after printing why) without the archive.
 fn boot() -> Option<LinuxDom0> {
     boot_or_skip(&machine())
 }
 
-fn run(sys: &mut LinuxDom0, cmd: &str) -> Output {
-    let o = sys.run(cmd).unwrap_or_else(|e| panic!("{e:#}\nserial log:\n{}", sys.log()));
-    eprintln!("$ {cmd}   (exit {})\n{}{}", o.exit_code, o.stdout, o.stderr);
-    o
-}
-
 /// Runs `cmd`, which must succeed, and returns its standard output.
 fn ok(sys: &mut LinuxDom0, cmd: &str) -> String {
-    let o = run(sys, cmd);
+    let o = sys.sh(cmd);
     assert_eq!(o.exit_code, 0, "{cmd}: {o:?}");
     o.stdout
 }
@@ -59,7 +53,7 @@ fn xenstored_on_linux_dom0() {
     assert_eq!(ok(&mut sys, "xenstore ls /test"), "a = \"hello\"\nb = \"two words\"\n");
     let ls = ok(&mut sys, "xenstore-ls /local/domain/0");
     assert!(ls.lines().any(|l| l == "name = \"Domain-0\"") && ls.lines().any(|l| l == "domid = \"0\""), "{ls}");
-    let o = run(&mut sys, "xenstore-read /test/nonexistent");
+    let o = sys.sh("xenstore-read /test/nonexistent");
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert!(o.stderr.contains("couldn't read path /test/nonexistent") && o.stderr.contains("ENOENT"), "{o:?}");
 
@@ -73,7 +67,7 @@ fn xenstored_on_linux_dom0() {
     assert_eq!(ok(&mut sys, "xenstore-read /test/guest"), "secret\n");
     ok(&mut sys, "xenstore-chmod /test/guest n5 r7 b9");
     assert_eq!(ok(&mut sys, "xenstore-getperms /test/guest"), "n5 r7 b9\n");
-    let o = run(&mut sys, "xenstore-chmod /test/guest z5");
+    let o = sys.sh("xenstore-chmod /test/guest z5");
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert!(o.stderr.contains("EINVAL"), "{o:?}");
 
@@ -85,7 +79,7 @@ fn xenstored_on_linux_dom0() {
     assert_eq!(w, "/test/w\n/test/w/x\n/test/w\n");
 
     ok(&mut sys, "xenstore-rm /test");
-    assert_eq!(run(&mut sys, "xenstore-exists /test").exit_code, 1);
+    assert_eq!(sys.sh("xenstore-exists /test").exit_code, 1);
 
     // Dom0's kernel talks to our daemon over its ring: the same request
     // through the kernel's xenbus device, and the nodes the kernel wrote
@@ -98,7 +92,7 @@ fn xenstored_on_linux_dom0() {
     assert_eq!(ok(&mut sys, "xenstore-read /test-kernel && xenstore-rm /test-kernel"), "via-ring\n");
     let mut control = String::new();
     for _ in 0..10 {
-        control = run(&mut sys, "xenstore-ls /local/domain/0/control").stdout;
+        control = sys.sh("xenstore-ls /local/domain/0/control").stdout;
         if control.contains("feature-poweroff") {
             break;
         }

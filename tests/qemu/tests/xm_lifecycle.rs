@@ -19,14 +19,11 @@
 
 use std::time::Duration;
 
-use qemu_tests::linux_dom0::{boot_or_skip, machine, without_xen, LinuxDom0, Output, XENCONSOLED_LOG, XENSTORED_LOG};
+use qemu_tests::linux_dom0::{boot_or_skip, machine, LinuxDom0, XENCONSOLED_LOG, XENSTORED_LOG};
 
 fn boot() -> Option<LinuxDom0> {
     boot_or_skip(&machine())
 }
-
-/// Lines of a command's output without the hypervisor's own (a crashing
-/// guest makes Xen print a register dump on the shared serial console).
 
 /// The domain id in `xm create`'s `Started domain NAME (id=N)`.
 fn started_id(stdout: &str) -> u16 {
@@ -34,57 +31,26 @@ fn started_id(stdout: &str) -> u16 {
     line.trim_end_matches(')').rsplit('=').next().unwrap().parse().unwrap()
 }
 
-fn run(sys: &mut LinuxDom0, cmd: &str) -> Output {
-    let mut o = sys.run(cmd).unwrap_or_else(|e| panic!("{e:#}\nserial log:\n{}", sys.log()));
-    o.stdout = without_xen(&o.stdout);
-    o.stderr = without_xen(&o.stderr);
-    eprintln!("$ {cmd}   (exit {})\n{}{}", o.exit_code, o.stdout, o.stderr);
-    o
-}
-
-fn ok(sys: &mut LinuxDom0, cmd: &str) -> String {
-    let o = run(sys, cmd);
-    if o.exit_code != 0 {
-        let logs = run(sys, &format!("cat {XENSTORED_LOG} {XENCONSOLED_LOG}; dmesg | tail -20"));
-        panic!("{cmd}: {o:?}\nlogs:\n{}", logs.stdout);
-    }
-    o.stdout
-}
-
-/// `free_memory` of `xm info`, in MiB.
-fn free_mib(sys: &mut LinuxDom0) -> u64 {
-    let info = ok(sys, "xm info");
-    info.lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == "free_memory").map(|(_, v)| v.trim()))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no free_memory in xm info:\n{info}"))
-}
-
-/// Domain names of `xm list`.
-fn names(sys: &mut LinuxDom0) -> Vec<String> {
-    ok(sys, "xm list").lines().skip(1).filter_map(|l| l.split_whitespace().next().map(String::from)).collect()
-}
-
 /// Poll `cmd` until its output contains `want` (at most `tries` seconds).
 fn wait_for(sys: &mut LinuxDom0, cmd: &str, want: &str, tries: u32) -> String {
     let mut last = String::new();
     for _ in 0..tries {
-        last = run(sys, cmd).stdout;
+        last = sys.sh_guest(cmd).stdout;
         if last.contains(want) {
             return last;
         }
         sys.settle(Duration::from_secs(1));
     }
-    let logs = run(sys, &format!("xm list; cat /var/log/xen/console/*.log {XENCONSOLED_LOG} {XENSTORED_LOG}")).stdout;
+    let logs = sys.sh_guest(&format!("xm list; cat /var/log/xen/console/*.log {XENCONSOLED_LOG} {XENSTORED_LOG}")).stdout;
     panic!("{cmd} never showed {want:?}; last output:\n{last}\nlogs:\n{logs}");
 }
 
 #[test]
 fn xm_lifecycle_on_linux_dom0() {
     let Some(mut sys) = boot() else { return };
-    ok(&mut sys, &format!("cat {XENCONSOLED_LOG}"));
-    let free0 = free_mib(&mut sys);
-    let names0 = names(&mut sys);
+    sys.sh_ok(&format!("cat {XENCONSOLED_LOG}"));
+    let free0 = sys.xm_free_mib();
+    let names0 = sys.xm_names();
     assert_eq!(names0, ["Domain-0"]);
 
     // Bad configurations: one line each, nothing left behind.
@@ -93,15 +59,15 @@ fn xm_lifecycle_on_linux_dom0() {
         ("notelf", "is not a Xen PV kernel"),
         ("huge", "not enough free memory for domain 'huge'"),
     ] {
-        let o = run(&mut sys, &format!("xm create /etc/xen/{cfg}.cfg"));
+        let o = sys.sh_guest(&format!("xm create /etc/xen/{cfg}.cfg"));
         assert_eq!(o.exit_code, 1, "{o:?}");
         assert!(o.stderr.contains(want) && o.stderr.lines().count() == 1, "{cfg}: {o:?}");
-        assert_eq!(names(&mut sys), names0);
+        assert_eq!(sys.xm_names(), names0);
     }
-    assert_eq!(free_mib(&mut sys), free0);
+    assert_eq!(sys.xm_free_mib(), free0);
 
     // Create.
-    let o = ok(&mut sys, "xm create /etc/xen/domu.cfg");
+    let o = sys.sh_ok("xm create /etc/xen/domu.cfg");
     assert!(o.starts_with("Started domain domu1 (id="), "{o}");
     let id = started_id(&o);
     let log = wait_for(&mut sys, "cat /var/log/xen/console/guest-domu1.log", "domu: ready", 30);
@@ -111,48 +77,48 @@ fn xm_lifecycle_on_linux_dom0() {
     assert!(log.contains("domu: cmdline hello"), "{log}");
     assert!(log.contains("domu: watching control/shutdown (ok)"), "{log}");
 
-    let list = ok(&mut sys, "xm list domu1");
+    let list = sys.sh_ok("xm list domu1");
     let f: Vec<&str> = list.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(&f[..4], ["domu1", &id.to_string(), "32", "1"], "{list}");
     assert!(f[4].len() == 6 && !f[4].contains('p'), "{list}");
     let _time: f64 = f[5].parse().unwrap();
 
-    let ls = ok(&mut sys, &format!("xenstore-ls -p /local/domain/{id}"));
+    let ls = sys.sh_ok(&format!("xenstore-ls -p /local/domain/{id}"));
     assert!(ls.lines().any(|l| l.starts_with("name = \"domu1\"") && l.ends_with(&format!("(n0,r{id})"))), "{ls}");
     assert!(ls.lines().any(|l| l.trim_start().starts_with("shutdown = \"\"") && l.ends_with(&format!("(n{id})"))), "{ls}");
     assert!(ls.contains("ring-ref") && ls.contains("static-max"), "{ls}");
-    let vm = ok(&mut sys, &format!("xenstore-read /local/domain/{id}/vm"));
-    assert_eq!(ok(&mut sys, &format!("xenstore-read {}/on_crash", vm.trim())), "restart\n");
+    let vm = sys.sh_ok(&format!("xenstore-read /local/domain/{id}/vm"));
+    assert_eq!(sys.sh_ok(&format!("xenstore-read {}/on_crash", vm.trim())), "restart\n");
 
     // Duplicate name.
-    let o = run(&mut sys, "xm create /etc/xen/domu.cfg");
+    let o = sys.sh_guest("xm create /etc/xen/domu.cfg");
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert!(o.stderr.contains(&format!("domain name 'domu1' is already in use by domain {id}")), "{o:?}");
 
     // The console: replayed output and input echoed.
-    let con = ok(&mut sys, "(sleep 2; echo typed-line; sleep 3) | timeout 8 xm console domu1; true");
+    let con = sys.sh_ok("(sleep 2; echo typed-line; sleep 3) | timeout 8 xm console domu1; true");
     assert!(con.contains("domu: ready") && con.contains("domu: input typed-line"), "{con}");
 
     // Pause, unpause, memory and vcpus.
-    ok(&mut sys, "xm pause domu1");
-    assert!(ok(&mut sys, "xm list domu1").lines().nth(1).unwrap().contains("--p---"));
-    ok(&mut sys, "xm unpause domu1");
-    assert!(!ok(&mut sys, "xm list domu1").lines().nth(1).unwrap().contains('p'));
-    ok(&mut sys, "xm mem-set domu1 24");
-    assert_eq!(ok(&mut sys, &format!("xenstore-read /local/domain/{id}/memory/target")), "24576\n");
-    ok(&mut sys, "xm mem-max domu1 48");
-    assert_eq!(run(&mut sys, "xm vcpu-set domu1 4").exit_code, 1);
+    sys.sh_ok("xm pause domu1");
+    assert!(sys.sh_ok("xm list domu1").lines().nth(1).unwrap().contains("--p---"));
+    sys.sh_ok("xm unpause domu1");
+    assert!(!sys.sh_ok("xm list domu1").lines().nth(1).unwrap().contains('p'));
+    sys.sh_ok("xm mem-set domu1 24");
+    assert_eq!(sys.sh_ok(&format!("xenstore-read /local/domain/{id}/memory/target")), "24576\n");
+    sys.sh_ok("xm mem-max domu1 48");
+    assert_eq!(sys.sh_guest("xm vcpu-set domu1 4").exit_code, 1);
 
     // Shutdown.
-    ok(&mut sys, "xm shutdown -w domu1");
-    let log = ok(&mut sys, "cat /var/log/xen/console/guest-domu1.log");
+    sys.sh_ok("xm shutdown -w domu1");
+    let log = sys.sh_ok("cat /var/log/xen/console/guest-domu1.log");
     assert!(log.contains("domu: shutdown request: poweroff"), "{log}");
-    assert_eq!(names(&mut sys), names0);
-    assert_eq!(run(&mut sys, &format!("xenstore-exists /local/domain/{id}")).exit_code, 1);
-    assert_eq!(free_mib(&mut sys), free0);
+    assert_eq!(sys.xm_names(), names0);
+    assert_eq!(sys.sh_guest(&format!("xenstore-exists /local/domain/{id}")).exit_code, 1);
+    assert_eq!(sys.xm_free_mib(), free0);
 
     // on_crash = 'restart'.
-    let o = ok(&mut sys, "xm create /etc/xen/crashy.cfg");
+    let o = sys.sh_ok("xm create /etc/xen/crashy.cfg");
     let first = started_id(&o);
     let log = wait_for(&mut sys, &format!("cat {XENCONSOLED_LOG}"), &format!("domain {first} stopped; restarted"), 60);
     assert!(log.contains("restarted as domain"), "{log}");
@@ -160,36 +126,36 @@ fn xm_lifecycle_on_linux_dom0() {
     // rate limit, so it is destroyed instead of restarted again.
     let second = log.lines().find_map(|l| l.split("restarted as domain ").nth(1)).unwrap().trim().to_string();
     wait_for(&mut sys, &format!("cat {XENCONSOLED_LOG}"), &format!("domain {second} stopped less than 60 s after its restart"), 60);
-    ok(&mut sys, "grep -q 'crashing as asked' /var/log/xen/console/guest-crashy.log");
-    ok(&mut sys, "xm list");
+    sys.sh_ok("grep -q 'crashing as asked' /var/log/xen/console/guest-crashy.log");
+    sys.sh_ok("xm list");
     // Destroy whichever incarnation is current (it may be restarting).
     for _ in 0..10 {
-        if run(&mut sys, "xm destroy crashy").exit_code != 0 && !names(&mut sys).contains(&"crashy".to_string()) {
+        if sys.sh_guest("xm destroy crashy").exit_code != 0 && !sys.xm_names().contains(&"crashy".to_string()) {
             break;
         }
         sys.settle(Duration::from_millis(500));
     }
     for _ in 0..20 {
-        if names(&mut sys) == names0 {
+        if sys.xm_names() == names0 {
             break;
         }
         sys.settle(Duration::from_millis(500));
     }
-    assert_eq!(names(&mut sys), names0);
-    assert_eq!(free_mib(&mut sys), free0);
+    assert_eq!(sys.xm_names(), names0);
+    assert_eq!(sys.xm_free_mib(), free0);
 
     // The bench measurement runs here too (it must keep working).
     let times = qemu_tests::linux_dom0::measure_domu_times(&mut sys).unwrap_or_else(|e| panic!("{e:#}"));
     eprintln!("create to first console line {:?}, destroy {:?}", times.create_to_first_line, times.destroy);
     for _ in 0..20 {
-        if names(&mut sys) == names0 {
+        if sys.xm_names() == names0 {
             break;
         }
         sys.settle(Duration::from_millis(500));
     }
-    assert_eq!(names(&mut sys), names0);
+    assert_eq!(sys.xm_names(), names0);
 
-    let log = ok(&mut sys, &format!("cat {XENSTORED_LOG}"));
+    let log = sys.sh_ok(&format!("cat {XENSTORED_LOG}"));
     assert!(!log.contains("WARN"), "xenstored warned:\n{log}");
     sys.shutdown().unwrap();
 }

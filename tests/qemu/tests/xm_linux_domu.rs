@@ -18,7 +18,7 @@
 
 use std::time::{Duration, Instant};
 
-use qemu_tests::linux_dom0::{boot_or_skip, machine, without_xen, LinuxDom0, Output, LINUX_DOMU_READY, XENCONSOLED_LOG, XENSTORED_LOG};
+use qemu_tests::linux_dom0::{boot_or_skip, machine, LinuxDom0, LINUX_DOMU_READY, XENCONSOLED_LOG, XENSTORED_LOG};
 use qemu_tests::qemu::Machine;
 
 /// The guest's console log kept by xenconsoled.
@@ -32,64 +32,31 @@ fn boot() -> Option<LinuxDom0> {
     boot_or_skip(&Machine { smp: 2, ..machine() })
 }
 
-/// Lines of a command's output without the hypervisor's own.
-
-fn run(sys: &mut LinuxDom0, cmd: &str) -> Output {
-    let mut o = sys.run(cmd).unwrap_or_else(|e| panic!("{e:#}\nserial log:\n{}", sys.log()));
-    o.stdout = without_xen(&o.stdout);
-    o.stderr = without_xen(&o.stderr);
-    eprintln!("$ {cmd}   (exit {})\n{}{}", o.exit_code, o.stdout, o.stderr);
-    o
-}
-
-fn ok(sys: &mut LinuxDom0, cmd: &str) -> String {
-    let o = run(sys, cmd);
-    if o.exit_code != 0 {
-        let logs = run(sys, &format!("cat {XENSTORED_LOG} {XENCONSOLED_LOG}; dmesg | tail -20"));
-        panic!("{cmd}: {o:?}\nlogs:\n{}", logs.stdout);
-    }
-    o.stdout
-}
-
-/// `free_memory` of `xm info`, in MiB.
-fn free_mib(sys: &mut LinuxDom0) -> u64 {
-    let info = ok(sys, "xm info");
-    info.lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == "free_memory").map(|(_, v)| v.trim()))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no free_memory in xm info:\n{info}"))
-}
-
-/// Domain names of `xm list`.
-fn names(sys: &mut LinuxDom0) -> Vec<String> {
-    ok(sys, "xm list").lines().skip(1).filter_map(|l| l.split_whitespace().next().map(String::from)).collect()
-}
-
 /// Poll `cmd` until its output contains `want` (at most `secs` seconds).
 fn wait_for(sys: &mut LinuxDom0, cmd: &str, want: &str, secs: u64) -> String {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut last = String::new();
     while Instant::now() < deadline {
-        last = run(sys, cmd).stdout;
+        last = sys.sh_guest(cmd).stdout;
         if last.contains(want) {
             return last;
         }
         sys.settle(Duration::from_secs(2));
     }
-    let logs = run(sys, &format!("xm list; cat {LOG} {XENCONSOLED_LOG}")).stdout;
+    let logs = sys.sh_guest(&format!("xm list; cat {LOG} {XENCONSOLED_LOG}")).stdout;
     panic!("{cmd} never showed {want:?}; last output:\n{last}\nlogs:\n{logs}\nserial:\n{}", sys.log());
 }
 
 #[test]
 fn linux_domu_on_xen() {
     let Some(mut sys) = boot() else { return };
-    let free0 = free_mib(&mut sys);
-    let names0 = names(&mut sys);
+    let free0 = sys.xm_free_mib();
+    let names0 = sys.xm_names();
     assert_eq!(names0, ["Domain-0"]);
 
     // Create: the bzImage is unpacked by xm's builder.
     let start = Instant::now();
-    let o = ok(&mut sys, "xm create /etc/xen/linux.cfg");
+    let o = sys.sh_ok("xm create /etc/xen/linux.cfg");
     assert!(o.starts_with("Started domain linux1 (id="), "{o}");
     eprintln!("xm create took {:.1?}", start.elapsed());
     let log = wait_for(&mut sys, CAT_LOG, LINUX_DOMU_READY, 240);
@@ -97,47 +64,47 @@ fn linux_domu_on_xen() {
     assert!(log.contains("Booting kernel on Xen") || log.contains("Linux version"), "{log}");
 
     // Its shell, through xm console.
-    let con = ok(&mut sys, "(sleep 2; echo 'echo L$((6*7))'; sleep 4) | timeout 10 xm console linux1 | tr -d '\\033\\r'; echo");
+    let con = sys.sh_ok("(sleep 2; echo 'echo L$((6*7))'; sleep 4) | timeout 10 xm console linux1 | tr -d '\\033\\r'; echo");
     assert!(con.lines().any(|l| l.trim() == "L42"), "{con}");
-    let log = ok(&mut sys, CAT_LOG);
+    let log = sys.sh_ok(CAT_LOG);
     assert!(log.contains("L42"), "{log}");
 
     // Reboot: Linux reboots on control/shutdown = reboot and xenconsoled
     // builds it again (on_reboot defaults to restart) under a new id.
-    let id0 = ok(&mut sys, "xm domid linux1");
-    ok(&mut sys, "xm reboot linux1");
+    let id0 = sys.sh_ok("xm domid linux1");
+    sys.sh_ok("xm reboot linux1");
     let again = "[ $(grep -c LINUX-DOMU-READY /var/log/xen/console/guest-linux1.log) -ge 2 ] && echo rebooted";
     wait_for(&mut sys, again, "rebooted", 240);
-    let id1 = ok(&mut sys, "xm domid linux1");
-    assert!(ok(&mut sys, CAT_LOG).contains("domu: rebooting"));
+    let id1 = sys.sh_ok("xm domid linux1");
+    assert!(sys.sh_ok(CAT_LOG).contains("domu: rebooting"));
     assert_ne!(id0, id1);
-    let log = ok(&mut sys, &format!("cat {XENCONSOLED_LOG}"));
+    let log = sys.sh_ok(&format!("cat {XENCONSOLED_LOG}"));
     assert!(log.contains(&format!("domain {} stopped; restarted as domain {}", id0.trim(), id1.trim())), "{log}");
-    let con = ok(&mut sys, "(sleep 2; echo 'echo R$((6*7))'; sleep 4) | timeout 10 xm console linux1 | tr -d '\\033\\r'; echo");
+    let con = sys.sh_ok("(sleep 2; echo 'echo R$((6*7))'; sleep 4) | timeout 10 xm console linux1 | tr -d '\\033\\r'; echo");
     assert!(con.lines().any(|l| l.trim() == "R42"), "{con}");
 
     // Pinning: vcpu 0 to cpu 1, then back to any cpu.
-    ok(&mut sys, "xm vcpu-pin linux1 0 1");
-    let l = ok(&mut sys, "xm vcpu-list linux1");
+    sys.sh_ok("xm vcpu-pin linux1 0 1");
+    let l = sys.sh_ok("xm vcpu-list linux1");
     assert!(l.lines().nth(1).is_some_and(|v| v.ends_with(" 1")), "{l}");
     let l = wait_for(&mut sys, "xm vcpu-list linux1 | awk 'NR==2 {print \"on-cpu\" $4}'", "on-cpu1", 20);
     assert_eq!(l, "on-cpu1\n");
-    ok(&mut sys, "xm vcpu-pin linux1 all all");
-    let l = ok(&mut sys, "xm vcpu-list");
+    sys.sh_ok("xm vcpu-pin linux1 all all");
+    let l = sys.sh_ok("xm vcpu-list");
     assert!(l.lines().skip(1).all(|v| v.ends_with(" any cpu")), "{l}");
-    let o = run(&mut sys, "xm vcpu-pin linux1 0 5");
+    let o = sys.sh_guest("xm vcpu-pin linux1 0 5");
     assert_eq!((o.exit_code, o.stderr.trim()), (1, "xm: cpu 5 does not exist (the host has cpus 0-1)"), "{o:?}");
 
     // Shutdown: Linux powers off on control/shutdown.
-    ok(&mut sys, "xm shutdown -w linux1");
-    let log = ok(&mut sys, &format!("({CAT_LOG}) | tail -5"));
+    sys.sh_ok("xm shutdown -w linux1");
+    let log = sys.sh_ok(&format!("({CAT_LOG}) | tail -5"));
     // Without pm_power_off a PV domU halts: xen_machine_halt is
     // SCHEDOP_shutdown(poweroff).
     assert!(log.contains("domu: powering off") && log.contains("reboot: System halted"), "{log}");
-    assert_eq!(names(&mut sys), names0);
-    assert_eq!(free_mib(&mut sys), free0);
+    assert_eq!(sys.xm_names(), names0);
+    assert_eq!(sys.xm_free_mib(), free0);
 
-    let log = ok(&mut sys, &format!("cat {XENSTORED_LOG}"));
+    let log = sys.sh_ok(&format!("cat {XENSTORED_LOG}"));
     assert!(!log.contains("WARN"), "xenstored warned:\n{log}");
     sys.shutdown().unwrap();
 }

@@ -6,46 +6,33 @@
 //! Without access to Debian's archive the test prints `SKIPPED: ...` and
 //! passes.
 
-use qemu_tests::linux_dom0::{boot_or_skip, machine, LinuxDom0, Output};
+use qemu_tests::linux_dom0::{boot_or_skip, machine, xm_info_value, LinuxDom0};
 
 /// Boot the system, or `None` (after printing why) without the archive.
 fn boot() -> Option<LinuxDom0> {
     boot_or_skip(&machine())
 }
 
-fn run(sys: &mut LinuxDom0, cmd: &str) -> Output {
-    let o = sys.run(cmd).unwrap_or_else(|e| panic!("{e:#}\nserial log:\n{}", sys.log()));
-    eprintln!("$ {cmd}   (exit {})\n{}{}", o.exit_code, o.stdout, o.stderr);
-    o
-}
-
-/// Value of `key` in `xm info` output.
-fn info_value<'a>(info: &'a str, key: &str) -> &'a str {
-    info.lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == key).map(|(_, v)| v.trim()))
-        .unwrap_or_else(|| panic!("xm info has no {key}:\n{info}"))
-}
-
 #[test]
 fn xm_on_linux_dom0() {
     let Some(mut sys) = boot() else { return };
-    let o = run(&mut sys, "ls /dev/xen");
+    let o = sys.sh("ls /dev/xen");
     assert!(o.stdout.contains("privcmd"), "{o:?}");
 
-    let o = run(&mut sys, "xm info");
+    let o = sys.sh("xm info");
     assert_eq!(o.exit_code, 0, "{o:?}");
-    assert_eq!(info_value(&o.stdout, "xen_major"), "4");
-    assert_eq!(info_value(&o.stdout, "xen_minor"), "17");
-    assert_eq!(info_value(&o.stdout, "machine"), "x86_64");
-    assert_eq!(info_value(&o.stdout, "nr_cpus"), "1");
-    assert_eq!(info_value(&o.stdout, "xen_scheduler"), "credit");
-    assert!(info_value(&o.stdout, "xen_caps").contains("xen-3.0-x86_64"));
-    assert!(info_value(&o.stdout, "xen_commandline").contains("dom0_mem=512M,max:512M"));
-    assert!(info_value(&o.stdout, "cc_compiler").contains("gcc"), "{o:?}");
-    let total: u64 = info_value(&o.stdout, "total_memory").parse().unwrap();
+    assert_eq!(xm_info_value(&o.stdout, "xen_major"), "4");
+    assert_eq!(xm_info_value(&o.stdout, "xen_minor"), "17");
+    assert_eq!(xm_info_value(&o.stdout, "machine"), "x86_64");
+    assert_eq!(xm_info_value(&o.stdout, "nr_cpus"), "1");
+    assert_eq!(xm_info_value(&o.stdout, "xen_scheduler"), "credit");
+    assert!(xm_info_value(&o.stdout, "xen_caps").contains("xen-3.0-x86_64"));
+    assert!(xm_info_value(&o.stdout, "xen_commandline").contains("dom0_mem=512M,max:512M"));
+    assert!(xm_info_value(&o.stdout, "cc_compiler").contains("gcc"), "{o:?}");
+    let total: u64 = xm_info_value(&o.stdout, "total_memory").parse().unwrap();
     assert!((900..=1024).contains(&total), "total_memory {total}");
 
-    let o = run(&mut sys, "xm list");
+    let o = sys.sh("xm list");
     assert_eq!(o.exit_code, 0, "{o:?}");
     let mut lines = o.stdout.lines();
     assert_eq!(lines.next(), Some("Name                                        ID   Mem VCPUs      State   Time(s)"));
@@ -56,39 +43,39 @@ fn xm_on_linux_dom0() {
     assert_eq!(dom0[3], "1");
     assert!(dom0[4].starts_with('r') && dom0[4].len() == 6, "{o:?}");
 
-    let o = run(&mut sys, "xm list -l 0");
+    let o = sys.sh("xm list -l 0");
     assert!(o.stdout.contains("(domid 0)") && o.stdout.contains("(name Domain-0)"), "{o:?}");
 
-    let o = run(&mut sys, "xm dmesg | head -5");
+    let o = sys.sh("xm dmesg | head -5");
     assert_eq!(o.exit_code, 0, "{o:?}");
     assert!(o.stdout.lines().count() == 5 && o.stdout.contains("Xen"), "{o:?}");
-    let o = run(&mut sys, "xm dmesg");
+    let o = sys.sh("xm dmesg");
     assert!(o.stdout.contains("Xen version 4.17") && o.stdout.contains("dom0_mem=512M"), "{o:?}");
 
-    let o = run(&mut sys, "xm sched-credit -d 0");
+    let o = sys.sh("xm sched-credit -d 0");
     assert_eq!(o.exit_code, 0, "{o:?}");
     assert!(o.stdout.starts_with("Name                                ID Weight  Cap\n"), "{o:?}");
     assert_eq!(o.stdout.lines().nth(1).unwrap().split_whitespace().collect::<Vec<_>>(), ["Domain-0", "0", "256", "0"]);
-    let o = run(&mut sys, "xm sched-credit -d Domain-0 -w 512 -c 50 && xm sched-credit");
+    let o = sys.sh("xm sched-credit -d Domain-0 -w 512 -c 50 && xm sched-credit");
     assert_eq!(o.stdout.lines().nth(1).unwrap().split_whitespace().collect::<Vec<_>>(), ["Domain-0", "0", "512", "50"], "{o:?}");
 
-    let o = run(&mut sys, "xm domid Domain-0; xm domname 0");
+    let o = sys.sh("xm domid Domain-0; xm domname 0");
     assert_eq!(o.stdout, "0\nDomain-0\n");
-    let o = run(&mut sys, "xm vcpu-list");
+    let o = sys.sh("xm vcpu-list");
     assert_eq!(o.exit_code, 0, "{o:?}");
     assert!(o.stdout.lines().nth(1).unwrap().starts_with("Domain-0"), "{o:?}");
-    let o = run(&mut sys, "xm uptime");
+    let o = sys.sh("xm uptime");
     assert_eq!(o.exit_code, 0, "{o:?}");
 
-    let o = run(&mut sys, "xm pause 999");
+    let o = sys.sh("xm pause 999");
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert_eq!(o.stderr, "xm: domain '999' does not exist\n");
-    let o = run(&mut sys, "xm destroy nosuch");
+    let o = sys.sh("xm destroy nosuch");
     assert_eq!(o.exit_code, 1, "{o:?}");
-    let o = run(&mut sys, "XM_PRIVCMD=/dev/xen/nonexistent xm list");
+    let o = sys.sh("XM_PRIVCMD=/dev/xen/nonexistent xm list");
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert!(o.stderr.contains("/dev/xen/nonexistent not present"), "{o:?}");
-    let o = run(&mut sys, "xm frobnicate");
+    let o = sys.sh("xm frobnicate");
     assert_eq!(o.exit_code, 2, "{o:?}");
     sys.shutdown().unwrap();
 }
