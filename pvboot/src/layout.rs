@@ -109,6 +109,40 @@ pub fn page_tables_needed(lo: u64, hi: u64) -> u64 {
     1 + blocks(lo, hi, 39) + blocks(lo, hi, 30) + blocks(lo, hi, 21)
 }
 
+/// The end of a start-of-day mapped area: its page tables, one page of
+/// boot stack after them, and padding to a 4 MiB boundary with at least
+/// 512 KiB to spare; the page tables are the fewest (at least a given
+/// number) that map everything from `VIRT_BASE` to that end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MappedTail {
+    /// Number of page-table pages.
+    pub nr_pt_pages: u64,
+    /// Boot stack page.
+    pub vstack_start: u64,
+    /// End of the mapped area.
+    pub v_end: u64,
+}
+
+impl MappedTail {
+    /// The tail of an area from `v_start` whose page tables begin at
+    /// `vpt_start`, trying `min_pt_pages` page-table pages first.
+    pub fn compute(v_start: u64, vpt_start: u64, min_pt_pages: u64) -> Self {
+        let mut nr_pt_pages = min_pt_pages;
+        loop {
+            let vstack_start = vpt_start + nr_pt_pages * PAGE;
+            let vstack_end = vstack_start + PAGE;
+            let mut v_end = vstack_end.next_multiple_of(4 << 20);
+            if v_end - vstack_end < 512 << 10 {
+                v_end += 4 << 20;
+            }
+            if page_tables_needed(v_start, v_end) <= nr_pt_pages {
+                return Self { nr_pt_pages, vstack_start, v_end };
+            }
+            nr_pt_pages += 1;
+        }
+    }
+}
+
 impl Layout {
     /// Lay out the start of day.
     pub fn compute(r: &LayoutRequest) -> Result<Self, LayoutError> {
@@ -123,19 +157,7 @@ impl Layout {
         let vstartinfo_start = round_pgup(vphysmap_end);
         let vstartinfo_end = vstartinfo_start + START_INFO_SIZE + DOM0_VGA_CONSOLE_INFO_SIZE;
         let vpt_start = round_pgup(vstartinfo_end);
-        let mut nr_pt_pages = 2;
-        let (vstack_start, v_end) = loop {
-            let vstack_start = vpt_start + nr_pt_pages * PAGE;
-            let vstack_end = vstack_start + PAGE;
-            let mut v_end = (vstack_end + (1 << 22) - 1) & !((1 << 22) - 1);
-            if v_end - vstack_end < 512 << 10 {
-                v_end += 1 << 22;
-            }
-            if page_tables_needed(v_start, v_end) <= nr_pt_pages {
-                break (vstack_start, v_end);
-            }
-            nr_pt_pages += 1;
-        };
+        let MappedTail { nr_pt_pages, vstack_start, v_end } = MappedTail::compute(v_start, vpt_start, 2);
         let initrd_pages = round_pgup(r.initrd_len) / PAGE;
         let mapped_initrd = if r.unmapped_initrd { 0 } else { initrd_pages };
         let initial_alloc_pages = ((v_end - v_start) / PAGE - mapped_initrd).next_power_of_two();

@@ -11,7 +11,7 @@
 //! Beyond the mapped area: an initrd passed by PFN (MOD_START_PFN), then
 //! an INIT_P2M list's frames and the page tables that map it.
 
-use pvboot::layout::page_tables_needed;
+use pvboot::layout::{page_tables_needed, MappedTail};
 
 /// Bytes in a page.
 pub const PAGE: u64 = 4096;
@@ -108,19 +108,7 @@ impl DomULayout {
         let vxenstore = vstartinfo + PAGE;
         let vconsole = vxenstore + PAGE;
         let vpt_start = vconsole + PAGE;
-        let mut nr_pt_pages = 1;
-        let (vstack, v_end) = loop {
-            let vstack = vpt_start + nr_pt_pages * PAGE;
-            let vstack_end = vstack + PAGE;
-            let mut v_end = vstack_end.next_multiple_of(4 << 20);
-            if v_end - vstack_end < 512 << 10 {
-                v_end += 4 << 20;
-            }
-            if page_tables_needed(v_start, v_end) <= nr_pt_pages {
-                break (vstack, v_end);
-            }
-            nr_pt_pages += 1;
-        };
+        let MappedTail { nr_pt_pages, vstack_start: vstack, v_end } = MappedTail::compute(v_start, vpt_start, 1);
         let mapped = (v_end - v_start) / PAGE;
         let initrd_pages = if r.unmapped_initrd { r.initrd_len.div_ceil(PAGE) } else { 0 };
         let initrd_pfn = (r.unmapped_initrd && r.initrd_len > 0).then_some(mapped);
