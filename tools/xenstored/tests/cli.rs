@@ -1,38 +1,14 @@
 //! The `xenstore` command-line client against the real `xenstored` on a
 //! temporary socket: output formats, exit statuses, watches.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use xenstore::client::Client;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-/// The daemon, killed on drop.
-struct Daemon {
-    child: Child,
-    socket: PathBuf,
-    dir: PathBuf,
-}
+use common::Daemon;
 
 impl Daemon {
-    fn start(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("xenstore-cli-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let socket = dir.join("socket");
-        let child = Command::new(env!("CARGO_BIN_EXE_xenstored"))
-            .args(["--no-domains", "--socket"])
-            .arg(&socket)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start xenstored");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Client::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "xenstored did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Daemon { child, socket, dir }
-    }
-
     /// `xenstore ARGS` with `$XENSTORED_PATH` pointing at this daemon.
     fn cmd(&self, args: &str) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_xenstore"));
@@ -42,14 +18,6 @@ impl Daemon {
 
     fn run(&self, args: &str) -> Output {
         self.cmd(args).output().unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -88,7 +56,7 @@ fn read_write_ls_rm() {
 #[test]
 fn escapes_and_raw_values() {
     let d = Daemon::start("esc");
-    let mut c = Client::connect(&d.socket).unwrap();
+    let mut c = d.client();
     c.write(xenstore::client::TxId::NONE, "/v", b"a\tb\\c\x01").unwrap();
     assert_eq!(stdout(&d.run("read /v")), "a\\tb\\\\c\\001\n");
     assert_eq!(stdout(&d.run("read -R /v")), "a\tb\\c\x01\n");
@@ -114,7 +82,7 @@ fn watch_prints_n_events() {
     let child = d.cmd("watch -n 3 /w").stdout(Stdio::piped()).spawn().unwrap();
     // Wait until the watch is registered (its first event needs no write).
     std::thread::sleep(Duration::from_millis(300));
-    let mut c = Client::connect(&d.socket).unwrap();
+    let mut c = d.client();
     c.write(xenstore::client::TxId::NONE, "/w/x", b"1").unwrap();
     c.write(xenstore::client::TxId::NONE, "/w", b"2").unwrap();
     let o = child.wait_with_output().unwrap();

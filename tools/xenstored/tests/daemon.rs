@@ -1,52 +1,13 @@
 //! Integration: the real `xenstored` binary on a temporary socket, driven
 //! by the client library.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use xenstore::client::{Client, ClientError, TxId};
+use std::time::Duration;
+
+use common::Daemon;
+use xenstore::client::{ClientError, TxId};
 use xenstore::XsError;
-
-/// The daemon, killed on drop.
-struct Daemon {
-    child: Child,
-    socket: PathBuf,
-    dir: PathBuf,
-}
-
-impl Daemon {
-    fn start(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("xenstored-test-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let socket = dir.join("socket");
-        let child = Command::new(env!("CARGO_BIN_EXE_xenstored"))
-            .args(["--no-domains", "--socket"])
-            .arg(&socket)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start xenstored");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Client::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "xenstored did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Daemon { child, socket, dir }
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(&self.socket).unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 const N: TxId = TxId::NONE;
 
