@@ -14,6 +14,8 @@ extern crate alloc;
 
 pub mod acpi_s5;
 pub mod cmdline;
+pub mod cpuid_policy;
+pub mod debugreg;
 pub mod evtchn;
 pub mod grant;
 pub mod insn;
@@ -22,6 +24,7 @@ pub mod mm;
 pub mod segdesc;
 pub mod time;
 pub mod version;
+pub mod vmce;
 
 #[cfg(not(test))]
 pub mod arch;

@@ -319,6 +319,13 @@ extern "C" fn bsp_main(ctx: *mut BootContext, block: u64) -> ! {
     for io in &platform.ioapics {
         log::info!("IOAPIC[{}]: address {:#x}, GSI base {}", io.id, io.address, io.gsi_base);
     }
+    arch::ioapic::init(
+        platform
+            .ioapics
+            .iter()
+            .map(|io| arch::ioapic::IoApic { base: u64::from(io.address), gsi_base: io.gsi_base })
+            .collect(),
+    );
 
     pic::disable();
     let x2 = apic::cpu_has_x2apic();
@@ -397,6 +404,8 @@ fn check_timer() {
 
 fn start_aps(ctx: &BootContext, platform: &acpi::Platform, bsp_apic: u32) {
     smp::install_trampoline(ctx.hv_cr3, ctx.nx);
+    let bsp_acpi = platform.cpus.iter().find(|c| c.apic_id == bsp_apic).map_or(0, |c| c.acpi_id);
+    let mut pcpus = alloc::vec![cpu::Pcpu { apic_id: bsp_apic, acpi_id: bsp_acpi, online: true }];
     let mut next_id = 1;
     for c in platform.cpus.iter().filter(|c| c.apic_id != bsp_apic) {
         let Some(m) = mm::alloc_frames(cpu::STACK_PAGES, cpu::STACK_PAGES) else {
@@ -408,10 +417,12 @@ fn start_aps(ctx: &BootContext, platform: &acpi::Platform, bsp_apic: u32) {
             Ok(()) => {
                 log::info!("CPU{} (APIC ID {}) online", ap.cpu_id, ap.apic_id);
                 next_id += 1;
+                pcpus.push(cpu::Pcpu { apic_id: c.apic_id, acpi_id: c.acpi_id, online: true });
             }
             Err(e) => log::error!("CPU with APIC ID {} did not start: {e:?}", c.apic_id),
         }
     }
+    cpu::register_pcpus(pcpus);
 }
 
 fn mib(bytes: u64) -> u64 {

@@ -24,6 +24,7 @@ static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 static SCALE_MUL: AtomicU32 = AtomicU32::new(0);
 static SCALE_SHIFT: AtomicI64 = AtomicI64::new(0);
 static WALLCLOCK_SEC: AtomicU64 = AtomicU64::new(0);
+static WALLCLOCK_NSEC: AtomicU32 = AtomicU32::new(0);
 
 fn scale() -> Scale {
     Scale { mul: SCALE_MUL.load(Ordering::Relaxed), shift: SCALE_SHIFT.load(Ordering::Relaxed) as i8 }
@@ -48,11 +49,7 @@ pub fn now_ns() -> u64 {
 /// vCPU's `vcpu_time_info`.
 pub fn publish(si: &mut dom0_abi::xen::SharedInfo) {
     let s = scale();
-    let wall = WALLCLOCK_SEC.load(Ordering::Relaxed);
-    si.wc_version = 2;
-    si.wc_sec = wall as u32;
-    si.wc_sec_hi = (wall >> 32) as u32;
-    si.wc_nsec = 0;
+    publish_wallclock(si);
     let tsc = BOOT_TSC.load(Ordering::Relaxed);
     for vi in si.vcpu_info.iter_mut() {
         vi.time.version = 2;
@@ -61,6 +58,31 @@ pub fn publish(si: &mut dom0_abi::xen::SharedInfo) {
         vi.time.tsc_to_system_mul = s.mul;
         vi.time.tsc_shift = s.shift;
         vi.time.flags = 0;
+    }
+}
+
+/// Write the wallclock (at system time 0) into a shared-info page, with
+/// the version odd while it changes.
+fn publish_wallclock(si: &mut dom0_abi::xen::SharedInfo) {
+    let wall = WALLCLOCK_SEC.load(Ordering::Relaxed);
+    si.wc_version = si.wc_version.wrapping_add(1) | 1;
+    core::sync::atomic::fence(Ordering::SeqCst);
+    si.wc_sec = wall as u32;
+    si.wc_sec_hi = (wall >> 32) as u32;
+    si.wc_nsec = WALLCLOCK_NSEC.load(Ordering::Relaxed);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    si.wc_version = si.wc_version.wrapping_add(1);
+}
+
+/// `XENPF_settime`: the wallclock was `secs`.`nsecs` at system time
+/// `system_time`; every domain's shared info gets the new wallclock base.
+pub fn set_wallclock(secs: u64, nsecs: u32, system_time: u64) {
+    let at_boot = (u128::from(secs) * u128::from(NS_PER_SEC) + u128::from(nsecs)).saturating_sub(u128::from(system_time));
+    let ns = u128::from(NS_PER_SEC);
+    WALLCLOCK_SEC.store((at_boot / ns) as u64, Ordering::Relaxed);
+    WALLCLOCK_NSEC.store((at_boot % ns) as u32, Ordering::Relaxed);
+    for d in crate::domain::all() {
+        publish_wallclock(d.shared_info());
     }
 }
 
@@ -135,4 +157,22 @@ pub fn sanitize(timeout: u64) -> u64 {
     } else {
         timeout
     }
+}
+
+/// Copy `v`'s `vcpu_time_info` into the guest's secondary time area
+/// (`VCPUOP_register_vcpu_time_memory_area`), if it has one: the version
+/// is made odd while the copy is written, then even, as readers expect.
+pub fn update_time_area(v: &Vcpu) {
+    use crate::arch::x86_64::uaccess::write_guest;
+    let (addr, Some(vi)) = (v.time_area, v.vcpu_info()) else { return };
+    if addr == 0 || !v.kernel_mode {
+        return;
+    }
+    let mut t = vi.time;
+    let version = t.version | 1;
+    t.version = version;
+    // A guest that unmapped its area only loses the update (as on Xen).
+    let _ = write_guest(addr, &t);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    let _ = write_guest(addr, &version.wrapping_add(1));
 }

@@ -21,8 +21,10 @@ use crate::mm::page::PageType;
 use crate::mm::{self, frame_table, m2p, PAGE_SHIFT, PAGE_SIZE};
 use crate::pv::hypercall_page;
 
-/// XENFEAT bits a dom0 kernel may require of us.
-pub const DOM0_FEATURES_SUPPORTED: u32 = 1 << dom0_abi::features::XENFEAT_dom0;
+/// XENFEAT bits a dom0 kernel may require of us: everything but
+/// `supervisor_mode_kernel`, the one required feature Xen 4.17's dom0
+/// builder refuses.
+pub const DOM0_FEATURES_SUPPORTED: u32 = !(1 << dom0_abi::features::XENFEAT_supervisor_mode_kernel);
 
 /// `XEN_PROCESSOR_PM_PX | XEN_PROCESSOR_PM_CX`, reported in the PM byte of
 /// dom0's start_info flags.
@@ -235,7 +237,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         grant: Mutex::new(
             crate::hypercall::grant_table::new_table(0).ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?,
         ),
-        state: Mutex::new(DomainState { vm_assist: 0, shutdown: None, shutdown_code: None }),
+        state: Mutex::new(DomainState { vm_assist: initial_vm_assist(k.notes.pae_mode), shutdown: None, shutdown_code: None }),
     });
     let si_page = domain.shared_info();
     // Every vCPU starts with events masked; `arch.max_pfn` is the guest's to
@@ -268,6 +270,15 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         layout.v_end
     );
     Ok(Dom0 { domain, vcpu: Box::leak(vcpu), frame })
+}
+
+/// The assists a kernel starts with: `pae_extended_cr3` when its PAE_MODE
+/// note is "yes" or names "bimodal", as libelf reads it.
+fn initial_vm_assist(pae_mode: Option<&str>) -> u64 {
+    match pae_mode {
+        Some(m) if m == "yes" || m.contains("bimodal") => 1 << dom0_abi::vm_assist::VMASST_TYPE_pae_extended_cr3,
+        _ => 0,
+    }
 }
 
 /// dom0's frames, contiguous when possible.

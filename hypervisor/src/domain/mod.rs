@@ -7,6 +7,7 @@
 //! live in the frame at the top of its CPU's primary stack.
 
 pub mod dom0_build;
+pub mod runstate;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -179,6 +180,23 @@ pub struct Vcpu {
     pub periodic_next: u64,
     /// Blocked in `SCHEDOP_block` (the periodic timer is off meanwhile).
     pub blocked: bool,
+    /// Runstate accounting and the guest's runstate area.
+    pub runstate: runstate::Runstate,
+    /// Where the guest placed this vCPU's `vcpu_info`
+    /// (`VCPUOP_register_vcpu_info`): machine frame and byte offset. The
+    /// frame holds a writable-type reference while registered.
+    pub vcpu_info_at: Option<(u64, u32)>,
+    /// Guest address of a second `vcpu_time_info` copy
+    /// (`VCPUOP_register_vcpu_time_memory_area`, 0: none).
+    pub time_area: u64,
+    /// An NMI is pending for the guest (`VCPUOP_send_nmi`).
+    pub nmi_pending: bool,
+    /// Virtual machine-check registers.
+    pub vmce: crate::vmce::Vmce,
+    /// The guest's view of CR4 (Xen's PV default; TSD and DE are its own).
+    pub cr4: u64,
+    /// Debug registers DR0-DR7 (`set_debugreg`; DR4/DR5 unused).
+    pub debugreg: [u64; 8],
 }
 
 impl Vcpu {
@@ -208,11 +226,26 @@ impl Vcpu {
             period_ns: crate::timer::DEFAULT_PERIOD_NS,
             periodic_next: crate::timer::now_ns() + crate::timer::DEFAULT_PERIOD_NS,
             blocked: false,
+            runstate: runstate::initial(),
+            vcpu_info_at: None,
+            time_area: 0,
+            nmi_pending: false,
+            cr4: 0x6f0,
+            vmce: crate::vmce::Vmce::new(crate::arch::x86_64::cpuid(0, 0).ebx == 0x756e_6547),
+            debugreg: [0, 0, 0, 0, 0, 0, 0xffff_0ff0, 0x400],
         }
     }
 
-    /// This vCPU's slot in the shared-info page, if it has one.
+    /// This vCPU's `vcpu_info`: where the guest registered it, else its
+    /// slot in the shared-info page, if it has one.
     pub fn vcpu_info(&self) -> Option<&'static mut dom0_abi::xen::VcpuInfo> {
+        if let Some((mfn, offset)) = self.vcpu_info_at {
+            let va = maddr_to_virt(mfn << 12) + u64::from(offset);
+            // SAFETY: a frame of the domain's own, held with a writable-type
+            // reference while registered; the offset keeps the structure
+            // inside the page and aligned (checked at registration).
+            return Some(unsafe { &mut *(va as *mut dom0_abi::xen::VcpuInfo) });
+        }
         self.domain.shared_info().vcpu_info.get_mut(self.vcpu_id as usize)
     }
 }
@@ -250,4 +283,9 @@ pub fn leak_domain(d: Domain) -> &'static Domain {
 /// The domain with ID `id`.
 pub fn by_id(id: DomId) -> Option<&'static Domain> {
     DOMAINS.lock().iter().copied().find(|d| d.domid == id)
+}
+
+/// Every domain.
+pub fn all() -> Vec<&'static Domain> {
+    DOMAINS.lock().clone()
 }

@@ -4,6 +4,7 @@
 
 pub mod callbacks;
 pub mod console_io;
+pub mod debugreg;
 pub mod descriptor;
 pub mod event_channel;
 pub mod grant_table;
@@ -11,6 +12,7 @@ pub mod memory;
 pub mod mm;
 pub mod multicall;
 pub mod physdev;
+pub mod platform;
 pub mod sched;
 pub mod vcpu;
 pub mod vm_assist;
@@ -40,6 +42,9 @@ pub fn dispatch(v: &mut Vcpu, regs: &mut TrapFrame) {
     let op = regs.rax;
     let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
     let r = call(v, regs, op, args);
+    if r == Err(Errno::ENOSYS) {
+        log::debug!("d{}v{}: hypercall {op} ({:#x}, {:#x}) not implemented", v.domain.domid, v.vcpu_id, args[0], args[1]);
+    }
     match v.continuation.take() {
         // A preempted batch: re-execute the guest's SYSCALL (2 bytes) with
         // the advanced arguments, as Xen's hypercall continuations do.
@@ -86,6 +91,11 @@ pub fn call(v: &mut Vcpu, regs: &mut TrapFrame, op: u64, a: [u64; 6]) -> HcResul
         nr::HYPERVISOR_mmuext_op => mm::mmuext_op(v, a[0], a[1], a[2], a[3]),
         nr::HYPERVISOR_set_gdt => descriptor::set_gdt(v, a[0], a[1]),
         nr::HYPERVISOR_update_descriptor => descriptor::update_descriptor(v, a[0], a[1]),
+        nr::HYPERVISOR_platform_op => platform::platform_op(v, a[0]),
+        nr::HYPERVISOR_set_debugreg => debugreg::set_debugreg(v, a[0], a[1]),
+        nr::HYPERVISOR_get_debugreg => debugreg::get_debugreg(v, a[0]),
+        // No virtual PMU (Xen 4.17's default, `vpmu=0`).
+        nr::HYPERVISOR_xenpmu_op => err(Errno::EOPNOTSUPP),
         _ => err(Errno::ENOSYS),
     }
 }

@@ -15,6 +15,7 @@ pub fn block(v: &mut Vcpu) {
     let Some(vi) = v.vcpu_info() else { return };
     vi.evtchn_upcall_mask = 0;
     v.blocked = true;
+    crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_blocked);
     crate::timer::reprogram(v);
     loop {
         crate::timer::run_pending(v);
@@ -28,6 +29,7 @@ pub fn block(v: &mut Vcpu) {
     }
     // Running again: a periodic tick that fell due meanwhile is delivered.
     v.blocked = false;
+    crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_running);
     crate::timer::expire(v);
 }
 

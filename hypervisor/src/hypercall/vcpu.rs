@@ -1,11 +1,14 @@
-//! `vcpu_op` (timers, liveness, runstate) and `set_timer_op`.
+//! `vcpu_op` (timers, liveness, runstate and vcpu_info placement, time
+//! area, NMIs) and `set_timer_op`.
 
 use dom0_abi::vcpu::*;
 use dom0_abi::Errno;
 
 use super::{err, HcResult};
-use crate::arch::x86_64::uaccess::read_guest;
-use crate::domain::Vcpu;
+use crate::arch::x86_64::uaccess::{range_ok, read_guest, write_guest};
+use crate::domain::{runstate, Vcpu};
+use crate::mm::frame_table;
+use crate::mm::page::PageType;
 use crate::timer;
 
 /// Shortest periodic timer a guest may ask for (Xen: 1 ms).
@@ -24,12 +27,59 @@ pub fn set_timer_op(v: &mut Vcpu, timeout: u64) -> HcResult {
 
 /// `vcpu_op(cmd, vcpuid, arg)`.
 pub fn vcpu_op(v: &mut Vcpu, cmd: u32, vcpuid: u64, arg: u64) -> HcResult {
-    // Only one vCPU per domain so far.
+    // Only one vCPU per domain so far: any other ID names no vCPU.
     if vcpuid as u32 != v.vcpu_id || vcpuid > u64::from(u32::MAX) {
         return err(Errno::ENOENT);
     }
     match cmd {
+        // The calling vCPU is up, initialised and running.
         VCPUOP_is_up => Ok(1),
+        VCPUOP_up => Ok(0),
+        VCPUOP_initialise => err(Errno::EEXIST),
+        VCPUOP_down => {
+            // The domain's last vCPU going down powers the domain off.
+            crate::pv::shutdown(v, crate::domain::ShutdownReason::Poweroff)
+        }
+        VCPUOP_get_runstate_info => {
+            let r = v.runstate.snapshot(timer::now_ns());
+            write_guest(arg, &r).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
+        }
+        VCPUOP_register_runstate_memory_area => {
+            let area: VcpuRegisterRunstateMemoryArea = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let size = core::mem::size_of::<VcpuRunstateInfo>() as u64;
+            if !range_ok(area.addr, size) {
+                return err(Errno::EFAULT);
+            }
+            runstate::register(v, area.addr);
+            Ok(0)
+        }
+        VCPUOP_register_vcpu_info => {
+            let info: VcpuRegisterVcpuInfo = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            register_vcpu_info(v, info.mfn, info.offset)
+        }
+        VCPUOP_register_vcpu_time_memory_area => {
+            let area: VcpuRegisterTimeMemoryArea = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let size = core::mem::size_of::<dom0_abi::xen::VcpuTimeInfo>() as u64;
+            if !range_ok(area.addr, size) {
+                return err(Errno::EFAULT);
+            }
+            v.time_area = area.addr;
+            timer::update_time_area(v);
+            Ok(0)
+        }
+        VCPUOP_send_nmi => {
+            if arg != 0 {
+                return err(Errno::EINVAL);
+            }
+            v.nmi_pending = true;
+            Ok(0)
+        }
+        VCPUOP_get_physid => {
+            // Only for a hardware-domain vCPU pinned to its physical CPU
+            // (Xen's `is_hwdom_pinned_vcpu`); dom0's vCPUs are not pinned.
+            err(Errno::EINVAL)
+        }
         VCPUOP_set_singleshot_timer => {
             // Xen 4.17 ignores VCPU_SSHOTTMR_future: a past deadline fires
             // at once.
@@ -55,4 +105,39 @@ pub fn vcpu_op(v: &mut Vcpu, cmd: u32, vcpuid: u64, arg: u64) -> HcResult {
         }
         _ => err(Errno::ENOSYS),
     }
+}
+
+/// `VCPUOP_register_vcpu_info`: move `v`'s `vcpu_info` into guest frame
+/// `gfn` at `offset`, as Xen's `map_vcpu_info` does: the structure must fit
+/// in the page and be 8-byte aligned (else `ENXIO`), may be placed once
+/// (`EINVAL`), and the frame must be the domain's and writable (`EINVAL`).
+/// The current contents move along, and every event selector is marked
+/// pending so that nothing is lost.
+fn register_vcpu_info(v: &mut Vcpu, gfn: u64, offset: u32) -> HcResult {
+    let size = core::mem::size_of::<dom0_abi::xen::VcpuInfo>() as u32;
+    if offset > 4096 - size || offset % 8 != 0 {
+        return err(Errno::ENXIO);
+    }
+    if v.vcpu_info_at.is_some() {
+        return err(Errno::EINVAL);
+    }
+    // PV guests name machine frames.
+    let mfn = gfn;
+    let a = v.domain.actor();
+    frame_table::with(|m| m.get_page_and_type(mfn, PageType::Writable, a)).map_err(|_| Errno::EINVAL)?;
+    let old = v.vcpu_info().map(|vi| *vi);
+    v.vcpu_info_at = Some((mfn, offset));
+    let Some(new) = v.vcpu_info() else { return err(Errno::EINVAL) };
+    match old {
+        Some(o) => *new = o,
+        None => {
+            *new = dom0_abi::Pod::zeroed();
+            new.evtchn_upcall_mask = 1;
+        }
+    }
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    new.evtchn_pending_sel = !0;
+    new.evtchn_upcall_pending = 1;
+    timer::update_time_area(v);
+    Ok(0)
 }

@@ -17,16 +17,25 @@ pub const EXTRAVERSION: &str = "-rustpv";
 /// `XENVER_capabilities`: 64-bit PV guests only.
 pub const CAPABILITIES: &str = "xen-3.0-x86_64";
 
-/// XENFEAT bits of submap 0 for `v`'s domain: only what we implement.
-/// Xen 4.17 also reports `mmu_pt_update_preserve_ad`, `highmem_assist`,
-/// `gnttab_map_avail_bits` and `memory_op_vnode_supported` for PV; they
-/// are added here as the features they name are implemented.
+/// XENFEAT bits of submap 0 for `v`'s domain, as Xen 4.17 reports them to
+/// a PV guest: vNUMA queries, the PV MMU's preserve-A/D updates, highmem
+/// assist (a 32-bit notion, reported as Xen does), grant mappings keeping
+/// the PTE's available bits, machine frames (direct-mapped), `dom0` for the
+/// hardware domain and `pae_pgdir_above_4gb` while the domain has the
+/// `pae_extended_cr3` assist (a PAE_MODE note of "yes" or "bimodal" sets it).
 pub fn features(v: &Vcpu) -> u32 {
-    use dom0_abi::features::{XENFEAT_direct_mapped, XENFEAT_pae_pgdir_above_4gb};
-    // 64-bit page tables may live anywhere; PV guests see machine frames.
-    let mut f = (1 << XENFEAT_pae_pgdir_above_4gb) | (1 << XENFEAT_direct_mapped);
+    use dom0_abi::features::*;
+    use dom0_abi::vm_assist::VMASST_TYPE_pae_extended_cr3;
+    let mut f = (1 << XENFEAT_memory_op_vnode_supported)
+        | (1 << XENFEAT_mmu_pt_update_preserve_ad)
+        | (1 << XENFEAT_highmem_assist)
+        | (1 << XENFEAT_gnttab_map_avail_bits)
+        | (1 << XENFEAT_direct_mapped);
+    if v.domain.state.lock().vm_assist & (1 << VMASST_TYPE_pae_extended_cr3) != 0 {
+        f |= 1 << XENFEAT_pae_pgdir_above_4gb;
+    }
     if v.domain.is_privileged {
-        f |= 1 << dom0_abi::features::XENFEAT_dom0;
+        f |= 1 << XENFEAT_dom0;
     }
     f
 }

@@ -27,45 +27,27 @@ fn fetch(regs: &TrapFrame) -> Option<[u8; 16]> {
 }
 
 /// #UD: `ud2; .ascii "xen"; cpuid` runs CPUID under the PV policy.
-pub fn forced_invocation(_v: &mut Vcpu, regs: &mut TrapFrame) -> bool {
+pub fn forced_invocation(v: &mut Vcpu, regs: &mut TrapFrame) -> bool {
     let Some(insn) = fetch(regs) else { return false };
     if insn[..5] != FORCED_PREFIX || insn[5..7] != [0x0f, 0xa2] {
         return false;
     }
-    emulate_cpuid(regs);
+    emulate_cpuid(v, regs);
     regs.rip += 7;
     true
 }
 
-/// Xen's signature leaves, at 0x40000000.
-const XEN_CPUID_BASE: u32 = 0x4000_0000;
-
-/// CPUID as a PV guest sees it.
-pub fn pv_cpuid(leaf: u32, subleaf: u32) -> (u32, u32, u32, u32) {
-    match leaf {
-        XEN_CPUID_BASE => (XEN_CPUID_BASE + 5, 0x566e_6558, 0x6558_4d4d, 0x4d4d_566e), // "XenVMMXenVMM"
-        0x4000_0001 => ((4 << 16) | 17, 0, 0, 0),
-        0x4000_0002 => (1, 0x4000_0000, 0, 0), // one hypercall page, MSR base
-        0x4000_0003..=0x4000_0005 => (0, 0, 0, 0),
-        0x4000_0006..=0x4000_ffff => (0, 0, 0, 0),
-        _ => {
-            let r = cpuid(leaf, subleaf);
-            let (a, b, mut c, mut d) = (r.eax, r.ebx, r.ecx, r.edx);
-            if leaf == 1 {
-                // Hide what a PV guest cannot use: MONITOR, DS-CPL, VMX, SMX,
-                // EST, TM2, PCID, x2APIC, TSC-deadline; advertise a hypervisor.
-                c &= !((1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 17) | (1 << 21) | (1 << 24));
-                c |= 1 << 31;
-                // Hide ACPI thermal, TM, PBE, DS, and the local APIC.
-                d &= !((1 << 22) | (1 << 29) | (1 << 31) | (1 << 21) | (1 << 9));
-            }
-            (a, b, c, d)
-        }
-    }
+/// CPUID as PV guest `v` sees it (see [`crate::cpuid_policy`]).
+pub fn pv_cpuid(v: &Vcpu, leaf: u32, subleaf: u32) -> (u32, u32, u32, u32) {
+    let ctx = crate::cpuid_policy::Context { hwdom_kernel: v.domain.is_privileged && v.kernel_mode, xsave: false };
+    crate::cpuid_policy::pv_cpuid(leaf, subleaf, ctx, |l, s| {
+        let r = cpuid(l, s);
+        (r.eax, r.ebx, r.ecx, r.edx)
+    })
 }
 
-fn emulate_cpuid(regs: &mut TrapFrame) {
-    let (a, b, c, d) = pv_cpuid(regs.rax as u32, regs.rcx as u32);
+fn emulate_cpuid(v: &Vcpu, regs: &mut TrapFrame) {
+    let (a, b, c, d) = pv_cpuid(v, regs.rax as u32, regs.rcx as u32);
     regs.rax = u64::from(a);
     regs.rbx = u64::from(b);
     regs.rcx = u64::from(c);
@@ -155,7 +137,7 @@ fn rdmsr(v: &Vcpu, msr: u32) -> Option<u64> {
         MSR_PAT => PV_PAT,
         MSR_MISC_ENABLE => (1 << 0) | (1 << 11) | (1 << 12), // fast strings, no BTS/PEBS
         MSR_PLATFORM_ID => 0,
-        _ => return None,
+        m => return v.vmce.rdmsr(m),
     })
 }
 
@@ -176,7 +158,7 @@ fn wrmsr(v: &mut Vcpu, msr: u32, value: u64) -> bool {
         // Writes that leave the value as the guest sees it are accepted.
         MSR_PAT => value == PV_PAT,
         MSR_EFER => rdmsr(v, MSR_EFER) == Some(value),
-        _ => false,
+        m => v.vmce.wrmsr(m, value),
     }
 }
 
@@ -216,7 +198,7 @@ pub fn privileged_op(v: &mut Vcpu, regs: &mut TrapFrame) -> bool {
         }
         // CPUID (faulting) is emulated in user mode too.
         0x0f if insn[i + 1] == 0xa2 => {
-            emulate_cpuid(regs);
+            emulate_cpuid(v, regs);
             i + 2
         }
         0x0f if v.kernel_mode => match privileged_0f(v, regs, &insn[i + 1..]) {
@@ -251,10 +233,31 @@ fn privileged_0f(v: &mut Vcpu, regs: &mut TrapFrame, b: &[u8]) -> Option<usize> 
                 0 => 0x8005_0033 | if v.cr0_ts { 8 } else { 0 },
                 2 => v.vcpu_info().map_or(0, |vi| vi.arch.cr2),
                 3 => v.guest_table << 12,
-                4 => 0x0000_06f0,
+                4 => v.cr4,
                 _ => return None,
             };
             set_gpr(regs, modrm & 7, value);
+            Some(2)
+        }
+        0x22 => {
+            let modrm = b[1];
+            if modrm >> 6 != 3 {
+                return None;
+            }
+            let value = get_gpr(regs, modrm & 7);
+            match (modrm >> 3) & 7 {
+                // CR0: only TS is the guest's (as `fpu_taskswitch`).
+                0 => {
+                    v.cr0_ts = value & 8 != 0;
+                    if v.cr0_ts {
+                        crate::arch::x86_64::fpu::stts();
+                    } else {
+                        crate::arch::x86_64::fpu::clts();
+                    }
+                }
+                4 => v.cr4 = pv_guest_cr4(v.cr4, value),
+                _ => return None,
+            }
             Some(2)
         }
         0x30 => {
@@ -268,6 +271,29 @@ fn privileged_0f(v: &mut Vcpu, regs: &mut TrapFrame, b: &[u8]) -> Option<usize> 
             Some(1)
         }
         _ => None,
+    }
+}
+
+/// A guest write of CR4, as Xen's `pv_fixup_guest_cr4` takes it: only the
+/// guest-owned bits change (TSD, DE); attempts on the others are ignored.
+fn pv_guest_cr4(old: u64, new: u64) -> u64 {
+    const GUEST_OWNED: u64 = (1 << 2) | (1 << 3);
+    if (old ^ new) & !GUEST_OWNED != 0 {
+        log::debug!("guest attempt to change CR4 flags {old:#x} -> {new:#x}");
+    }
+    (old & !GUEST_OWNED) | (new & GUEST_OWNED)
+}
+
+fn get_gpr(regs: &TrapFrame, n: u8) -> u64 {
+    match n {
+        0 => regs.rax,
+        1 => regs.rcx,
+        2 => regs.rdx,
+        3 => regs.rbx,
+        4 => regs.rsp,
+        5 => regs.rbp,
+        6 => regs.rsi,
+        _ => regs.rdi,
     }
 }
 

@@ -62,6 +62,9 @@ pub fn toggle_guest_mode(v: &mut Vcpu) {
     }
     v.kernel_mode = !v.kernel_mode;
     load_guest_context(v);
+    if v.kernel_mode && v.runstate.pending {
+        crate::domain::runstate::publish(v);
+    }
 }
 
 /// Start running `v` with `frame` on this CPU; never returns.

@@ -1,16 +1,17 @@
 //! Writable page tables (`VMASST_TYPE_writable_pagetables`): a guest
 //! kernel may write its own L1 page tables directly. The frames stay mapped
 //! read-only; the write faults, and here it is decoded, validated like an
-//! `mmu_update` of that entry, and carried out. Decoded: 64-bit `mov` from
-//! a register or an immediate, `xchg`, and `(lock) cmpxchg` to an aligned
-//! 8-byte entry. Anything else, or an entry that fails validation, is left
-//! to the guest as the page fault it was.
+//! `mmu_update` of that entry, and carried out. Decoded ([`crate::insn`]):
+//! `mov`, `xchg`, `(lock) cmpxchg`, the read-modify-write ALU forms and
+//! `bts`/`btr`/`btc`, of 1 to 8 bytes within one entry. Anything else, or
+//! an entry that fails validation, is left to the guest as the page fault
+//! it was.
 
 use crate::arch::x86_64::paging;
 use crate::arch::x86_64::traps::TrapFrame;
 use crate::arch::x86_64::uaccess::copy_from_guest;
 use crate::domain::Vcpu;
-use crate::insn::{decode_store, Store};
+use crate::insn::{apply, decode_write, Op, Src, FLAGS_MASK};
 use crate::mm::frame_table::{self, DirectMap};
 use crate::mm::page::PageType;
 use crate::mm::pv::{Memory, ADDR_MASK, P, RW};
@@ -53,7 +54,6 @@ pub fn try_emulate(v: &mut Vcpu, regs: &mut TrapFrame, cr2: u64) -> bool {
         || !v.kernel_mode
         || ec & (PFEC_PRESENT | PFEC_WRITE) != (PFEC_PRESENT | PFEC_WRITE)
         || ec & (PFEC_RESERVED | PFEC_FETCH) != 0
-        || !cr2.is_multiple_of(8)
     {
         return false;
     }
@@ -71,32 +71,50 @@ pub fn try_emulate(v: &mut Vcpu, regs: &mut TrapFrame, cr2: u64) -> bool {
     if copy_from_guest(&mut insn, regs.rip).is_err() && copy_from_guest(&mut insn[..8], regs.rip).is_err() {
         return false;
     }
-    let Some((store, len)) = decode_store(&insn) else { return false };
-    let index = ((cr2 & 0xfff) / 8) as usize;
-    let old = DirectMap.read(target, index);
-    let new = match store {
-        Store::MovReg(r) | Store::Xchg(r) => *gpr(regs, r),
-        Store::MovImm(imm) => imm,
-        Store::Cmpxchg(r) => {
-            if regs.rax != old {
-                regs.rax = old;
-                regs.rflags &= !(1 << 6); // ZF clear: no write
-                regs.rip += len as u64;
-                return true;
-            }
-            *gpr(regs, r)
-        }
-    };
-    let a = v.domain.actor();
-    if frame_table::with(|m| m.mod_entry(target, 1, index, new, false, a)).is_err() {
+    let Some(w) = decode_write(&insn) else { return false };
+    let off = (cr2 & 7) as u32;
+    if off + u32::from(w.width) > 8 {
         return false;
     }
-    match store {
-        Store::Xchg(r) => *gpr(regs, r) = old,
-        Store::Cmpxchg(_) => regs.rflags |= 1 << 6,
-        _ => {}
+    let index = ((cr2 & 0xfff) / 8) as usize;
+    let old_entry = DirectMap.read(target, index);
+    let bits = u32::from(w.width) * 8;
+    let mask = if bits == 64 { !0u64 } else { (1u64 << bits) - 1 };
+    let old = (old_entry >> (off * 8)) & mask;
+    let src = match w.src {
+        Src::Reg(r) => *gpr(regs, r) & mask,
+        Src::Imm(i) => i & mask,
+    };
+    if w.op == Op::Cmpxchg && regs.rax & mask != old {
+        set_sized(&mut regs.rax, w.width, old);
+        regs.rflags &= !(1 << 6); // ZF clear: no write
+        regs.rip += w.len as u64;
+        return true;
+    }
+    let (new, flags) = apply(w.op, w.width, old, src);
+    let new_entry = (old_entry & !(mask << (off * 8))) | ((new & mask) << (off * 8));
+    let a = v.domain.actor();
+    if frame_table::with(|m| m.mod_entry(target, 1, index, new_entry, false, a)).is_err() {
+        return false;
+    }
+    match (w.op, w.src) {
+        (Op::Xchg, Src::Reg(r)) => set_sized(gpr(regs, r), w.width, old),
+        (Op::Cmpxchg, _) => regs.rflags |= 1 << 6,
+        (Op::Mov | Op::Xchg, _) => {}
+        _ => regs.rflags = (regs.rflags & !FLAGS_MASK) | flags,
     }
     x86_64::instructions::tlb::flush_all();
-    regs.rip += len as u64;
+    regs.rip += w.len as u64;
     true
+}
+
+/// Store `value` into a register as an x86 operation of `width` bytes
+/// does: 32-bit results zero the upper half, 8/16-bit ones merge.
+fn set_sized(reg: &mut u64, width: u8, value: u64) {
+    *reg = match width {
+        8 => value,
+        4 => value & 0xffff_ffff,
+        2 => (*reg & !0xffff) | (value & 0xffff),
+        _ => (*reg & !0xff) | (value & 0xff),
+    };
 }

@@ -132,3 +132,27 @@ pub fn mark_online() {
 const _: () = assert!(STACK_SIZE.is_power_of_two());
 const _: () = assert!((ist::COUNT * IST_STACK_SIZE) < STACK_SIZE / 2);
 const _: () = assert!(PAGE_SHIFT == 12);
+
+/// A physical CPU as the hardware domain sees it (`XENPF_get_cpuinfo`):
+/// Xen's CPU number is the index in [`pcpus`].
+#[derive(Clone, Copy, Debug)]
+pub struct Pcpu {
+    /// Local APIC ID.
+    pub apic_id: u32,
+    /// ACPI processor UID.
+    pub acpi_id: u32,
+    /// Brought up and running.
+    pub online: bool,
+}
+
+static PCPUS: spin::Once<alloc::vec::Vec<Pcpu>> = spin::Once::new();
+
+/// Record the physical CPUs once bring-up is over (boot CPU first).
+pub fn register_pcpus(list: alloc::vec::Vec<Pcpu>) {
+    PCPUS.call_once(|| list);
+}
+
+/// The physical CPUs, boot CPU first (empty before bring-up ends).
+pub fn pcpus() -> &'static [Pcpu] {
+    PCPUS.get().map_or(&[], |v| v.as_slice())
+}

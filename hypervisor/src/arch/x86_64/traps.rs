@@ -74,6 +74,9 @@ extern "C" fn hv_trap(frame: &mut TrapFrame) {
     match frame.entry_vector {
         0..=31 if frame.cs & 3 == 3 => crate::pv::traps::guest_exception(frame),
         0x80 if frame.cs & 3 == 3 => crate::pv::traps::int80(frame),
+        // A guest's hardware breakpoint hit by the hypervisor touching guest
+        // memory for it: a trap, nothing to undo; the guest's DR6 keeps it.
+        1 => {}
         0..=31 => {
             // A guest-memory access that faulted resumes at its fixup.
             match super::uaccess::fixup_for(frame.rip) {
