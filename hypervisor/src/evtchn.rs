@@ -11,7 +11,7 @@
 use alloc::vec::Vec;
 
 use dom0_abi::event_channel::*;
-use dom0_abi::xen::SharedInfo;
+use dom0_abi::xen::{SharedInfo, VcpuInfo};
 
 /// Ports of the 2-level ABI for 64-bit guests (64 × 64).
 pub const NR_EVENT_CHANNELS: u32 = 4096;
@@ -241,22 +241,24 @@ impl EvtchnTable {
     }
 }
 
-/// Mark `port` pending for `vcpu` in `si`; returns whether the vCPU now has
-/// an upcall pending (the port was newly pending and not masked).
-pub fn set_pending(si: &mut SharedInfo, vcpu: usize, port: u32) -> bool {
+/// Mark `port` pending in `si`; returns the selector word to flag in the
+/// target vCPU's `vcpu_info` ([`mark_selector`]) when the port became
+/// newly pending and is not masked.
+pub fn set_pending(si: &mut SharedInfo, port: u32) -> Option<usize> {
     let (word, bit) = ((port / 64) as usize, 1u64 << (port % 64));
     if si.evtchn_pending[word] & bit != 0 {
-        return false;
+        return None;
     }
     si.evtchn_pending[word] |= bit;
     if si.evtchn_mask[word] & bit != 0 {
-        return false;
+        return None;
     }
-    mark_selector(si, vcpu, word)
+    Some(word)
 }
 
-fn mark_selector(si: &mut SharedInfo, vcpu: usize, word: usize) -> bool {
-    let Some(vi) = si.vcpu_info.get_mut(vcpu) else { return false };
+/// Flag selector `word` and the upcall in a vCPU's `vcpu_info`; returns
+/// whether an upcall became pending.
+pub fn mark_selector(vi: &mut VcpuInfo, word: usize) -> bool {
     let sel = 1u64 << word;
     if vi.evtchn_pending_sel & sel != 0 && vi.evtchn_upcall_pending != 0 {
         return false;
@@ -266,11 +268,12 @@ fn mark_selector(si: &mut SharedInfo, vcpu: usize, word: usize) -> bool {
     true
 }
 
-/// Unmask `port`; if it is pending, raise the upcall for `vcpu`.
-pub fn unmask(si: &mut SharedInfo, vcpu: usize, port: u32) -> bool {
+/// Unmask `port`; returns the selector word to flag ([`mark_selector`])
+/// if it is pending.
+pub fn unmask(si: &mut SharedInfo, port: u32) -> Option<usize> {
     let (word, bit) = ((port / 64) as usize, 1u64 << (port % 64));
     si.evtchn_mask[word] &= !bit;
-    si.evtchn_pending[word] & bit != 0 && mark_selector(si, vcpu, word)
+    (si.evtchn_pending[word] & bit != 0).then_some(word)
 }
 
 /// Clear the pending and mask bits of a freed port.
@@ -326,16 +329,19 @@ mod tests {
     #[test]
     fn pending_mask_and_selector() {
         let mut s = si();
-        assert!(set_pending(&mut s, 0, 70));
+        let raise = |s: &mut SharedInfo, w: Option<usize>| w.is_some_and(|w| mark_selector(&mut s.vcpu_info[0], w));
+        let w = set_pending(&mut s, 70);
+        assert!(raise(&mut s, w));
         assert_eq!(s.evtchn_pending[1], 1 << 6);
         assert_eq!(s.vcpu_info[0].evtchn_pending_sel, 1 << 1);
         assert_eq!(s.vcpu_info[0].evtchn_upcall_pending, 1);
-        assert!(!set_pending(&mut s, 0, 70), "already pending");
+        assert_eq!(set_pending(&mut s, 70), None, "already pending");
         s.evtchn_mask[0] = 1 << 5;
         s.vcpu_info[0].evtchn_upcall_pending = 0;
         s.vcpu_info[0].evtchn_pending_sel = 0;
-        assert!(!set_pending(&mut s, 0, 5), "masked: no upcall");
-        assert!(unmask(&mut s, 0, 5), "unmasking a pending port raises it");
+        assert_eq!(set_pending(&mut s, 5), None, "masked: no upcall");
+        let w = unmask(&mut s, 5);
+        assert!(raise(&mut s, w), "unmasking a pending port raises it");
         assert_eq!(s.vcpu_info[0].evtchn_pending_sel, 1);
     }
 

@@ -4,6 +4,8 @@
 
 pub mod conring;
 #[cfg(not(test))]
+pub mod input;
+#[cfg(not(test))]
 pub mod serial;
 
 use core::fmt::{self, Write};

@@ -59,3 +59,19 @@ pub fn read_available(buf: &mut [u8]) -> usize {
     }
     n
 }
+
+/// Enable COM1's receive-data interrupt (IER bit 0) and the OUT2 line that
+/// gates the UART's interrupt onto the ISA bus.
+pub fn enable_rx_interrupt() {
+    let _guard = COM1.lock();
+    // SAFETY: COM1's interrupt-enable and modem-control registers; the
+    // lock keeps the driver from touching the UART meanwhile.
+    unsafe {
+        let mut ier = x86_64::instructions::port::Port::<u8>::new(COM1_PORT + 1);
+        let mut mcr = x86_64::instructions::port::Port::<u8>::new(COM1_PORT + 4);
+        let v = ier.read();
+        ier.write(v | 1);
+        let v = mcr.read();
+        mcr.write(v | 0x08);
+    }
+}

@@ -237,6 +237,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         grant: Mutex::new(
             crate::hypercall::grant_table::new_table(0).ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?,
         ),
+        vcpu_info_maddr: [const { AtomicU64::new(0) }; super::MAX_VIRT_CPUS],
         state: Mutex::new(DomainState { vm_assist: initial_vm_assist(k.notes.pae_mode), shutdown: None, shutdown_code: None }),
     });
     let si_page = domain.shared_info();

@@ -11,7 +11,7 @@ pub mod runstate;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use dom0_abi::arch_x86::TrapInfo;
 use dom0_abi::xen::SharedInfo;
@@ -84,7 +84,14 @@ pub struct Domain {
     pub grant: Mutex<crate::grant::GrantTable>,
     /// Mutable state.
     pub state: Mutex<DomainState>,
+    /// Machine address of each vCPU's `vcpu_info` where the guest placed
+    /// it (`VCPUOP_register_vcpu_info`); 0 while it is the vCPU's slot in
+    /// the shared-info page.
+    pub vcpu_info_maddr: [AtomicU64; MAX_VIRT_CPUS],
 }
+
+/// vCPU slots of the shared-info page (Xen's `XEN_LEGACY_MAX_VCPUS`).
+pub const MAX_VIRT_CPUS: usize = 32;
 
 impl Domain {
     /// The shared-info page.
@@ -103,6 +110,19 @@ impl Domain {
     /// The domain as the memory-management engine sees it.
     pub fn actor(&self) -> crate::mm::pv::Actor {
         crate::mm::pv::Actor { domid: self.domid, privileged: self.is_privileged }
+    }
+
+    /// vCPU `vcpu`'s `vcpu_info`: where the guest registered it, else its
+    /// slot in the shared-info page.
+    pub fn vcpu_info(&self, vcpu: usize) -> Option<&'static mut dom0_abi::xen::VcpuInfo> {
+        let maddr = self.vcpu_info_maddr.get(vcpu)?.load(Ordering::Acquire);
+        if maddr != 0 {
+            // SAFETY: a frame of the domain's own, held with a writable-type
+            // reference while registered; the offset keeps the structure
+            // inside the page and aligned (checked at registration).
+            return Some(unsafe { &mut *(maddr_to_virt(maddr) as *mut dom0_abi::xen::VcpuInfo) });
+        }
+        self.shared_info().vcpu_info.get_mut(vcpu)
     }
 
     /// Machine frame of `pfn`, if the domain has it.
@@ -182,10 +202,6 @@ pub struct Vcpu {
     pub blocked: bool,
     /// Runstate accounting and the guest's runstate area.
     pub runstate: runstate::Runstate,
-    /// Where the guest placed this vCPU's `vcpu_info`
-    /// (`VCPUOP_register_vcpu_info`): machine frame and byte offset. The
-    /// frame holds a writable-type reference while registered.
-    pub vcpu_info_at: Option<(u64, u32)>,
     /// Guest address of a second `vcpu_time_info` copy
     /// (`VCPUOP_register_vcpu_time_memory_area`, 0: none).
     pub time_area: u64,
@@ -227,7 +243,6 @@ impl Vcpu {
             periodic_next: crate::timer::now_ns() + crate::timer::DEFAULT_PERIOD_NS,
             blocked: false,
             runstate: runstate::initial(),
-            vcpu_info_at: None,
             time_area: 0,
             nmi_pending: false,
             cr4: 0x6f0,
@@ -236,17 +251,9 @@ impl Vcpu {
         }
     }
 
-    /// This vCPU's `vcpu_info`: where the guest registered it, else its
-    /// slot in the shared-info page, if it has one.
+    /// This vCPU's `vcpu_info` (see [`Domain::vcpu_info`]).
     pub fn vcpu_info(&self) -> Option<&'static mut dom0_abi::xen::VcpuInfo> {
-        if let Some((mfn, offset)) = self.vcpu_info_at {
-            let va = maddr_to_virt(mfn << 12) + u64::from(offset);
-            // SAFETY: a frame of the domain's own, held with a writable-type
-            // reference while registered; the offset keeps the structure
-            // inside the page and aligned (checked at registration).
-            return Some(unsafe { &mut *(va as *mut dom0_abi::xen::VcpuInfo) });
-        }
-        self.domain.shared_info().vcpu_info.get_mut(self.vcpu_id as usize)
+        self.domain.vcpu_info(self.vcpu_id as usize)
     }
 }
 

@@ -35,7 +35,7 @@ pub fn console_io(v: &mut Vcpu, cmd: u32, count: u64, buffer: u64) -> HcResult {
                 return err(Errno::EPERM);
             }
             let mut buf = [0u8; CHUNK];
-            let n = crate::console::serial::read_available(&mut buf[..(count.min(CHUNK as u64) as usize)]);
+            let n = crate::console::input::read(&mut buf[..(count.min(CHUNK as u64) as usize)]);
             if n > 0 {
                 copy_to_guest(buffer, &buf[..n]).map_err(|_| Errno::EFAULT)?;
             }

@@ -41,7 +41,11 @@ fn resolve(v: &Vcpu, id: u16) -> u16 {
 /// back to the guest.
 pub fn notify(d: &Domain, port: u32) {
     let vcpu = d.evtchn.lock().vcpu_of(port) as usize;
-    evtchn::set_pending(d.shared_info(), vcpu, port);
+    if let Some(word) = evtchn::set_pending(d.shared_info(), port) {
+        if let Some(vi) = d.vcpu_info(vcpu) {
+            evtchn::mark_selector(vi, word);
+        }
+    }
 }
 
 fn args<T: dom0_abi::Pod>(arg: u64) -> Result<T, Errno> {
@@ -144,7 +148,11 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             }
             let vcpu = t.vcpu_of(u.port) as usize;
             drop(t);
-            evtchn::unmask(d.shared_info(), vcpu, u.port);
+            if let Some(word) = evtchn::unmask(d.shared_info(), u.port) {
+                if let Some(vi) = d.vcpu_info(vcpu) {
+                    evtchn::mark_selector(vi, word);
+                }
+            }
             Ok(0)
         }
         EVTCHNOP_reset => {

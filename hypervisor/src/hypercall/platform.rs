@@ -46,12 +46,9 @@ pub fn platform_op(v: &mut Vcpu, arg: u64) -> HcResult {
             // SAFETY: as above.
             let reg = unsafe { op.u.read_memtype.reg };
             let (mfn, nr_mfns, ty) = read_mtrr(reg).ok_or(Errno::EINVAL)?;
-            // SAFETY: writing the member read above.
-            unsafe {
-                op.u.read_memtype.mfn = mfn;
-                op.u.read_memtype.nr_mfns = nr_mfns;
-                op.u.read_memtype.r#type = ty;
-            }
+            op.u.read_memtype.mfn = mfn;
+            op.u.read_memtype.nr_mfns = nr_mfns;
+            op.u.read_memtype.r#type = ty;
             Ok(0)
         }
         XENPF_firmware_info => firmware_info(&mut op),

@@ -18,7 +18,7 @@ pub fn block(v: &mut Vcpu) {
     crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_blocked);
     crate::timer::reprogram(v);
     loop {
-        crate::timer::run_pending(v);
+        crate::pv::softirqs(v);
         let Some(vi) = v.vcpu_info() else { break };
         if core::hint::black_box(vi.evtchn_upcall_pending) != 0 {
             break;

@@ -118,7 +118,8 @@ fn register_vcpu_info(v: &mut Vcpu, gfn: u64, offset: u32) -> HcResult {
     if offset > 4096 - size || offset % 8 != 0 {
         return err(Errno::ENXIO);
     }
-    if v.vcpu_info_at.is_some() {
+    let slot = v.domain.vcpu_info_maddr.get(v.vcpu_id as usize).ok_or(Errno::EINVAL)?;
+    if slot.load(core::sync::atomic::Ordering::Acquire) != 0 {
         return err(Errno::EINVAL);
     }
     // PV guests name machine frames.
@@ -126,7 +127,7 @@ fn register_vcpu_info(v: &mut Vcpu, gfn: u64, offset: u32) -> HcResult {
     let a = v.domain.actor();
     frame_table::with(|m| m.get_page_and_type(mfn, PageType::Writable, a)).map_err(|_| Errno::EINVAL)?;
     let old = v.vcpu_info().map(|vi| *vi);
-    v.vcpu_info_at = Some((mfn, offset));
+    slot.store((mfn << 12) + u64::from(offset), core::sync::atomic::Ordering::Release);
     let Some(new) = v.vcpu_info() else { return err(Errno::EINVAL) };
     match old {
         Some(o) => *new = o,

@@ -103,15 +103,22 @@ extern "C" fn hv_syscall(regs: &mut TrapFrame) {
     } else {
         crate::hypercall::dispatch(v, regs);
     }
-    crate::timer::run_pending(v);
+    softirqs(v);
     bounce::deliver_events(v, regs);
+}
+
+/// Work deferred from interrupt handlers, done where the vCPU is not
+/// otherwise borrowed: due timers and console input for dom0.
+pub fn softirqs(v: &mut Vcpu) {
+    crate::timer::run_pending(v);
+    crate::console::input::deliver();
 }
 
 /// Leaving the hypervisor for a guest after a trap or interrupt taken in
 /// guest context: deliver pending events.
 pub fn return_to_guest(regs: &mut TrapFrame) {
     if let Some(v) = domain::current() {
-        crate::timer::run_pending(v);
+        softirqs(v);
         bounce::deliver_events(v, regs);
     }
 }

@@ -50,6 +50,17 @@ pub struct AcpiIoApic {
     pub gsi_base: u32,
 }
 
+/// An ISA interrupt source override from the MADT.
+#[derive(Clone, Copy, Debug)]
+pub struct IsaOverride {
+    /// ISA IRQ.
+    pub irq: u8,
+    /// The GSI it arrives on.
+    pub gsi: u32,
+    /// MPS INTI flags (polarity in bits 0-1, trigger in bits 2-3).
+    pub flags: u16,
+}
+
 /// What the hypervisor takes from ACPI.
 #[derive(Debug, Default)]
 pub struct Platform {
@@ -57,6 +68,8 @@ pub struct Platform {
     pub cpus: Vec<AcpiCpu>,
     /// IOAPICs.
     pub ioapics: Vec<AcpiIoApic>,
+    /// ISA interrupt source overrides.
+    pub isa_overrides: Vec<IsaOverride>,
     /// PM1a control block I/O port.
     pub pm1a_cnt: Option<u16>,
     /// PM1b control block I/O port.
@@ -98,6 +111,11 @@ pub fn parse(root: RootTable) -> Result<Platform, AcpiFailure> {
                 MadtEntry::LocalX2Apic(e) if e.flags & 1 != 0 => {
                     platform.cpus.push(AcpiCpu { acpi_id: e.processor_uid, apic_id: e.x2apic_id })
                 }
+                MadtEntry::InterruptSourceOverride(e) if e.bus == 0 => platform.isa_overrides.push(IsaOverride {
+                    irq: e.irq,
+                    gsi: e.global_system_interrupt,
+                    flags: e.flags,
+                }),
                 MadtEntry::IoApic(e) => platform.ioapics.push(AcpiIoApic {
                     id: e.io_apic_id,
                     address: e.io_apic_address,
@@ -123,4 +141,16 @@ pub fn parse(root: RootTable) -> Result<Platform, AcpiFailure> {
         platform.s5 = find_s5(aml);
     }
     Ok(platform)
+}
+
+impl Platform {
+    /// The GSI, level trigger and active-low polarity of ISA IRQ `irq`:
+    /// an override if the MADT has one (MPS flags: polarity 3 = low,
+    /// trigger 3 = level), else the ISA default (same number, edge, high).
+    pub fn isa_gsi(&self, irq: u32) -> (u32, bool, bool) {
+        match self.isa_overrides.iter().find(|o| u32::from(o.irq) == irq) {
+            Some(o) => (o.gsi, (o.flags >> 2) & 3 == 3, o.flags & 3 == 3),
+            None => (irq, false, false),
+        }
+    }
 }

@@ -70,3 +70,19 @@ pub fn pin_of(gsi: u32) -> Option<(u64, u32)> {
     }
     best.map(|a| (a.base, gsi - a.gsi_base))
 }
+
+/// Program the redirection entry of `gsi`: fixed delivery of `vector` to
+/// the CPU with APIC ID `dest` (physical mode), trigger and polarity as
+/// given, unmasked. False when no IO-APIC serves `gsi`.
+pub fn route(gsi: u32, vector: u8, dest: u32, level: bool, active_low: bool) -> bool {
+    let Some((base, pin)) = pin_of(gsi) else { return false };
+    let mut low = u32::from(vector);
+    if active_low {
+        low |= 1 << 13;
+    }
+    if level {
+        low |= 1 << 15;
+    }
+    let reg = 0x10 + 2 * pin;
+    write(base, reg + 1, (dest & 0xff) << 24) && write(base, reg, low)
+}

@@ -85,6 +85,10 @@ extern "C" fn hv_trap(frame: &mut TrapFrame) {
             }
         }
         apic::TIMER_VECTOR => apic::timer_interrupt(),
+        v if v == crate::console::input::SERIAL_VECTOR => {
+            crate::console::input::interrupt();
+            apic::eoi();
+        }
         apic::SPURIOUS_VECTOR => {}
         v => {
             log::warn!("unexpected interrupt vector {v:#x} on CPU{}", cpu::this_cpu().cpu_id);
