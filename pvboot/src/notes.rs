@@ -1,5 +1,6 @@
-//! The Xen ELF notes of a PV kernel (`XEN_ELFNOTE_*`, name "Xen"), parsed
-//! from the `PT_NOTE` segments and checked the way Xen 4.17's loader does.
+//! The Xen ELF notes of a PV kernel (`XEN_ELFNOTE_*`, name "Xen"), found
+//! as Xen 4.17's libelf finds them (the `PT_NOTE` segments; when those hold
+//! no Xen note, the `SHT_NOTE` sections) and checked as it checks them.
 
 use core::fmt;
 
@@ -45,7 +46,8 @@ pub mod kind {
     pub const PHYS32_ENTRY: u32 = 18;
 }
 
-/// Names of the `XENFEAT_*` bits, as the FEATURES note spells them.
+/// Names of the `XENFEAT_*` bits (`xen/include/public/features.h`), for
+/// messages.
 pub const FEATURE_NAMES: [&str; 18] = [
     "writable_page_tables",
     "writable_descriptor_tables",
@@ -65,6 +67,18 @@ pub const FEATURE_NAMES: [&str; 18] = [
     "linux_rsdp_unrestricted",
     "not_direct_mapped",
     "direct_mapped",
+];
+
+/// The `XENFEAT_*` names libelf knows in a FEATURES note, with their bits.
+/// Any other name is ignored when optional and refused when required.
+pub const NOTE_FEATURES: [(u32, &str); 7] = [
+    (0, "writable_page_tables"),
+    (1, "writable_descriptor_tables"),
+    (2, "auto_translated_physmap"),
+    (3, "supervisor_mode_kernel"),
+    (4, "pae_pgdir_above_4gb"),
+    (8, "hvm_callback_vector"),
+    (11, "dom0"),
 ];
 
 /// The notes we understand.
@@ -102,6 +116,12 @@ pub struct XenNotes<'a> {
     pub supported_features: u32,
     /// Features the guest requires (`!name` in FEATURES).
     pub required_features: u32,
+    /// Whether a SUPPORTED_FEATURES note was present (Xen's dom0 builder
+    /// checks for `dom0` only then).
+    pub has_supported_features_note: bool,
+    /// Whether the notes came from `SHT_NOTE` sections (no Xen note in a
+    /// `PT_NOTE` segment).
+    pub from_sections: bool,
     /// Whether any Xen note was present.
     pub any: bool,
 }
@@ -127,13 +147,8 @@ pub enum NoteError {
     UnsupportedLoader,
     /// XEN_VERSION missing or not "xen-3.0".
     UnsupportedXenVersion,
-    /// FEATURES names a feature nobody knows.
-    UnknownFeature,
-    /// The guest requires a feature this hypervisor lacks.
-    RequiredFeatureUnsupported {
-        /// XENFEAT bit number.
-        bit: u32,
-    },
+    /// FEATURES requires (`!name`) a feature libelf does not know.
+    UnknownRequiredFeature,
 }
 
 impl fmt::Display for NoteError {
@@ -147,12 +162,7 @@ impl fmt::Display for NoteError {
                 f.write_str("will only load images built for the generic loader or Linux images")
             }
             Self::UnsupportedXenVersion => f.write_str("will only load images built for Xen v3.0 (XEN_VERSION note)"),
-            Self::UnknownFeature => f.write_str("FEATURES note names an unknown feature"),
-            Self::RequiredFeatureUnsupported { bit } => write!(
-                f,
-                "kernel requires feature '{}', which this hypervisor does not support",
-                FEATURE_NAMES.get(*bit as usize).copied().unwrap_or("?")
-            ),
+            Self::UnknownRequiredFeature => f.write_str("FEATURES note requires an unknown feature"),
         }
     }
 }
@@ -208,23 +218,35 @@ fn entries(seg: &[u8]) -> impl Iterator<Item = Result<(&[u8], u32, &[u8]), NoteE
 }
 
 impl<'a> XenNotes<'a> {
-    /// Collect the Xen notes of an image.
+    /// Collect the Xen notes of an image: from its `PT_NOTE` segments, or,
+    /// when those hold none, from its `SHT_NOTE` sections.
     pub fn parse(elf: &ElfImage<'a>) -> Result<Self, NoteError> {
         let mut n = Self::default();
         for seg in elf.note_segments() {
-            for e in entries(seg) {
-                let (name, kind_no, desc) = e?;
-                if name != b"Xen" {
-                    continue;
-                }
-                n.any = true;
-                n.apply(kind_no, desc)?;
+            n.collect(seg)?;
+        }
+        if !n.any {
+            for sec in elf.note_sections() {
+                n.collect(sec)?;
             }
+            n.from_sections = n.any;
         }
         if !n.any {
             return Err(NoteError::NoXenNotes);
         }
         Ok(n)
+    }
+
+    /// Apply the Xen notes of one note area.
+    fn collect(&mut self, area: &'a [u8]) -> Result<(), NoteError> {
+        for e in entries(area) {
+            let (name, kind_no, desc) = e?;
+            if name == b"Xen" {
+                self.any = true;
+                self.apply(kind_no, desc)?;
+            }
+        }
+        Ok(())
     }
 
     fn apply(&mut self, k: u32, desc: &'a [u8]) -> Result<(), NoteError> {
@@ -249,7 +271,10 @@ impl<'a> XenNotes<'a> {
             kind::INIT_P2M => self.init_p2m = Some(number(k, desc)?),
             kind::MOD_START_PFN => self.mod_start_pfn = number(k, desc)? != 0,
             kind::SUSPEND_CANCEL => self.suspend_cancel = number(k, desc)? != 0,
-            kind::SUPPORTED_FEATURES => self.supported_features |= number(k, desc)? as u32,
+            kind::SUPPORTED_FEATURES => {
+                self.supported_features |= number(k, desc)? as u32;
+                self.has_supported_features_note = true;
+            }
             _ => {}
         }
         Ok(())
@@ -267,18 +292,10 @@ impl<'a> XenNotes<'a> {
         }
         Ok(())
     }
-
-    /// Refuse a guest that requires a feature outside `available`.
-    pub fn check_required(&self, available: u32) -> Result<(), NoteError> {
-        let missing = self.required_features & !available;
-        if missing != 0 {
-            return Err(NoteError::RequiredFeatureUnsupported { bit: missing.trailing_zeros() });
-        }
-        Ok(())
-    }
 }
 
-/// Parse "a|!b|c" into (optional, required) bitmaps.
+/// Parse "a|!b|c" into (optional, required) bitmaps, as libelf does: a
+/// name it does not know is ignored, unless it is required.
 pub fn parse_features(s: &str) -> Result<(u32, u32), NoteError> {
     let (mut opt, mut req) = (0u32, 0u32);
     for item in s.split('|').filter(|i| !i.is_empty()) {
@@ -286,7 +303,12 @@ pub fn parse_features(s: &str) -> Result<(u32, u32), NoteError> {
             Some(n) => (n, true),
             None => (item, false),
         };
-        let bit = FEATURE_NAMES.iter().position(|&f| f == name).ok_or(NoteError::UnknownFeature)?;
+        let Some(&(bit, _)) = NOTE_FEATURES.iter().find(|&&(_, f)| f == name) else {
+            if required {
+                return Err(NoteError::UnknownRequiredFeature);
+            }
+            continue;
+        };
         if required {
             req |= 1 << bit;
         } else {
@@ -311,7 +333,11 @@ mod tests {
     #[test]
     fn features_parse() {
         assert_eq!(parse_features("!writable_page_tables|pae_pgdir_above_4gb").unwrap(), (1 << 4, 1));
-        assert_eq!(parse_features("frobnicate"), Err(NoteError::UnknownFeature));
+        assert_eq!(parse_features("frobnicate|dom0"), Ok((1 << 11, 0)), "unknown optional names are ignored");
+        assert_eq!(parse_features("!frobnicate"), Err(NoteError::UnknownRequiredFeature));
+        // libelf knows seven names; others, even Xen's, are unknown to it.
+        assert_eq!(parse_features("gnttab_map_avail_bits"), Ok((0, 0)));
+        assert_eq!(parse_features("!gnttab_map_avail_bits"), Err(NoteError::UnknownRequiredFeature));
         assert_eq!(parse_features(""), Ok((0, 0)));
     }
 
@@ -345,11 +371,42 @@ mod tests {
     }
 
     #[test]
-    fn required_features() {
+    fn required_and_supported_features() {
         let img = Img::standard().with(Note::str(10, "!writable_page_tables|dom0")).build();
         let n = notes(&img).unwrap();
-        assert_eq!(n.check_required(0), Err(NoteError::RequiredFeatureUnsupported { bit: 0 }));
-        assert!(n.check_required(1).is_ok());
-        assert_ne!(n.supported_features & (1 << 11), 0);
+        assert_eq!(n.required_features, 1);
+        assert_eq!(n.supported_features, 1 | (1 << 11));
+        assert!(!n.has_supported_features_note);
+        let img = Img::standard().with(Note::raw(17, &0x8801u32.to_le_bytes())).build();
+        let n = notes(&img).unwrap();
+        assert!(n.has_supported_features_note);
+        assert_eq!(n.supported_features, 0x8801);
+    }
+
+    #[test]
+    fn notes_from_sections_when_no_segment_has_them() {
+        let img = Img::standard().notes_in_section_only().build();
+        let n = notes(&img).unwrap();
+        assert!(n.from_sections);
+        assert_eq!(n.guest_os, Some("test"));
+        assert_eq!(n.virt_base, Some(crate::testimg::VIRT_BASE));
+        let img = Img::standard().build();
+        assert!(!notes(&img).unwrap().from_sections, "segments first");
+    }
+
+    #[test]
+    fn segment_notes_win_over_sections() {
+        // A section with other notes is not read once a segment had some.
+        let img = Img::standard().with_section_notes(vec![Note::str(6, "from-section")]).build();
+        assert_eq!(notes(&img).unwrap().guest_os, Some("test"));
+        // With no Xen note in the segment, the section's notes count.
+        let img = Img::standard().notes_in_section_only().build();
+        assert_eq!(notes(&img).unwrap().guest_os, Some("test"));
+    }
+
+    #[test]
+    fn note_segment_at_offset_zero_is_skipped() {
+        let img = Img::standard().note_segment_offset_zero().build();
+        assert_eq!(notes(&img).unwrap_err(), NoteError::NoXenNotes, "libelf skips PT_NOTE with p_offset 0");
     }
 }
