@@ -74,6 +74,11 @@ pub enum PvError {
     VirtBaseAboveKernel,
     /// The image reaches into the hypervisor's reserved virtual range.
     OverlapsHypervisor,
+    /// INIT_P2M asks for the p2m list inside the kernel image.
+    P2mInsideKernel {
+        /// The requested base.
+        base: u64,
+    },
 }
 
 impl core::fmt::Display for PvError {
@@ -87,6 +92,7 @@ impl core::fmt::Display for PvError {
             }
             Self::VirtBaseAboveKernel => f.write_str("VIRT_BASE is above the start of the kernel image"),
             Self::OverlapsHypervisor => f.write_str("the kernel image overlaps the hypervisor's virtual range"),
+            Self::P2mInsideKernel { base } => write!(f, "INIT_P2M base {base:#x} is inside the kernel image"),
         }
     }
 }
@@ -128,6 +134,9 @@ pub fn parse(image: &[u8]) -> Result<PvKernel<'_>, PvError> {
     let virt_entry = notes.entry.unwrap_or(elf.entry);
     if !(virt_kstart..virt_kend).contains(&virt_entry) {
         return Err(PvError::EntryOutOfBounds { entry: virt_entry });
+    }
+    if let Some(base) = notes.init_p2m.filter(|b| (virt_kstart..virt_kend).contains(b)) {
+        return Err(PvError::P2mInsideKernel { base });
     }
     if let Some(page) = notes.hypercall_page {
         if page < virt_kstart || page.saturating_add(4096) > virt_kend {
@@ -199,5 +208,14 @@ mod tests {
     fn image_in_hypervisor_range_is_refused() {
         let img = Img::standard().with(Note::u64(3, 0xffff_8100_0000_0000)).build();
         assert_eq!(parse(&img).unwrap_err(), PvError::OverlapsHypervisor);
+    }
+
+    #[test]
+    fn p2m_base_inside_the_kernel_is_refused() {
+        let inside = 0xffff_ffff_8000_2000;
+        let img = Img::standard().with(Note::u64(15, inside)).build();
+        assert_eq!(parse(&img).unwrap_err(), PvError::P2mInsideKernel { base: inside });
+        let img = Img::standard().with(Note::u64(15, 0x80_0000_0000)).build();
+        assert_eq!(parse(&img).unwrap().notes.init_p2m, Some(0x80_0000_0000));
     }
 }
