@@ -12,8 +12,12 @@
 //! Payload formats Linux can build, and what this module does with them:
 //! xz (Debian's choice; LZMA2 with the x86 BCJ filter, decoded by
 //! `xz4rust`), gzip (deflate, by `miniz_oxide`, with the gzip CRC and
-//! size checked here) and an uncompressed ELF are unpacked; bzip2, lzma,
-//! lzo, lz4 and zstd are refused with one line naming the format.
+//! size checked here), lz4 (the legacy frame `lz4 -l` writes, its blocks
+//! decoded by `lz4_flex`) and an uncompressed ELF are unpacked; bzip2,
+//! lzma, lzo and zstd are refused with one line naming the format: their
+//! Rust decoders keep their window or dictionary on the heap (zstd's and
+//! lzma's tens of MiB for a kernel), which the hypervisor's 4 MiB heap
+//! cannot hold.
 
 use alloc::boxed::Box;
 use core::fmt;
@@ -79,7 +83,7 @@ impl Compression {
 
     /// Whether [`Packed::unpack_into`] decodes this format.
     pub fn supported(self) -> bool {
-        matches!(self, Self::None | Self::Gzip | Self::Xz)
+        matches!(self, Self::None | Self::Gzip | Self::Xz | Self::Lz4)
     }
 }
 
@@ -135,7 +139,7 @@ impl fmt::Display for UnpackError {
                 write!(f, "bzImage boot protocol {major}.{minor:02} has no payload (2.08 or newer needed)")
             }
             Self::Unsupported(c) => {
-                write!(f, "kernel payload is compressed with {}, which is not supported (xz and gzip are)", c.name())
+                write!(f, "kernel payload is compressed with {}, which is not supported (xz, gzip and lz4 are)", c.name())
             }
             Self::BadSize { size } => {
                 write!(f, "kernel payload records a decompressed size of {size} bytes (at most {} MiB accepted)", MAX_KERNEL >> 20)
@@ -235,6 +239,7 @@ impl Packed<'_> {
                 unxz(&self.payload[..self.payload.len() - 4], out, &mut dict[..self.dict_len])?
             }
             Compression::Gzip => gunzip(self.payload, out)?,
+            Compression::Lz4 => unlz4(&self.payload[..self.payload.len() - 4], out)?,
             other => return Err(UnpackError::Unsupported(other)),
         };
         if n != self.output_len {
@@ -344,6 +349,37 @@ fn xz_reason(e: &xz4rust::XzError) -> &'static str {
         E::UnsupportedCheckType(_) => "unsupported check type",
         _ => "bad compressed data",
     }
+}
+
+/// Magic of an lz4 legacy frame (also found between concatenated frames).
+const LZ4_LEGACY_MAGIC: u32 = 0x184c_2102;
+/// Most bytes one legacy-frame block decodes to.
+const LZ4_LEGACY_BLOCK: usize = 8 << 20;
+
+/// Decode an lz4 legacy frame into `out`: after the magic, blocks of a
+/// little-endian compressed length and that many bytes, each decoding on
+/// its own to at most 8 MiB, until the input ends.
+fn unlz4(input: &[u8], out: &mut [u8]) -> Result<usize, UnpackError> {
+    let lz4 = Compression::Lz4;
+    let (mut at, mut outp) = (4usize, 0usize);
+    while at < input.len() {
+        let len = u32_at(input, at).ok_or(UnpackError::Truncated(lz4))? as usize;
+        at += 4;
+        if len == LZ4_LEGACY_MAGIC as usize {
+            continue;
+        }
+        let block = at.checked_add(len).and_then(|end| input.get(at..end)).ok_or(UnpackError::Truncated(lz4))?;
+        at += len;
+        let room = (out.len() - outp).min(LZ4_LEGACY_BLOCK);
+        let n = lz4_flex::block::decompress_into(block, &mut out[outp..outp + room]).map_err(|e| match e {
+            lz4_flex::block::DecompressError::OutputTooSmall { .. } if room < LZ4_LEGACY_BLOCK => {
+                UnpackError::SizeMismatch { format: lz4, recorded: out.len(), decoded: None }
+            }
+            _ => UnpackError::Corrupt { format: lz4, reason: "bad block" },
+        })?;
+        outp += n;
+    }
+    Ok(outp)
 }
 
 /// gzip header flag bits (RFC 1952).
@@ -515,6 +551,37 @@ mod tests {
     }
 
     #[test]
+    fn lz4_legacy_payload() {
+        // More than one 8 MiB block, and a second frame concatenated.
+        let mut data = Vec::new();
+        while data.len() < 9 << 20 {
+            data.extend_from_slice(&sample());
+        }
+        let mut lz = compress(&["lz4", "-l", "-9", "-c"], &data, false);
+        let second = compress(&["lz4", "-l", "-c"], b"tail of the kernel", false);
+        lz.extend_from_slice(&second);
+        let mut all = data.clone();
+        all.extend_from_slice(b"tail of the kernel");
+        lz.extend_from_slice(&(all.len() as u32).to_le_bytes());
+        let img = bzimage(4, 0x020f, 0, &lz);
+        let p = packed(&img);
+        assert_eq!((p.format, p.output_len, p.dict_len), (Compression::Lz4, all.len(), 0));
+        assert!(p.unpack_to_vec().unwrap() == all, "decodes to the input");
+        // Cut short, and corrupt.
+        let mut cut = lz[..lz.len() / 2].to_vec();
+        cut.extend_from_slice(&(all.len() as u32).to_le_bytes());
+        let r = packed(&bzimage(4, 0x020f, 0, &cut)).unpack_to_vec().map(|v| v.len());
+        assert_eq!(r, Err(UnpackError::Truncated(Compression::Lz4)));
+        // A block whose first match reaches back before the output's start.
+        let mut bad = LZ4_LEGACY_MAGIC.to_le_bytes().to_vec();
+        bad.extend_from_slice(&3u32.to_le_bytes());
+        bad.extend_from_slice(&[0x00, 0x05, 0x00]);
+        bad.extend_from_slice(&100u32.to_le_bytes());
+        let r = packed(&bzimage(4, 0x020f, 0, &bad)).unpack_to_vec().map(|v| v.len());
+        assert_eq!(r, Err(UnpackError::Corrupt { format: Compression::Lz4, reason: "bad block" }));
+    }
+
+    #[test]
     fn truncated_payloads_are_refused() {
         let data = sample();
         let xz = xz_payload(&data);
@@ -579,14 +646,13 @@ mod tests {
             (&b"BZh91AY&SY"[..], "bzip2"),
             (&[0x5d, 0, 0, 0x80, 0][..], "lzma"),
             (&[0x89, b'L', b'Z', b'O', 0][..], "lzo"),
-            (&[0x02, 0x21, 0x4c, 0x18, 0][..], "lz4"),
             (&[0x28, 0xb5, 0x2f, 0xfd, 0][..], "zstd"),
             (&b"nonsense"[..], "an unknown format"),
         ] {
             let e = identify(&bzimage(4, 0x020f, 0, magic)).unwrap_err();
             assert_eq!(
                 e.to_string(),
-                format!("kernel payload is compressed with {name}, which is not supported (xz and gzip are)")
+                format!("kernel payload is compressed with {name}, which is not supported (xz, gzip and lz4 are)")
             );
         }
     }

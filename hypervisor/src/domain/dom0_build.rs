@@ -215,6 +215,18 @@ impl KernelElf<'_> {
     }
 }
 
+/// " (N KiB dictionary)" for a decoder that used one, else nothing.
+struct DictNote(usize);
+
+impl fmt::Display for DictNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            n => write!(f, " ({} KiB dictionary)", n >> 10),
+        }
+    }
+}
+
 /// Find the kernel ELF in boot module `module`, unpacking a bzImage.
 fn unpack(module: &[u8]) -> Result<KernelElf<'_>, BuildError> {
     let packed = match pvboot::identify(module).map_err(BuildError::Unpack)? {
@@ -228,12 +240,12 @@ fn unpack(module: &[u8]) -> Result<KernelElf<'_>, BuildError> {
     drop(dict);
     let (major, minor) = packed.bzimage_version;
     log::info!(
-        "Dom0 kernel: bzImage {major}.{minor:02}, {} payload of {} bytes unpacked to a {}-byte ELF in {} ms ({} KiB dictionary)",
+        "Dom0 kernel: bzImage {major}.{minor:02}, {} payload of {} bytes unpacked to a {}-byte ELF in {} ms{}",
         packed.format.name(),
         packed.payload.len(),
         packed.output_len,
         apic::ms_since(t0),
-        packed.dict_len >> 10
+        DictNote(packed.dict_len)
     );
     Ok(KernelElf::Unpacked { run: out, len: packed.output_len })
 }

@@ -189,7 +189,7 @@ fn compressed(cmd: &[&str], data: &[u8]) -> Vec<u8> {
 #[test]
 fn bzimage_dom0_kernels_refused_with_the_reason() {
     let t = boot_with_dom0("dom0-bz-zstd", &fake_bzimage(&[0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3, 4]));
-    let why = "dom0 kernel refused: kernel payload is compressed with zstd, which is not supported (xz and gzip are).";
+    let why = "dom0 kernel refused: kernel payload is compressed with zstd, which is not supported (xz, gzip and lz4 are).";
     assert!(t.has(why), "{}", t.text);
     assert_eq!(t.ending, Ending::Exited(Some(0)));
 
@@ -206,10 +206,15 @@ fn bzimage_dom0_kernels_refused_with_the_reason() {
 /// The `hello` test kernel packed as a bzImage with each supported payload
 /// format boots as dom0 to the end of its transcript.
 #[test]
-fn bzimage_dom0_kernels_with_gzip_and_xz_payloads_boot() {
+fn bzimage_dom0_kernels_with_gzip_xz_and_lz4_payloads_boot() {
     let hello_path = qemu_tests::build::guest("hello").unwrap();
     let hello = std::fs::read(&hello_path).unwrap();
-    for (format, cmd) in [("gzip", &["gzip", "-n", "-9", "-c"][..]), ("xz", &["xz", "--check=crc32", "--x86", "--lzma2=preset=6", "-c"][..])] {
+    let formats: [(&str, &[&str]); 3] = [
+        ("gzip", &["gzip", "-n", "-9", "-c"]),
+        ("xz", &["xz", "--check=crc32", "--x86", "--lzma2=preset=6", "-c"]),
+        ("lz4", &["lz4", "-l", "-9", "-c"]),
+    ];
+    for (format, cmd) in formats {
         let file = qemu_tests::fixture::scratch_dir().join(format!("hello-bzimage-{format}"));
         std::fs::write(&file, fake_bzimage(&compressed(cmd, &hello))).unwrap();
         let t = qemu_tests::ours::boot_on_ours(&file, "packed", &Machine::default())

@@ -3,7 +3,7 @@
 //!
 //! Steps ([`build`]), each failure one [`BuildError`] line:
 //!
-//! 1. read the kernel (and ramdisk) files (a bzImage's xz or gzip payload
+//! 1. read the kernel (and ramdisk) files (a bzImage's xz, gzip or lz4 payload
 //!    unpacked by [`pvboot::unpack`]) and check the kernel with
 //!    [`pvboot::parse`] (ELF64 and Xen notes, as Xen's libelf) and
 //!    [`pvboot::policy::check_domu`] (libxenguest's feature check);
