@@ -144,7 +144,7 @@ struct FrameRun {
 }
 
 impl FrameRun {
-    /// At least `bytes` bytes of frames (none for 0), or `None`.
+    /// Contiguous frames for at least `bytes` bytes (none for 0).
     fn alloc(bytes: usize) -> Result<Self, BuildError> {
         let count = (bytes as u64).div_ceil(PAGE_SIZE);
         if count == 0 {
@@ -284,11 +284,13 @@ pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     })
     .map_err(BuildError::Layout)?;
 
-    let donated = unpacked.run().map_or(0..0, |run| {
-        run.donate(nr_pages.saturating_sub(pfns_written(&layout, nr_pages, k.notes.init_p2m.is_some())))
-    });
-    let fresh = nr_pages - (donated.end - donated.start);
+    // The unpacked kernel's frames take the PFNs above what the builder
+    // writes; the rest of dom0's memory is fresh.
+    let room = nr_pages.saturating_sub(pfns_written(&layout, nr_pages, k.notes.init_p2m.is_some()));
+    let to_donate = unpacked.run().map_or(0, |run| run.count.min(room));
+    let fresh = nr_pages - to_donate;
     let mut p2m = allocate(fresh).ok_or(BuildError::NoMemory { wanted: fresh, free })?;
+    let donated = unpacked.run().map_or(0..0, |run| run.donate(to_donate));
     p2m.extend(donated.clone());
     for (pfn, &mfn) in p2m.iter().enumerate() {
         m2p::set(mfn, pfn as u64);
