@@ -14,12 +14,11 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::fmt;
 use core::sync::atomic::AtomicU64;
 
 use dom0_abi::xen::{StartInfo, SIF_INITDOMAIN, SIF_MOD_START_PFN, SIF_PRIVILEGED, XEN_START_INFO_MAGIC};
-use core::cell::Cell;
-
 use pvboot::policy::FeatureRefusal;
 use pvboot::{KernelModule, Layout, LayoutError, LayoutRequest, PvError, UnpackError};
 use spin::Mutex;
@@ -289,7 +288,7 @@ pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     let room = nr_pages.saturating_sub(pfns_written(&layout, nr_pages, k.notes.init_p2m.is_some()));
     let to_donate = unpacked.run().map_or(0, |run| run.count.min(room));
     let fresh = nr_pages - to_donate;
-    let mut p2m = allocate(fresh).ok_or(BuildError::NoMemory { wanted: fresh, free })?;
+    let mut p2m = allocate(fresh, nr_pages).ok_or(BuildError::NoMemory { wanted: fresh, free })?;
     let donated = unpacked.run().map_or(0..0, |run| run.donate(to_donate));
     p2m.extend(donated.clone());
     for (pfn, &mfn) in p2m.iter().enumerate() {
@@ -335,8 +334,10 @@ pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         }
     }
     if init_p2m.is_none() {
-        let bytes: Vec<u8> = p2m.iter().flat_map(|m| m.to_le_bytes()).collect();
-        mem_w.write(layout.vphysmap_start, &bytes);
+        for (i, chunk) in p2m.chunks(P2M_PER_PAGE).enumerate() {
+            let page = p2m_page(chunk);
+            mem_w.write(layout.vphysmap_start + i as u64 * PAGE_SIZE, &page[..chunk.len() * 8]);
+        }
     }
     let l4_pfn = build_page_tables(&p2m, &layout);
     let l4_mfn = p2m[l4_pfn as usize];
@@ -435,12 +436,14 @@ pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     Ok(Dom0 { domain, vcpu: Box::leak(vcpu), frame })
 }
 
-/// dom0's frames, contiguous when possible.
-fn allocate(nr_pages: u64) -> Option<Vec<u64>> {
+/// `nr_pages` frames for dom0, contiguous when possible, in a list with
+/// room for `capacity` (the heap is small: the list is not grown later).
+fn allocate(nr_pages: u64, capacity: u64) -> Option<Vec<u64>> {
+    let mut v = Vec::with_capacity(capacity.max(nr_pages) as usize);
     if let Some(first) = mm::alloc_frames(nr_pages, 1) {
-        return Some((first..first + nr_pages).collect());
+        v.extend(first..first + nr_pages);
+        return Some(v);
     }
-    let mut v = Vec::with_capacity(nr_pages as usize);
     for _ in 0..nr_pages {
         match mm::alloc_frame() {
             Some(m) => v.push(m),
@@ -510,6 +513,19 @@ fn build_page_tables(p2m: &[u64], l: &Layout) -> u64 {
     l4
 }
 
+/// Entries of the phys-to-machine list in one page.
+const P2M_PER_PAGE: usize = PAGE_SIZE as usize / 8;
+
+/// One page of the phys-to-machine list as the guest reads it (so the
+/// list is written a page at a time, never copied whole on the small heap).
+fn p2m_page(entries: &[u64]) -> [u8; PAGE_SIZE as usize] {
+    let mut page = [0u8; PAGE_SIZE as usize];
+    for (slot, mfn) in page.chunks_exact_mut(8).zip(entries) {
+        slot.copy_from_slice(&mfn.to_le_bytes());
+    }
+    page
+}
+
 /// Map the phys-to-machine list where the kernel asked (INIT_P2M), as
 /// Xen's `setup_pv_physmap` does: its frames, then the page tables mapping
 /// them, take the PFNs from `layout.first_p2m_pfn` on. Returns the number
@@ -519,11 +535,11 @@ fn build_init_p2m(p2m: &[u64], l: &Layout, l4_pfn: u64, base: u64) -> u64 {
     let data_pages = (p2m.len() as u64 * 8).div_ceil(PAGE_SIZE);
     let first = l.first_p2m_pfn;
     let mut w = PtWriter { p2m, next_table: first + data_pages };
-    let bytes: Vec<u8> = p2m.iter().flat_map(|m| m.to_le_bytes()).collect();
-    for (i, chunk) in bytes.chunks(PAGE_SIZE as usize).enumerate() {
+    for (i, chunk) in p2m.chunks(P2M_PER_PAGE).enumerate() {
         let pfn = first + i as u64;
+        let page = p2m_page(chunk);
         // SAFETY: a dom0 frame reserved for the list.
-        unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), frame_va(p2m[pfn as usize]), chunk.len()) };
+        unsafe { core::ptr::copy_nonoverlapping(page.as_ptr(), frame_va(p2m[pfn as usize]), chunk.len() * 8) };
         w.map(l4_pfn, base + i as u64 * PAGE_SIZE, pfn, Pte::P | Pte::RW | Pte::US | Pte::A | Pte::D);
     }
     w.next_table - first
