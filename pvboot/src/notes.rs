@@ -133,16 +133,6 @@ pub enum NoteError {
     NoXenNotes,
     /// A note header or body runs past its segment.
     Truncated,
-    /// A string note is not UTF-8.
-    BadString {
-        /// Note type.
-        kind: u32,
-    },
-    /// A numeric note has a size other than 1, 2, 4 or 8.
-    BadNumber {
-        /// Note type.
-        kind: u32,
-    },
     /// Neither LOADER "generic" nor GUEST_OS "linux".
     UnsupportedLoader,
     /// XEN_VERSION missing or not "xen-3.0".
@@ -156,8 +146,6 @@ impl fmt::Display for NoteError {
         match self {
             Self::NoXenNotes => f.write_str("not a Xen PV kernel: no Xen ELF notes"),
             Self::Truncated => f.write_str("a Xen ELF note is truncated"),
-            Self::BadString { kind } => write!(f, "Xen ELF note {kind} is not a UTF-8 string"),
-            Self::BadNumber { kind } => write!(f, "Xen ELF note {kind} has a bad numeric size"),
             Self::UnsupportedLoader => {
                 f.write_str("will only load images built for the generic loader or Linux images")
             }
@@ -171,23 +159,44 @@ fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
-/// A string note's text: up to its first NUL, or the whole body when it
+/// A string note's bytes: up to its first NUL, or the whole body when it
 /// has none. Linux emits FEATURES with `.ascii` (no NUL inside `descsz`);
 /// Xen's libelf reads such a string on into the note's zero padding, which
 /// ends it where the body ends.
-fn string(kind: u32, desc: &[u8]) -> Result<&str, NoteError> {
-    let body = desc.split(|&b| b == 0).next().unwrap_or(desc);
-    core::str::from_utf8(body).map_err(|_| NoteError::BadString { kind })
+fn c_string(desc: &[u8]) -> &[u8] {
+    desc.split(|&b| b == 0).next().unwrap_or(desc)
 }
 
-fn number(kind: u32, desc: &[u8]) -> Result<u64, NoteError> {
-    Ok(match desc.len() {
-        1 => u64::from(desc[0]),
-        2 => u64::from(u16::from_le_bytes([desc[0], desc[1]])),
-        4 => u64::from(u32::from_le_bytes(desc.try_into().map_err(|_| NoteError::BadNumber { kind })?)),
-        8 => u64::from_le_bytes(desc.try_into().map_err(|_| NoteError::BadNumber { kind })?),
-        _ => return Err(NoteError::BadNumber { kind }),
-    })
+/// A string note as text: libelf takes any bytes, so a string that is not
+/// UTF-8 is kept up to its first invalid byte (the prefixes Xen compares,
+/// "linux", "generic", "xen-3.0", are ASCII).
+fn string(desc: &[u8]) -> &str {
+    let body = c_string(desc);
+    match core::str::from_utf8(body) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or(""),
+    }
+}
+
+/// A numeric note's value: a 1, 2, 4 or 8-byte little-endian number; any
+/// other size reads as 0, as libelf reads it.
+fn number(desc: &[u8]) -> u64 {
+    match *desc {
+        [a] => u64::from(a),
+        [a, b] => u64::from(u16::from_le_bytes([a, b])),
+        [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+        [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ => 0,
+    }
+}
+
+/// The SUPPORTED_FEATURES bitmap's first 32-bit word (the only one Xen
+/// 4.17 defines); 0 when the note is not made of 32-bit words, as libelf.
+fn first_word(desc: &[u8]) -> u32 {
+    match desc {
+        [a, b, c, d, ..] if desc.len() % 4 == 0 => u32::from_le_bytes([*a, *b, *c, *d]),
+        _ => 0,
+    }
 }
 
 /// Iterate `(name, type, desc)` over one note segment.
@@ -251,28 +260,27 @@ impl<'a> XenNotes<'a> {
 
     fn apply(&mut self, k: u32, desc: &'a [u8]) -> Result<(), NoteError> {
         match k {
-            kind::GUEST_OS => self.guest_os = Some(string(k, desc)?),
-            kind::GUEST_VERSION => self.guest_version = Some(string(k, desc)?),
-            kind::XEN_VERSION => self.xen_version = Some(string(k, desc)?),
-            kind::LOADER => self.loader = Some(string(k, desc)?),
-            kind::PAE_MODE => self.pae_mode = Some(string(k, desc)?),
+            kind::GUEST_OS => self.guest_os = Some(string(desc)),
+            kind::GUEST_VERSION => self.guest_version = Some(string(desc)),
+            kind::XEN_VERSION => self.xen_version = Some(string(desc)),
+            kind::LOADER => self.loader = Some(string(desc)),
+            kind::PAE_MODE => self.pae_mode = Some(string(desc)),
             kind::FEATURES => {
-                let s = string(k, desc)?;
-                self.features = Some(s);
-                let (opt, req) = parse_features(s)?;
+                self.features = Some(string(desc));
+                let (opt, req) = parse_features(c_string(desc))?;
                 self.supported_features |= opt | req;
                 self.required_features |= req;
             }
-            kind::ENTRY => self.entry = Some(number(k, desc)?),
-            kind::HYPERCALL_PAGE => self.hypercall_page = Some(number(k, desc)?),
-            kind::VIRT_BASE => self.virt_base = Some(number(k, desc)?),
-            kind::PADDR_OFFSET => self.paddr_offset = Some(number(k, desc)?),
-            kind::HV_START_LOW => self.hv_start_low = Some(number(k, desc)?),
-            kind::INIT_P2M => self.init_p2m = Some(number(k, desc)?),
-            kind::MOD_START_PFN => self.mod_start_pfn = number(k, desc)? != 0,
-            kind::SUSPEND_CANCEL => self.suspend_cancel = number(k, desc)? != 0,
+            kind::ENTRY => self.entry = Some(number(desc)),
+            kind::HYPERCALL_PAGE => self.hypercall_page = Some(number(desc)),
+            kind::VIRT_BASE => self.virt_base = Some(number(desc)),
+            kind::PADDR_OFFSET => self.paddr_offset = Some(number(desc)),
+            kind::HV_START_LOW => self.hv_start_low = Some(number(desc)),
+            kind::INIT_P2M => self.init_p2m = Some(number(desc)),
+            kind::MOD_START_PFN => self.mod_start_pfn = number(desc) != 0,
+            kind::SUSPEND_CANCEL => self.suspend_cancel = number(desc) != 0,
             kind::SUPPORTED_FEATURES => {
-                self.supported_features |= number(k, desc)? as u32;
+                self.supported_features |= first_word(desc);
                 self.has_supported_features_note = true;
             }
             _ => {}
@@ -296,14 +304,14 @@ impl<'a> XenNotes<'a> {
 
 /// Parse "a|!b|c" into (optional, required) bitmaps, as libelf does: a
 /// name it does not know is ignored, unless it is required.
-pub fn parse_features(s: &str) -> Result<(u32, u32), NoteError> {
+pub fn parse_features(s: &[u8]) -> Result<(u32, u32), NoteError> {
     let (mut opt, mut req) = (0u32, 0u32);
-    for item in s.split('|').filter(|i| !i.is_empty()) {
-        let (name, required) = match item.strip_prefix('!') {
+    for item in s.split(|&b| b == b'|').filter(|i| !i.is_empty()) {
+        let (name, required) = match item.strip_prefix(b"!") {
             Some(n) => (n, true),
             None => (item, false),
         };
-        let Some(&(bit, _)) = NOTE_FEATURES.iter().find(|&&(_, f)| f == name) else {
+        let Some(&(bit, _)) = NOTE_FEATURES.iter().find(|&&(_, f)| f.as_bytes() == name) else {
             if required {
                 return Err(NoteError::UnknownRequiredFeature);
             }
@@ -332,13 +340,13 @@ mod tests {
 
     #[test]
     fn features_parse() {
-        assert_eq!(parse_features("!writable_page_tables|pae_pgdir_above_4gb").unwrap(), (1 << 4, 1));
-        assert_eq!(parse_features("frobnicate|dom0"), Ok((1 << 11, 0)), "unknown optional names are ignored");
-        assert_eq!(parse_features("!frobnicate"), Err(NoteError::UnknownRequiredFeature));
+        assert_eq!(parse_features(b"!writable_page_tables|pae_pgdir_above_4gb").unwrap(), (1 << 4, 1));
+        assert_eq!(parse_features(b"frobnicate|dom0"), Ok((1 << 11, 0)), "unknown optional names are ignored");
+        assert_eq!(parse_features(b"!frobnicate"), Err(NoteError::UnknownRequiredFeature));
         // libelf knows seven names; others, even Xen's, are unknown to it.
-        assert_eq!(parse_features("gnttab_map_avail_bits"), Ok((0, 0)));
-        assert_eq!(parse_features("!gnttab_map_avail_bits"), Err(NoteError::UnknownRequiredFeature));
-        assert_eq!(parse_features(""), Ok((0, 0)));
+        assert_eq!(parse_features(b"gnttab_map_avail_bits"), Ok((0, 0)));
+        assert_eq!(parse_features(b"!gnttab_map_avail_bits"), Err(NoteError::UnknownRequiredFeature));
+        assert_eq!(parse_features(b""), Ok((0, 0)));
     }
 
     #[test]
@@ -359,13 +367,23 @@ mod tests {
 
     #[test]
     fn bad_note_bodies() {
-        let img = Img::standard().with(Note::raw(6, b"\xff\xfe")).build();
-        assert_eq!(notes(&img).unwrap_err(), NoteError::BadString { kind: 6 });
+        // Not UTF-8: kept up to the first invalid byte (libelf takes bytes).
+        let img = Img::standard().with(Note::raw(7, b"2.6\xff\xfe")).build();
+        assert_eq!(notes(&img).unwrap().guest_version, Some("2.6"));
+        let img = Img::standard().with(Note::raw(10, b"dom0|\xff|!supervisor_mode_kernel")).build();
+        assert_eq!(notes(&img).unwrap().required_features, 1 << 3, "features read as bytes");
         // Linux's FEATURES note is `.ascii`, without a NUL: taken whole.
         let img = Img::standard().with(Note::raw(10, b"!writable_page_tables")).build();
         assert!(notes(&img).is_ok());
-        let img = Img::standard().with(Note::raw(1, &[1, 2, 3])).build();
-        assert_eq!(notes(&img).unwrap_err(), NoteError::BadNumber { kind: 1 });
+        // A numeric note of another size reads as 0, as in libelf.
+        let img = Img::standard().with(Note::raw(3, &[1, 2, 3])).build();
+        assert_eq!(notes(&img).unwrap().virt_base, Some(0));
+        let img = Img::standard().with(Note::raw(1, &[0x10, 0x20])).build();
+        assert_eq!(notes(&img).unwrap().entry, Some(0x2010));
+        let img = Img::standard().with(Note::raw(17, &[0x01, 0x08, 0, 0, 0xff, 0xff, 0xff, 0xff])).build();
+        assert_eq!(notes(&img).unwrap().supported_features, 0x801, "the first 32-bit word");
+        let img = Img::standard().with(Note::raw(17, &[0x01, 0x08])).build();
+        assert_eq!(notes(&img).unwrap().supported_features, 0);
         let img = Img::standard().truncated_notes().build();
         assert_eq!(notes(&img).unwrap_err(), NoteError::Truncated);
     }
