@@ -1,5 +1,5 @@
-//! The ELF64 container of a PV kernel: header checks and `PT_LOAD`
-//! segments.
+//! The ELF64 container of a PV kernel: header checks, `PT_LOAD` segments,
+//! and the note areas (`PT_NOTE` segments, `SHT_NOTE` sections).
 
 use core::fmt;
 
@@ -8,6 +8,9 @@ pub const MAX_SEGMENTS: usize = 16;
 
 const PT_LOAD: u32 = 1;
 const PT_NOTE: u32 = 4;
+const SHT_NOTE: u32 = 7;
+/// Size of an ELF64 section header.
+const SHDR_SIZE: usize = 64;
 const EM_X86_64: u16 = 62;
 const ET_EXEC: u16 = 2;
 
@@ -164,7 +167,8 @@ impl<'a> ElfImage<'a> {
                     img.segments[index] = seg;
                     img.nsegments += 1;
                 }
-                PT_NOTE if in_file && img.nnotes < MAX_SEGMENTS => {
+                // As libelf: some binutils leave p_offset 0 on note segments.
+                PT_NOTE if in_file && seg.offset != 0 && img.nnotes < MAX_SEGMENTS => {
                     img.notes[img.nnotes] = (seg.offset, seg.filesz);
                     img.nnotes += 1;
                 }
@@ -194,6 +198,25 @@ impl<'a> ElfImage<'a> {
     /// The contents of each `PT_NOTE` segment.
     pub fn note_segments(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         self.notes[..self.nnotes].iter().map(|&(off, len)| &self.bytes[off as usize..(off + len) as usize])
+    }
+
+    /// The contents of each `SHT_NOTE` section (section 0 excepted), in
+    /// section order. A section table outside the file, or a note section
+    /// whose bytes are, is skipped, as libelf skips what it cannot reach.
+    pub fn note_sections(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        let b = self.bytes;
+        let shoff = u64_at(b, 40).unwrap_or(0) as usize;
+        let shentsize = usize::from(u16_at(b, 58).unwrap_or(0));
+        let shnum = if shoff == 0 || shentsize < SHDR_SIZE { 0 } else { usize::from(u16_at(b, 60).unwrap_or(0)) };
+        (1..shnum).filter_map(move |i| {
+            let sh = shoff.checked_add(i.checked_mul(shentsize)?)?;
+            if u32_at(b, sh + 4)? != SHT_NOTE {
+                return None;
+            }
+            let off = u64_at(b, sh + 24)? as usize;
+            let size = u64_at(b, sh + 32)? as usize;
+            b.get(off..off.checked_add(size)?)
+        })
     }
 
     /// Lowest and one-past-highest physical address of the loadable segments.

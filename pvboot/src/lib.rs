@@ -1,23 +1,36 @@
 //! PV kernel loading, shared by the hypervisor's dom0 builder and xm's
-//! domain builder (as Xen shares libelf between the two):
+//! domain builder (as Xen shares libelf and its bzImage loader between the
+//! two):
 //!
-//! * [`elf`]: the ELF64 header and loadable segments of a kernel image;
-//! * [`notes`]: the Xen ELF notes, checked as Xen 4.17 checks them;
+//! * [`bzimage`], [`unpack`]: a kernel module as given (plain ELF, or a
+//!   bzImage with an xz or gzip payload) to the ELF to load;
+//! * [`elf`]: the ELF64 header, loadable segments and note areas;
+//! * [`notes`]: the Xen ELF notes, found and checked as Xen 4.17's libelf
+//!   finds and checks them;
+//! * [`policy`]: which required features each of Xen's builders refuses;
 //! * [`layout`]: the x86-64 PV start-of-day virtual layout (kernel, initrd,
 //!   phys-to-machine list, start_info, page tables, boot stack).
 //!
-//! Everything is pure and `no_std` without allocation, so both builders can
-//! use it and the host tests can reach every error path.
+//! Everything is pure and `no_std`; only the decoders' state is allocated,
+//! their output and dictionary being buffers the caller provides, so the
+//! hypervisor can decode into machine frames and the host tests can reach
+//! every error path.
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+
+pub mod bzimage;
 pub mod elf;
 pub mod layout;
 pub mod notes;
+pub mod policy;
+pub mod unpack;
 
 pub use elf::{ElfError, ElfImage, Segment};
 pub use layout::{Layout, LayoutError, LayoutRequest};
 pub use notes::{NoteError, XenNotes};
+pub use unpack::{identify, Compression, KernelModule, Packed, UnpackError};
 
 /// A kernel image accepted for PV booting: its segments and its notes,
 /// with the virtual addresses Xen derives from them.
@@ -61,6 +74,11 @@ pub enum PvError {
     VirtBaseAboveKernel,
     /// The image reaches into the hypervisor's reserved virtual range.
     OverlapsHypervisor,
+    /// INIT_P2M asks for the p2m list inside the kernel image.
+    P2mInsideKernel {
+        /// The requested base.
+        base: u64,
+    },
 }
 
 impl core::fmt::Display for PvError {
@@ -74,6 +92,7 @@ impl core::fmt::Display for PvError {
             }
             Self::VirtBaseAboveKernel => f.write_str("VIRT_BASE is above the start of the kernel image"),
             Self::OverlapsHypervisor => f.write_str("the kernel image overlaps the hypervisor's virtual range"),
+            Self::P2mInsideKernel { base } => write!(f, "INIT_P2M base {base:#x} is inside the kernel image"),
         }
     }
 }
@@ -116,6 +135,9 @@ pub fn parse(image: &[u8]) -> Result<PvKernel<'_>, PvError> {
     if !(virt_kstart..virt_kend).contains(&virt_entry) {
         return Err(PvError::EntryOutOfBounds { entry: virt_entry });
     }
+    if let Some(base) = notes.init_p2m.filter(|b| (virt_kstart..virt_kend).contains(b)) {
+        return Err(PvError::P2mInsideKernel { base });
+    }
     if let Some(page) = notes.hypercall_page {
         if page < virt_kstart || page.saturating_add(4096) > virt_kend {
             return Err(PvError::HypercallPageOutOfBounds { page });
@@ -150,9 +172,50 @@ mod tests {
         assert!(matches!(parse(&img), Err(PvError::HypercallPageOutOfBounds { .. })));
     }
 
+    /// Debian's vmlinuz, when the reference artefacts are cached: unpacked,
+    /// parsed, and accepted by both builders' policies.
+    #[test]
+    fn debian_vmlinuz_if_cached() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/debian");
+        let Some(vmlinuz) = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("linux-image-"))
+            .filter_map(|e| std::fs::read_dir(e.path().join("boot")).ok())
+            .flatten()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().starts_with("vmlinuz-"))
+        else {
+            eprintln!("no cached Debian kernel; skipped");
+            return;
+        };
+        let img = std::fs::read(vmlinuz.path()).unwrap();
+        let KernelModule::Packed(p) = identify(&img).unwrap() else { panic!("vmlinuz is a bzImage") };
+        assert_eq!(p.format, Compression::Xz);
+        assert_eq!(p.dict_len, 32 << 20);
+        let t = std::time::Instant::now();
+        let elf = p.unpack_to_vec().unwrap();
+        eprintln!("unpacked {} -> {} bytes in {:?}", p.payload.len(), elf.len(), t.elapsed());
+        let k = parse(&elf).unwrap();
+        assert!(!k.notes.from_sections, "Linux has a PT_NOTE segment");
+        assert_eq!(k.notes.guest_os, Some("linux"));
+        assert!(policy::check_dom0(&k.notes).is_ok());
+        assert!(policy::check_domu(&k.notes).is_ok());
+    }
+
     #[test]
     fn image_in_hypervisor_range_is_refused() {
         let img = Img::standard().with(Note::u64(3, 0xffff_8100_0000_0000)).build();
         assert_eq!(parse(&img).unwrap_err(), PvError::OverlapsHypervisor);
+    }
+
+    #[test]
+    fn p2m_base_inside_the_kernel_is_refused() {
+        let inside = 0xffff_ffff_8000_2000;
+        let img = Img::standard().with(Note::u64(15, inside)).build();
+        assert_eq!(parse(&img).unwrap_err(), PvError::P2mInsideKernel { base: inside });
+        let img = Img::standard().with(Note::u64(15, 0x80_0000_0000)).build();
+        assert_eq!(parse(&img).unwrap().notes.init_p2m, Some(0x80_0000_0000));
     }
 }

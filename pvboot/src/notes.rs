@@ -1,5 +1,6 @@
-//! The Xen ELF notes of a PV kernel (`XEN_ELFNOTE_*`, name "Xen"), parsed
-//! from the `PT_NOTE` segments and checked the way Xen 4.17's loader does.
+//! The Xen ELF notes of a PV kernel (`XEN_ELFNOTE_*`, name "Xen"), found
+//! as Xen 4.17's libelf finds them (the `PT_NOTE` segments; when those hold
+//! no Xen note, the `SHT_NOTE` sections) and checked as it checks them.
 
 use core::fmt;
 
@@ -45,7 +46,8 @@ pub mod kind {
     pub const PHYS32_ENTRY: u32 = 18;
 }
 
-/// Names of the `XENFEAT_*` bits, as the FEATURES note spells them.
+/// Names of the `XENFEAT_*` bits (`xen/include/public/features.h`), for
+/// messages.
 pub const FEATURE_NAMES: [&str; 18] = [
     "writable_page_tables",
     "writable_descriptor_tables",
@@ -65,6 +67,18 @@ pub const FEATURE_NAMES: [&str; 18] = [
     "linux_rsdp_unrestricted",
     "not_direct_mapped",
     "direct_mapped",
+];
+
+/// The `XENFEAT_*` names libelf knows in a FEATURES note, with their bits.
+/// Any other name is ignored when optional and refused when required.
+pub const NOTE_FEATURES: [(u32, &str); 7] = [
+    (0, "writable_page_tables"),
+    (1, "writable_descriptor_tables"),
+    (2, "auto_translated_physmap"),
+    (3, "supervisor_mode_kernel"),
+    (4, "pae_pgdir_above_4gb"),
+    (8, "hvm_callback_vector"),
+    (11, "dom0"),
 ];
 
 /// The notes we understand.
@@ -102,6 +116,12 @@ pub struct XenNotes<'a> {
     pub supported_features: u32,
     /// Features the guest requires (`!name` in FEATURES).
     pub required_features: u32,
+    /// Whether a SUPPORTED_FEATURES note was present (Xen's dom0 builder
+    /// checks for `dom0` only then).
+    pub has_supported_features_note: bool,
+    /// Whether the notes came from `SHT_NOTE` sections (no Xen note in a
+    /// `PT_NOTE` segment).
+    pub from_sections: bool,
     /// Whether any Xen note was present.
     pub any: bool,
 }
@@ -113,27 +133,12 @@ pub enum NoteError {
     NoXenNotes,
     /// A note header or body runs past its segment.
     Truncated,
-    /// A string note is not UTF-8.
-    BadString {
-        /// Note type.
-        kind: u32,
-    },
-    /// A numeric note has a size other than 1, 2, 4 or 8.
-    BadNumber {
-        /// Note type.
-        kind: u32,
-    },
     /// Neither LOADER "generic" nor GUEST_OS "linux".
     UnsupportedLoader,
     /// XEN_VERSION missing or not "xen-3.0".
     UnsupportedXenVersion,
-    /// FEATURES names a feature nobody knows.
-    UnknownFeature,
-    /// The guest requires a feature this hypervisor lacks.
-    RequiredFeatureUnsupported {
-        /// XENFEAT bit number.
-        bit: u32,
-    },
+    /// FEATURES requires (`!name`) a feature libelf does not know.
+    UnknownRequiredFeature,
 }
 
 impl fmt::Display for NoteError {
@@ -141,18 +146,11 @@ impl fmt::Display for NoteError {
         match self {
             Self::NoXenNotes => f.write_str("not a Xen PV kernel: no Xen ELF notes"),
             Self::Truncated => f.write_str("a Xen ELF note is truncated"),
-            Self::BadString { kind } => write!(f, "Xen ELF note {kind} is not a UTF-8 string"),
-            Self::BadNumber { kind } => write!(f, "Xen ELF note {kind} has a bad numeric size"),
             Self::UnsupportedLoader => {
                 f.write_str("will only load images built for the generic loader or Linux images")
             }
             Self::UnsupportedXenVersion => f.write_str("will only load images built for Xen v3.0 (XEN_VERSION note)"),
-            Self::UnknownFeature => f.write_str("FEATURES note names an unknown feature"),
-            Self::RequiredFeatureUnsupported { bit } => write!(
-                f,
-                "kernel requires feature '{}', which this hypervisor does not support",
-                FEATURE_NAMES.get(*bit as usize).copied().unwrap_or("?")
-            ),
+            Self::UnknownRequiredFeature => f.write_str("FEATURES note requires an unknown feature"),
         }
     }
 }
@@ -161,23 +159,44 @@ fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
-/// A string note's text: up to its first NUL, or the whole body when it
+/// A string note's bytes: up to its first NUL, or the whole body when it
 /// has none. Linux emits FEATURES with `.ascii` (no NUL inside `descsz`);
 /// Xen's libelf reads such a string on into the note's zero padding, which
 /// ends it where the body ends.
-fn string(kind: u32, desc: &[u8]) -> Result<&str, NoteError> {
-    let body = desc.split(|&b| b == 0).next().unwrap_or(desc);
-    core::str::from_utf8(body).map_err(|_| NoteError::BadString { kind })
+fn c_string(desc: &[u8]) -> &[u8] {
+    desc.split(|&b| b == 0).next().unwrap_or(desc)
 }
 
-fn number(kind: u32, desc: &[u8]) -> Result<u64, NoteError> {
-    Ok(match desc.len() {
-        1 => u64::from(desc[0]),
-        2 => u64::from(u16::from_le_bytes([desc[0], desc[1]])),
-        4 => u64::from(u32::from_le_bytes(desc.try_into().map_err(|_| NoteError::BadNumber { kind })?)),
-        8 => u64::from_le_bytes(desc.try_into().map_err(|_| NoteError::BadNumber { kind })?),
-        _ => return Err(NoteError::BadNumber { kind }),
-    })
+/// A string note as text: libelf takes any bytes, so a string that is not
+/// UTF-8 is kept up to its first invalid byte (the prefixes Xen compares,
+/// "linux", "generic", "xen-3.0", are ASCII).
+fn string(desc: &[u8]) -> &str {
+    let body = c_string(desc);
+    match core::str::from_utf8(body) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or(""),
+    }
+}
+
+/// A numeric note's value: a 1, 2, 4 or 8-byte little-endian number; any
+/// other size reads as 0, as libelf reads it.
+fn number(desc: &[u8]) -> u64 {
+    match *desc {
+        [a] => u64::from(a),
+        [a, b] => u64::from(u16::from_le_bytes([a, b])),
+        [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+        [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ => 0,
+    }
+}
+
+/// The SUPPORTED_FEATURES bitmap's first 32-bit word (the only one Xen
+/// 4.17 defines); 0 when the note is not made of 32-bit words, as libelf.
+fn first_word(desc: &[u8]) -> u32 {
+    match desc {
+        [a, b, c, d, ..] if desc.len() % 4 == 0 => u32::from_le_bytes([*a, *b, *c, *d]),
+        _ => 0,
+    }
 }
 
 /// Iterate `(name, type, desc)` over one note segment.
@@ -208,18 +227,18 @@ fn entries(seg: &[u8]) -> impl Iterator<Item = Result<(&[u8], u32, &[u8]), NoteE
 }
 
 impl<'a> XenNotes<'a> {
-    /// Collect the Xen notes of an image.
+    /// Collect the Xen notes of an image: from its `PT_NOTE` segments, or,
+    /// when those hold none, from its `SHT_NOTE` sections.
     pub fn parse(elf: &ElfImage<'a>) -> Result<Self, NoteError> {
         let mut n = Self::default();
         for seg in elf.note_segments() {
-            for e in entries(seg) {
-                let (name, kind_no, desc) = e?;
-                if name != b"Xen" {
-                    continue;
-                }
-                n.any = true;
-                n.apply(kind_no, desc)?;
+            n.collect(seg)?;
+        }
+        if !n.any {
+            for sec in elf.note_sections() {
+                n.collect(sec)?;
             }
+            n.from_sections = n.any;
         }
         if !n.any {
             return Err(NoteError::NoXenNotes);
@@ -227,29 +246,43 @@ impl<'a> XenNotes<'a> {
         Ok(n)
     }
 
+    /// Apply the Xen notes of one note area.
+    fn collect(&mut self, area: &'a [u8]) -> Result<(), NoteError> {
+        for e in entries(area) {
+            let (name, kind_no, desc) = e?;
+            if name == b"Xen" {
+                self.any = true;
+                self.apply(kind_no, desc)?;
+            }
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, k: u32, desc: &'a [u8]) -> Result<(), NoteError> {
         match k {
-            kind::GUEST_OS => self.guest_os = Some(string(k, desc)?),
-            kind::GUEST_VERSION => self.guest_version = Some(string(k, desc)?),
-            kind::XEN_VERSION => self.xen_version = Some(string(k, desc)?),
-            kind::LOADER => self.loader = Some(string(k, desc)?),
-            kind::PAE_MODE => self.pae_mode = Some(string(k, desc)?),
+            kind::GUEST_OS => self.guest_os = Some(string(desc)),
+            kind::GUEST_VERSION => self.guest_version = Some(string(desc)),
+            kind::XEN_VERSION => self.xen_version = Some(string(desc)),
+            kind::LOADER => self.loader = Some(string(desc)),
+            kind::PAE_MODE => self.pae_mode = Some(string(desc)),
             kind::FEATURES => {
-                let s = string(k, desc)?;
-                self.features = Some(s);
-                let (opt, req) = parse_features(s)?;
+                self.features = Some(string(desc));
+                let (opt, req) = parse_features(c_string(desc))?;
                 self.supported_features |= opt | req;
                 self.required_features |= req;
             }
-            kind::ENTRY => self.entry = Some(number(k, desc)?),
-            kind::HYPERCALL_PAGE => self.hypercall_page = Some(number(k, desc)?),
-            kind::VIRT_BASE => self.virt_base = Some(number(k, desc)?),
-            kind::PADDR_OFFSET => self.paddr_offset = Some(number(k, desc)?),
-            kind::HV_START_LOW => self.hv_start_low = Some(number(k, desc)?),
-            kind::INIT_P2M => self.init_p2m = Some(number(k, desc)?),
-            kind::MOD_START_PFN => self.mod_start_pfn = number(k, desc)? != 0,
-            kind::SUSPEND_CANCEL => self.suspend_cancel = number(k, desc)? != 0,
-            kind::SUPPORTED_FEATURES => self.supported_features |= number(k, desc)? as u32,
+            kind::ENTRY => self.entry = Some(number(desc)),
+            kind::HYPERCALL_PAGE => self.hypercall_page = Some(number(desc)),
+            kind::VIRT_BASE => self.virt_base = Some(number(desc)),
+            kind::PADDR_OFFSET => self.paddr_offset = Some(number(desc)),
+            kind::HV_START_LOW => self.hv_start_low = Some(number(desc)),
+            kind::INIT_P2M => self.init_p2m = Some(number(desc)),
+            kind::MOD_START_PFN => self.mod_start_pfn = number(desc) != 0,
+            kind::SUSPEND_CANCEL => self.suspend_cancel = number(desc) != 0,
+            kind::SUPPORTED_FEATURES => {
+                self.supported_features |= first_word(desc);
+                self.has_supported_features_note = true;
+            }
             _ => {}
         }
         Ok(())
@@ -267,26 +300,23 @@ impl<'a> XenNotes<'a> {
         }
         Ok(())
     }
-
-    /// Refuse a guest that requires a feature outside `available`.
-    pub fn check_required(&self, available: u32) -> Result<(), NoteError> {
-        let missing = self.required_features & !available;
-        if missing != 0 {
-            return Err(NoteError::RequiredFeatureUnsupported { bit: missing.trailing_zeros() });
-        }
-        Ok(())
-    }
 }
 
-/// Parse "a|!b|c" into (optional, required) bitmaps.
-pub fn parse_features(s: &str) -> Result<(u32, u32), NoteError> {
+/// Parse "a|!b|c" into (optional, required) bitmaps, as libelf does: a
+/// name it does not know is ignored, unless it is required.
+pub fn parse_features(s: &[u8]) -> Result<(u32, u32), NoteError> {
     let (mut opt, mut req) = (0u32, 0u32);
-    for item in s.split('|').filter(|i| !i.is_empty()) {
-        let (name, required) = match item.strip_prefix('!') {
+    for item in s.split(|&b| b == b'|').filter(|i| !i.is_empty()) {
+        let (name, required) = match item.strip_prefix(b"!") {
             Some(n) => (n, true),
             None => (item, false),
         };
-        let bit = FEATURE_NAMES.iter().position(|&f| f == name).ok_or(NoteError::UnknownFeature)?;
+        let Some(&(bit, _)) = NOTE_FEATURES.iter().find(|&&(_, f)| f.as_bytes() == name) else {
+            if required {
+                return Err(NoteError::UnknownRequiredFeature);
+            }
+            continue;
+        };
         if required {
             req |= 1 << bit;
         } else {
@@ -310,9 +340,13 @@ mod tests {
 
     #[test]
     fn features_parse() {
-        assert_eq!(parse_features("!writable_page_tables|pae_pgdir_above_4gb").unwrap(), (1 << 4, 1));
-        assert_eq!(parse_features("frobnicate"), Err(NoteError::UnknownFeature));
-        assert_eq!(parse_features(""), Ok((0, 0)));
+        assert_eq!(parse_features(b"!writable_page_tables|pae_pgdir_above_4gb").unwrap(), (1 << 4, 1));
+        assert_eq!(parse_features(b"frobnicate|dom0"), Ok((1 << 11, 0)), "unknown optional names are ignored");
+        assert_eq!(parse_features(b"!frobnicate"), Err(NoteError::UnknownRequiredFeature));
+        // libelf knows seven names; others, even Xen's, are unknown to it.
+        assert_eq!(parse_features(b"gnttab_map_avail_bits"), Ok((0, 0)));
+        assert_eq!(parse_features(b"!gnttab_map_avail_bits"), Err(NoteError::UnknownRequiredFeature));
+        assert_eq!(parse_features(b""), Ok((0, 0)));
     }
 
     #[test]
@@ -333,23 +367,64 @@ mod tests {
 
     #[test]
     fn bad_note_bodies() {
-        let img = Img::standard().with(Note::raw(6, b"\xff\xfe")).build();
-        assert_eq!(notes(&img).unwrap_err(), NoteError::BadString { kind: 6 });
+        // Not UTF-8: kept up to the first invalid byte (libelf takes bytes).
+        let img = Img::standard().with(Note::raw(7, b"2.6\xff\xfe")).build();
+        assert_eq!(notes(&img).unwrap().guest_version, Some("2.6"));
+        let img = Img::standard().with(Note::raw(10, b"dom0|\xff|!supervisor_mode_kernel")).build();
+        assert_eq!(notes(&img).unwrap().required_features, 1 << 3, "features read as bytes");
         // Linux's FEATURES note is `.ascii`, without a NUL: taken whole.
         let img = Img::standard().with(Note::raw(10, b"!writable_page_tables")).build();
         assert!(notes(&img).is_ok());
-        let img = Img::standard().with(Note::raw(1, &[1, 2, 3])).build();
-        assert_eq!(notes(&img).unwrap_err(), NoteError::BadNumber { kind: 1 });
+        // A numeric note of another size reads as 0, as in libelf.
+        let img = Img::standard().with(Note::raw(3, &[1, 2, 3])).build();
+        assert_eq!(notes(&img).unwrap().virt_base, Some(0));
+        let img = Img::standard().with(Note::raw(1, &[0x10, 0x20])).build();
+        assert_eq!(notes(&img).unwrap().entry, Some(0x2010));
+        let img = Img::standard().with(Note::raw(17, &[0x01, 0x08, 0, 0, 0xff, 0xff, 0xff, 0xff])).build();
+        assert_eq!(notes(&img).unwrap().supported_features, 0x801, "the first 32-bit word");
+        let img = Img::standard().with(Note::raw(17, &[0x01, 0x08])).build();
+        assert_eq!(notes(&img).unwrap().supported_features, 0);
         let img = Img::standard().truncated_notes().build();
         assert_eq!(notes(&img).unwrap_err(), NoteError::Truncated);
     }
 
     #[test]
-    fn required_features() {
+    fn required_and_supported_features() {
         let img = Img::standard().with(Note::str(10, "!writable_page_tables|dom0")).build();
         let n = notes(&img).unwrap();
-        assert_eq!(n.check_required(0), Err(NoteError::RequiredFeatureUnsupported { bit: 0 }));
-        assert!(n.check_required(1).is_ok());
-        assert_ne!(n.supported_features & (1 << 11), 0);
+        assert_eq!(n.required_features, 1);
+        assert_eq!(n.supported_features, 1 | (1 << 11));
+        assert!(!n.has_supported_features_note);
+        let img = Img::standard().with(Note::raw(17, &0x8801u32.to_le_bytes())).build();
+        let n = notes(&img).unwrap();
+        assert!(n.has_supported_features_note);
+        assert_eq!(n.supported_features, 0x8801);
+    }
+
+    #[test]
+    fn notes_from_sections_when_no_segment_has_them() {
+        let img = Img::standard().notes_in_section_only().build();
+        let n = notes(&img).unwrap();
+        assert!(n.from_sections);
+        assert_eq!(n.guest_os, Some("test"));
+        assert_eq!(n.virt_base, Some(crate::testimg::VIRT_BASE));
+        let img = Img::standard().build();
+        assert!(!notes(&img).unwrap().from_sections, "segments first");
+    }
+
+    #[test]
+    fn segment_notes_win_over_sections() {
+        // A section with other notes is not read once a segment had some.
+        let img = Img::standard().with_section_notes(vec![Note::str(6, "from-section")]).build();
+        assert_eq!(notes(&img).unwrap().guest_os, Some("test"));
+        // With no Xen note in the segment, the section's notes count.
+        let img = Img::standard().notes_in_section_only().build();
+        assert_eq!(notes(&img).unwrap().guest_os, Some("test"));
+    }
+
+    #[test]
+    fn note_segment_at_offset_zero_is_skipped() {
+        let img = Img::standard().note_segment_offset_zero().build();
+        assert_eq!(notes(&img).unwrap_err(), NoteError::NoXenNotes, "libelf skips PT_NOTE with p_offset 0");
     }
 }

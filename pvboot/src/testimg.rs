@@ -28,6 +28,32 @@ pub struct Img {
     notes: Vec<Note>,
     segs: Vec<(u64, u64, u64, u64)>,
     truncate_notes: bool,
+    /// Notes of an `SHT_NOTE` section, if any.
+    section_notes: Option<Vec<Note>>,
+    /// Whether the `PT_NOTE` segment is left out.
+    no_note_segment: bool,
+    /// Whether the `PT_NOTE` segment claims file offset 0.
+    note_offset_zero: bool,
+}
+
+/// File offset of the `SHT_NOTE` section's bytes.
+const SECTION_NOTES_AT: usize = 0x3000;
+/// File offset of the section header table.
+const SHDRS_AT: usize = 0x3c00;
+
+fn encode(notes: &[Note]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for n in notes {
+        out.extend_from_slice(&4u32.to_le_bytes());
+        out.extend_from_slice(&(n.desc.len() as u32).to_le_bytes());
+        out.extend_from_slice(&n.kind.to_le_bytes());
+        out.extend_from_slice(b"Xen\0");
+        out.extend_from_slice(&n.desc);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+    out
 }
 
 pub const VIRT_BASE: u64 = 0xffff_ffff_8000_0000;
@@ -47,7 +73,26 @@ impl Img {
             ],
             segs: vec![(0x1000, 0x1000, 0x2000, 0x3000)],
             truncate_notes: false,
+            section_notes: None,
+            no_note_segment: false,
+            note_offset_zero: false,
         }
+    }
+    /// The notes in an `SHT_NOTE` section, and no `PT_NOTE` segment.
+    pub fn notes_in_section_only(mut self) -> Self {
+        self.section_notes = Some(self.notes.clone());
+        self.no_note_segment = true;
+        self
+    }
+    /// An `SHT_NOTE` section with `notes`, besides the segment.
+    pub fn with_section_notes(mut self, notes: Vec<Note>) -> Self {
+        self.section_notes = Some(notes);
+        self
+    }
+    /// The `PT_NOTE` segment at file offset 0 (as some binutils wrote it).
+    pub fn note_segment_offset_zero(mut self) -> Self {
+        self.note_offset_zero = true;
+        self
     }
     pub fn with(mut self, n: Note) -> Self {
         self.notes.retain(|o| o.kind != n.kind);
@@ -73,17 +118,7 @@ impl Img {
     }
 
     pub fn build(&self) -> Vec<u8> {
-        let mut notes = Vec::new();
-        for n in &self.notes {
-            notes.extend_from_slice(&4u32.to_le_bytes());
-            notes.extend_from_slice(&(n.desc.len() as u32).to_le_bytes());
-            notes.extend_from_slice(&n.kind.to_le_bytes());
-            notes.extend_from_slice(b"Xen\0");
-            notes.extend_from_slice(&n.desc);
-            while notes.len() % 4 != 0 {
-                notes.push(0);
-            }
-        }
+        let mut notes = if self.no_note_segment { Vec::new() } else { encode(&self.notes) };
         let mut note_len = notes.len() as u64;
         if self.truncate_notes {
             notes.extend_from_slice(&4u32.to_le_bytes());
@@ -120,8 +155,23 @@ impl Img {
             put(&mut f, 1, off, paddr, filesz, memsz);
         }
         if !notes.is_empty() {
-            put(&mut f, 4, note_off, 0, note_len, note_len);
+            let off = if self.note_offset_zero { 0 } else { note_off };
+            put(&mut f, 4, off, 0, note_len, note_len);
             f[note_off as usize..note_off as usize + notes.len()].copy_from_slice(&notes);
+        }
+        if let Some(sn) = &self.section_notes {
+            let bytes = encode(sn);
+            f[SECTION_NOTES_AT..SECTION_NOTES_AT + bytes.len()].copy_from_slice(&bytes);
+            // Section 0 (null), 1 (.text, PROGBITS), 2 (.notes, NOTE).
+            f[40..48].copy_from_slice(&(SHDRS_AT as u64).to_le_bytes());
+            f[58..60].copy_from_slice(&64u16.to_le_bytes());
+            f[60..62].copy_from_slice(&3u16.to_le_bytes());
+            let text = SHDRS_AT + 64;
+            f[text + 4..text + 8].copy_from_slice(&1u32.to_le_bytes());
+            let sh = SHDRS_AT + 128;
+            f[sh + 4..sh + 8].copy_from_slice(&7u32.to_le_bytes());
+            f[sh + 24..sh + 32].copy_from_slice(&(SECTION_NOTES_AT as u64).to_le_bytes());
+            f[sh + 32..sh + 40].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
         }
         f
     }

@@ -1,18 +1,30 @@
-//! Building dom0 from the first boot module: parse and check the PV kernel
-//! ELF (shared `pvboot` crate), give dom0 its memory, lay out the x86-64 PV
-//! start of day exactly as Xen documents it, and prepare vCPU 0's first
-//! register frame.
+//! Building dom0 from the first boot module: unpack it when it is a
+//! bzImage, parse and check the PV kernel ELF (shared `pvboot` crate, with
+//! Xen 4.17's dom0 feature policy), give dom0 its memory, lay out the
+//! x86-64 PV start of day exactly as Xen documents it, and prepare vCPU 0's
+//! first register frame.
+//!
+//! A bzImage's payload (Debian's: 8 MB of xz that become a 63 MiB ELF, with
+//! a 32 MiB dictionary) is decoded into machine frames, not the 4 MiB heap:
+//! the dictionary's frames are freed once decoding ends; the ELF's frames
+//! become the top of dom0's pseudo-physical memory once the kernel has been
+//! copied out of them (zeroed then, as the rest of dom0's memory), so dom0
+//! is sized as if they were free, as Xen counts the boot modules' memory.
+//! Frames that dom0 cannot take (a small `dom0_mem`) are freed.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::fmt;
 use core::sync::atomic::AtomicU64;
 
 use dom0_abi::xen::{StartInfo, SIF_INITDOMAIN, SIF_MOD_START_PFN, SIF_PRIVILEGED, XEN_START_INFO_MAGIC};
-use pvboot::{Layout, LayoutError, LayoutRequest, PvError};
+use pvboot::policy::FeatureRefusal;
+use pvboot::{KernelModule, Layout, LayoutError, LayoutRequest, PvError, UnpackError};
 use spin::Mutex;
 
 use super::{Domain, DomainState, Vcpu};
+use crate::arch::x86_64::apic;
 use crate::arch::x86_64::gdt::{FLAT_RING3_CS64, FLAT_RING3_DS32};
 use crate::arch::x86_64::paging::{self, maddr_to_virt, Pte};
 use crate::arch::x86_64::traps::TrapFrame;
@@ -21,11 +33,6 @@ use crate::mm::page::PageType;
 use crate::mm::{self, frame_table, m2p, PAGE_SHIFT, PAGE_SIZE};
 use crate::pv::hypercall_page;
 
-/// XENFEAT bits a dom0 kernel may require of us: everything but
-/// `supervisor_mode_kernel`, the one required feature Xen 4.17's dom0
-/// builder refuses.
-pub const DOM0_FEATURES_SUPPORTED: u32 = !(1 << dom0_abi::features::XENFEAT_supervisor_mode_kernel);
-
 /// `XEN_PROCESSOR_PM_PX | XEN_PROCESSOR_PM_CX`, reported in the PM byte of
 /// dom0's start_info flags.
 const DOM0_PM_BITS: u32 = 0x3;
@@ -33,10 +40,12 @@ const DOM0_PM_BITS: u32 = 0x3;
 /// Why dom0 could not be built.
 #[derive(Debug)]
 pub enum BuildError {
+    /// The module is a bzImage that could not be unpacked.
+    Unpack(UnpackError),
     /// The kernel image is not an acceptable PV kernel.
     Kernel(PvError),
-    /// The kernel requires a feature we lack.
-    Feature(pvboot::NoteError),
+    /// The kernel's features are refused for dom0, as Xen refuses them.
+    Feature(FeatureRefusal),
     /// The memory given is too small for the start-of-day layout.
     Layout(LayoutError),
     /// The initial page tables did not validate (a builder bug).
@@ -53,6 +62,7 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Unpack(e) => write!(f, "{e}"),
             Self::Kernel(e) => write!(f, "{e}"),
             Self::Feature(e) => write!(f, "{e}"),
             Self::Layout(e) => write!(f, "{e}"),
@@ -122,13 +132,147 @@ impl GuestMem<'_> {
     }
 }
 
-/// Build dom0 from `kernel` (and `initrd`) with `cmdline`.
-pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem) -> Result<Dom0, BuildError> {
-    let k = pvboot::parse(kernel).map_err(BuildError::Kernel)?;
-    k.notes.check_required(DOM0_FEATURES_SUPPORTED).map_err(BuildError::Feature)?;
+/// A run of contiguous machine frames the builder holds for a while, seen
+/// through the direct map. Frames not given to dom0 are freed on drop, so
+/// no error path leaks them.
+struct FrameRun {
+    first: u64,
+    count: u64,
+    /// How many of the first frames now belong to dom0.
+    donated: Cell<u64>,
+}
+
+impl FrameRun {
+    /// Contiguous frames for at least `bytes` bytes (none for 0).
+    fn alloc(bytes: usize) -> Result<Self, BuildError> {
+        let count = (bytes as u64).div_ceil(PAGE_SIZE);
+        if count == 0 {
+            return Ok(Self { first: 0, count: 0, donated: Cell::new(0) });
+        }
+        let free = mm::FRAMES.lock().as_ref().map_or(0, |f| f.free_frames());
+        let first = mm::alloc_frames(count, 1).ok_or(BuildError::NoMemory { wanted: count, free })?;
+        Ok(Self { first, count, donated: Cell::new(0) })
+    }
+
+    /// The frames' bytes.
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        if self.count == 0 {
+            return &mut [];
+        }
+        // SAFETY: the run is ours (allocated above, not yet donated: donation
+        // takes `&self` after the last `&mut` use) and mapped by the direct map.
+        unsafe { core::slice::from_raw_parts_mut(frame_va(self.first), (self.count * PAGE_SIZE) as usize) }
+    }
+
+    /// Give the first `n` frames to dom0 (they are no longer freed here).
+    fn donate(&self, n: u64) -> core::ops::Range<u64> {
+        let n = n.min(self.count);
+        self.donated.set(n);
+        self.first..self.first + n
+    }
+}
+
+impl Drop for FrameRun {
+    fn drop(&mut self) {
+        let (first, n) = (self.first + self.donated.get(), self.count - self.donated.get());
+        if n > 0 {
+            if let Some(f) = mm::FRAMES.lock().as_mut() {
+                let _ = f.free_range(first, n);
+            }
+        }
+    }
+}
+
+/// The dom0 kernel ELF: in the boot module, or unpacked into frames.
+enum KernelElf<'m> {
+    /// The module (or its uncompressed bzImage payload).
+    InModule(&'m [u8]),
+    /// `len` bytes at the start of `run`.
+    Unpacked {
+        /// The frames.
+        run: FrameRun,
+        /// The ELF's length.
+        len: usize,
+    },
+}
+
+impl KernelElf<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::InModule(b) => b,
+            // SAFETY: the run holds `len` bytes written by the decoder, and
+            // is neither written nor freed while this borrow of it lives.
+            Self::Unpacked { run, len } => unsafe { core::slice::from_raw_parts(frame_va(run.first), *len) },
+        }
+    }
+
+    fn run(&self) -> Option<&FrameRun> {
+        match self {
+            Self::InModule(_) => None,
+            Self::Unpacked { run, .. } => Some(run),
+        }
+    }
+}
+
+/// " (N KiB dictionary)" for a decoder that used one, else nothing.
+struct DictNote(usize);
+
+impl fmt::Display for DictNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            n => write!(f, " ({} KiB dictionary)", n >> 10),
+        }
+    }
+}
+
+/// Find the kernel ELF in boot module `module`, unpacking a bzImage.
+fn unpack(module: &[u8]) -> Result<KernelElf<'_>, BuildError> {
+    let packed = match pvboot::identify(module).map_err(BuildError::Unpack)? {
+        KernelModule::Plain(elf) => return Ok(KernelElf::InModule(elf)),
+        KernelModule::Packed(p) => p,
+    };
+    let t0 = crate::arch::x86_64::rdtsc();
+    let mut out = FrameRun::alloc(packed.output_len)?;
+    let mut dict = FrameRun::alloc(packed.dict_len)?;
+    packed.unpack_into(out.bytes_mut(), dict.bytes_mut()).map_err(BuildError::Unpack)?;
+    drop(dict);
+    let (major, minor) = packed.bzimage_version;
+    log::info!(
+        "Dom0 kernel: bzImage {major}.{minor:02}, {} payload of {} bytes unpacked to a {}-byte ELF in {} ms{}",
+        packed.format.name(),
+        packed.payload.len(),
+        packed.output_len,
+        apic::ms_since(t0),
+        DictNote(packed.dict_len)
+    );
+    Ok(KernelElf::Unpacked { run: out, len: packed.output_len })
+}
+
+/// The PFNs below which the builder writes (kernel, initrd, p2m list,
+/// start_info, page tables, stack; and the INIT_P2M list with its page
+/// tables after them): frames above may hold the unpacked kernel meanwhile.
+fn pfns_written(layout: &Layout, nr_pages: u64, init_p2m: bool) -> u64 {
+    let mut end = layout.first_p2m_pfn;
+    if init_p2m {
+        let data = (nr_pages * 8).div_ceil(PAGE_SIZE);
+        // One L1 per 512 list pages, plus L2/L3 pages to reach them.
+        end += data + data.div_ceil(512) + data.div_ceil(512 * 512) + 4;
+    }
+    end
+}
+
+/// Build dom0 from boot module `module` (and `initrd`) with `cmdline`.
+pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem) -> Result<Dom0, BuildError> {
+    let unpacked = unpack(module)?;
+    let k = pvboot::parse(unpacked.bytes()).map_err(BuildError::Kernel)?;
+    pvboot::policy::check_dom0(&k.notes).map_err(BuildError::Feature)?;
+    let vm_assist = initial_vm_assist(k.notes.pae_mode);
+    let scratch_pages = unpacked.run().map_or(0, |r| r.count);
     let free = mm::FRAMES.lock().as_ref().map_or(0, |f| f.free_frames());
-    // Keep a reserve for the hypervisor's own allocations.
-    let nr_pages = dom0_pages(mem, free.saturating_sub(1024));
+    // Keep a reserve for the hypervisor's own allocations; the unpacked
+    // kernel's frames count as free, as they become dom0's or are freed.
+    let nr_pages = dom0_pages(mem, (free + scratch_pages).saturating_sub(1024));
     let initrd_len = initrd.map_or(0, |i| i.len() as u64);
     let layout = Layout::compute(&LayoutRequest {
         virt_base: k.notes.virt_base.unwrap_or(0),
@@ -140,12 +284,21 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     })
     .map_err(BuildError::Layout)?;
 
-    let p2m = allocate(nr_pages).ok_or(BuildError::NoMemory { wanted: nr_pages, free })?;
+    // The unpacked kernel's frames take the PFNs above what the builder
+    // writes; the rest of dom0's memory is fresh.
+    let room = nr_pages.saturating_sub(pfns_written(&layout, nr_pages, k.notes.init_p2m.is_some()));
+    let to_donate = unpacked.run().map_or(0, |run| run.count.min(room));
+    let fresh = nr_pages - to_donate;
+    let mut p2m = allocate(fresh, nr_pages).ok_or(BuildError::NoMemory { wanted: fresh, free })?;
+    let donated = unpacked.run().map_or(0..0, |run| run.donate(to_donate));
+    p2m.extend(donated.clone());
     for (pfn, &mfn) in p2m.iter().enumerate() {
         m2p::set(mfn, pfn as u64);
         frame_table::assign(mfn, 0, false);
-        // SAFETY: freshly allocated dom0 frame.
-        unsafe { core::ptr::write_bytes(frame_va(mfn), 0, PAGE_SIZE as usize) };
+        if !donated.contains(&mfn) {
+            // SAFETY: freshly allocated dom0 frame.
+            unsafe { core::ptr::write_bytes(frame_va(mfn), 0, PAGE_SIZE as usize) };
+        }
     }
     let mem_w = GuestMem { p2m: &p2m, layout: &layout };
 
@@ -155,6 +308,15 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     if let Some(page) = k.virt_hypercall {
         mem_w.write(page, &hypercall_page::contents());
     }
+    // The kernel is copied: what is left of `k` is plain values.
+    let (virt_kstart, virt_kend, virt_entry) = (k.virt_kstart, k.virt_kend, k.virt_entry);
+    let (init_p2m, pae_mode) = (k.notes.init_p2m, k.notes.pae_mode.is_some());
+    for mfn in donated.clone() {
+        // SAFETY: a frame of the unpacked kernel, now dom0's free memory;
+        // nothing reads the kernel image after the copy above.
+        unsafe { core::ptr::write_bytes(frame_va(mfn), 0, PAGE_SIZE as usize) };
+    }
+    drop(unpacked);
     let mut mod_start = 0;
     if let Some(rd) = initrd {
         match layout.initrd_pfn {
@@ -172,13 +334,15 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
             }
         }
     }
-    if k.notes.init_p2m.is_none() {
-        let bytes: Vec<u8> = p2m.iter().flat_map(|m| m.to_le_bytes()).collect();
-        mem_w.write(layout.vphysmap_start, &bytes);
+    if init_p2m.is_none() {
+        for (i, chunk) in p2m.chunks(P2M_PER_PAGE).enumerate() {
+            let page = p2m_page(chunk);
+            mem_w.write(layout.vphysmap_start + i as u64 * PAGE_SIZE, &page[..chunk.len() * 8]);
+        }
     }
     let l4_pfn = build_page_tables(&p2m, &layout);
     let l4_mfn = p2m[l4_pfn as usize];
-    let (mfn_list, nr_p2m_frames) = match k.notes.init_p2m {
+    let (mfn_list, nr_p2m_frames) = match init_p2m {
         Some(base) => (base, build_init_p2m(&p2m, &layout, l4_pfn, base)),
         None => (layout.vphysmap_start, 0),
     };
@@ -191,7 +355,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     let mut si = StartInfo { ..dom0_abi::Pod::zeroed() };
     si.magic[..XEN_START_INFO_MAGIC.len()].copy_from_slice(XEN_START_INFO_MAGIC);
     // Xen appends "p" for a kernel that declares a PAE mode.
-    if k.notes.pae_mode.is_some() {
+    if pae_mode {
         si.magic[XEN_START_INFO_MAGIC.len()] = b'p';
     }
     si.nr_pages = nr_pages;
@@ -238,7 +402,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
             crate::hypercall::grant_table::new_table(0).ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?,
         ),
         vcpu_info_maddr: [const { AtomicU64::new(0) }; super::MAX_VIRT_CPUS],
-        state: Mutex::new(DomainState { vm_assist: initial_vm_assist(k.notes.pae_mode), shutdown: None, shutdown_code: None }),
+        state: Mutex::new(DomainState { vm_assist, shutdown: None, shutdown_code: None }),
     });
     let si_page = domain.shared_info();
     // Every vCPU starts with events masked; `arch.max_pfn` is the guest's to
@@ -251,7 +415,7 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     let mut vcpu = Box::new(Vcpu::new(domain, 0));
     vcpu.guest_table = l4_mfn;
     let frame = TrapFrame {
-        rip: k.virt_entry,
+        rip: virt_entry,
         cs: u64::from(FLAT_RING3_CS64),
         rflags: 1 << 9,
         rsp: layout.vstack_start + PAGE_SIZE,
@@ -260,11 +424,12 @@ pub fn build(kernel: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         ..Default::default()
     };
     log::info!(
-        "dom0: {} pages, kernel {:#x}-{:#x}, entry {:#x}, start_info {:#x}, page tables {:#x} ({} frames), mapped to {:#x}",
+        "dom0: {} pages ({} of them the unpacked kernel's frames), kernel {:#x}-{:#x}, entry {:#x}, start_info {:#x}, page tables {:#x} ({} frames), mapped to {:#x}",
         nr_pages,
-        k.virt_kstart,
-        k.virt_kend,
-        k.virt_entry,
+        donated.end - donated.start,
+        virt_kstart,
+        virt_kend,
+        virt_entry,
         layout.vstartinfo_start,
         layout.vpt_start,
         layout.nr_pt_pages,
@@ -282,12 +447,14 @@ fn initial_vm_assist(pae_mode: Option<&str>) -> u64 {
     }
 }
 
-/// dom0's frames, contiguous when possible.
-fn allocate(nr_pages: u64) -> Option<Vec<u64>> {
+/// `nr_pages` frames for dom0, contiguous when possible, in a list with
+/// room for `capacity` (the heap is small: the list is not grown later).
+fn allocate(nr_pages: u64, capacity: u64) -> Option<Vec<u64>> {
+    let mut v = Vec::with_capacity(capacity.max(nr_pages) as usize);
     if let Some(first) = mm::alloc_frames(nr_pages, 1) {
-        return Some((first..first + nr_pages).collect());
+        v.extend(first..first + nr_pages);
+        return Some(v);
     }
-    let mut v = Vec::with_capacity(nr_pages as usize);
     for _ in 0..nr_pages {
         match mm::alloc_frame() {
             Some(m) => v.push(m),
@@ -357,6 +524,19 @@ fn build_page_tables(p2m: &[u64], l: &Layout) -> u64 {
     l4
 }
 
+/// Entries of the phys-to-machine list in one page.
+const P2M_PER_PAGE: usize = PAGE_SIZE as usize / 8;
+
+/// One page of the phys-to-machine list as the guest reads it (so the
+/// list is written a page at a time, never copied whole on the small heap).
+fn p2m_page(entries: &[u64]) -> [u8; PAGE_SIZE as usize] {
+    let mut page = [0u8; PAGE_SIZE as usize];
+    for (slot, mfn) in page.chunks_exact_mut(8).zip(entries) {
+        slot.copy_from_slice(&mfn.to_le_bytes());
+    }
+    page
+}
+
 /// Map the phys-to-machine list where the kernel asked (INIT_P2M), as
 /// Xen's `setup_pv_physmap` does: its frames, then the page tables mapping
 /// them, take the PFNs from `layout.first_p2m_pfn` on. Returns the number
@@ -366,11 +546,11 @@ fn build_init_p2m(p2m: &[u64], l: &Layout, l4_pfn: u64, base: u64) -> u64 {
     let data_pages = (p2m.len() as u64 * 8).div_ceil(PAGE_SIZE);
     let first = l.first_p2m_pfn;
     let mut w = PtWriter { p2m, next_table: first + data_pages };
-    let bytes: Vec<u8> = p2m.iter().flat_map(|m| m.to_le_bytes()).collect();
-    for (i, chunk) in bytes.chunks(PAGE_SIZE as usize).enumerate() {
+    for (i, chunk) in p2m.chunks(P2M_PER_PAGE).enumerate() {
         let pfn = first + i as u64;
+        let page = p2m_page(chunk);
         // SAFETY: a dom0 frame reserved for the list.
-        unsafe { core::ptr::copy_nonoverlapping(chunk.as_ptr(), frame_va(p2m[pfn as usize]), chunk.len()) };
+        unsafe { core::ptr::copy_nonoverlapping(page.as_ptr(), frame_va(p2m[pfn as usize]), chunk.len() * 8) };
         w.map(l4_pfn, base + i as u64 * PAGE_SIZE, pfn, Pte::P | Pte::RW | Pte::US | Pte::A | Pte::D);
     }
     w.next_table - first

@@ -154,3 +154,102 @@ fn invalid_dom0_kernels_are_refused_with_the_reason() {
     assert!(t.has("dom0 kernel refused: not a 64-bit ELF file"), "{}", t.text);
     assert_eq!(t.ending, Ending::Exited(Some(0)));
 }
+
+/// A bzImage around `payload`: 4 setup sectors after the boot sector, boot
+/// protocol 2.15, the payload right at the protected-mode part.
+fn fake_bzimage(payload: &[u8]) -> Vec<u8> {
+    let pm = 5 * 512;
+    let mut img = vec![0u8; pm];
+    img[0x1f1] = 4;
+    img[0x202..0x206].copy_from_slice(b"HdrS");
+    img[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
+    img[0x24c..0x250].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    img.extend_from_slice(payload);
+    img
+}
+
+/// `data` through the host's `cmd` (a compressor), with the decompressed
+/// size appended as Linux's build appends it.
+fn compressed(cmd: &[&str], data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(cmd[0])
+        .args(&cmd[1..])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{cmd:?} failed");
+    let mut v = out.stdout;
+    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    v
+}
+
+#[test]
+fn bzimage_dom0_kernels_refused_with_the_reason() {
+    let t = boot_with_dom0("dom0-bz-zstd", &fake_bzimage(&[0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3, 4]));
+    let why = "dom0 kernel refused: kernel payload is compressed with zstd, which is not supported (xz, gzip and lz4 are).";
+    assert!(t.has(why), "{}", t.text);
+    assert_eq!(t.ending, Ending::Exited(Some(0)));
+
+    // A gzip payload cut short: the decoder's complaint, frames given back.
+    let hello = std::fs::read(qemu_tests::build::guest("hello").unwrap()).unwrap();
+    let gz = compressed(&["gzip", "-n", "-c"], &hello);
+    let mut cut = gz[..gz.len() / 2].to_vec();
+    cut.extend_from_slice(&gz[gz.len() - 4..]);
+    let t = boot_with_dom0("dom0-bz-cut", &fake_bzimage(&cut));
+    assert!(t.has("dom0 kernel refused: gzip kernel payload is truncated. Powering off."), "{}", t.text);
+    assert_eq!(t.ending, Ending::Exited(Some(0)));
+}
+
+/// The `hello` test kernel packed as a bzImage with each supported payload
+/// format boots as dom0 to the end of its transcript.
+#[test]
+fn bzimage_dom0_kernels_with_gzip_xz_and_lz4_payloads_boot() {
+    let hello_path = qemu_tests::build::guest("hello").unwrap();
+    let hello = std::fs::read(&hello_path).unwrap();
+    let formats: [(&str, &[&str]); 3] = [
+        ("gzip", &["gzip", "-n", "-9", "-c"]),
+        ("xz", &["xz", "--check=crc32", "--x86", "--lzma2=preset=6", "-c"]),
+        ("lz4", &["lz4", "-l", "-9", "-c"]),
+    ];
+    for (format, cmd) in formats {
+        let file = qemu_tests::fixture::scratch_dir().join(format!("hello-bzimage-{format}"));
+        std::fs::write(&file, fake_bzimage(&compressed(cmd, &hello))).unwrap();
+        let t = qemu_tests::ours::boot_on_ours(&file, "packed", &Machine::default())
+            .unwrap_or_else(|e| panic!("the {format} bzImage of hello boots: {e:#}"));
+        assert_eq!(t.name, "hello");
+        let serial = &t.boot.as_ref().unwrap().text;
+        let line = serial.lines().find(|l| l.contains("Dom0 kernel: bzImage 2.15, ")).expect("the unpack line");
+        let sizes = format!("{format} payload of {} bytes unpacked to a {}-byte ELF in ", std::fs::metadata(&file).unwrap().len() - 2560, hello.len());
+        assert!(line.starts_with("(XEN) ") && line.contains(&sizes), "{line}");
+        eprintln!("{line}");
+    }
+}
+
+/// Debian's Linux 6.1 `vmlinuz` (an xz bzImage) is accepted as dom0: the
+/// builder unpacks it and starts dom0. What Linux does next is not this
+/// test's business: the boot stops at "Starting dom0".
+#[test]
+fn debian_vmlinuz_is_accepted_as_dom0() {
+    let vmlinuz = match qemu_tests::linux_dom0::artefacts() {
+        Ok(a) => a.vmlinuz,
+        Err(e) if qemu_tests::debian::is_unavailable(&e) => {
+            println!("SKIPPED: Debian's vmlinuz as dom0: {e:#}");
+            return;
+        }
+        Err(e) => panic!("fetching Debian's kernel: {e:#}"),
+    };
+    let mut b = Boot::new("dom0-vmlinuz", "console=com1 dom0_mem=256M");
+    b.modules.push(Module { file: vmlinuz, name: "vmlinuz".into(), args: "console=hvc0 earlyprintk=xen".into() });
+    b.stop_on = Some("Starting dom0");
+    b.timeout = std::time::Duration::from_secs(300);
+    let t = b.run().expect("boot runs");
+    assert_eq!(t.ending, Ending::StopPattern, "dom0 is started:\n{}", t.text);
+    let line = t.line_with("Dom0 kernel: bzImage 2.15, xz payload of ").unwrap_or_else(|| panic!("{}", t.text));
+    assert!(line.starts_with("(XEN) ") && line.contains("-byte ELF in ") && line.ends_with("(32768 KiB dictionary)"), "{line}");
+    let dom0 = t.line_with("(XEN) dom0: 65536 pages (").expect("the dom0 line");
+    assert!(dom0.contains("kernel 0xffffffff81000000-"), "{dom0}");
+    assert!(!t.has("refused"), "{}", t.text);
+}

@@ -3,9 +3,10 @@
 //!
 //! Steps ([`build`]), each failure one [`BuildError`] line:
 //!
-//! 1. read the kernel (and ramdisk) files (a bzImage's ELF extracted by
-//!    [`bzimage`]) and check the kernel with
-//!    [`pvboot::parse`] (ELF64 and Xen notes, as Xen's libelf);
+//! 1. read the kernel (and ramdisk) files (a bzImage's xz, gzip or lz4 payload
+//!    unpacked by [`pvboot::unpack`]) and check the kernel with
+//!    [`pvboot::parse`] (ELF64 and Xen notes, as Xen's libelf) and
+//!    [`pvboot::policy::check_domu`] (libxenguest's feature check);
 //! 2. lay out the start of day ([`layout`]) and check the host's free
 //!    memory (`XEN_SYSCTL_physinfo`) and the name ([`NameRegistry`]);
 //! 3. `XEN_DOMCTL_createdomain` (PV: no CDF flags), `max_vcpus`,
@@ -27,7 +28,6 @@
 //! step of `xm create`), then calls [`start`] to unpause. [`create`] does
 //! both ends for callers without xenstore.
 
-pub mod bzimage;
 pub mod context;
 pub mod layout;
 pub mod loader;
@@ -125,13 +125,21 @@ pub enum BuildError {
         /// What pvboot found wrong.
         reason: pvboot::PvError,
     },
-    /// The kernel is a bzImage whose ELF could not be extracted.
+    /// The kernel is a bzImage whose ELF could not be unpacked.
     #[error("kernel image '{}': {source}", path.display())]
     BzImage {
         /// The path.
         path: PathBuf,
         /// What went wrong.
-        source: bzimage::BzImageError,
+        source: pvboot::UnpackError,
+    },
+    /// The kernel requires what a domU cannot have.
+    #[error("kernel image '{}': {reason}", path.display())]
+    Features {
+        /// The path.
+        path: PathBuf,
+        /// libxenguest's refusal.
+        reason: pvboot::policy::FeatureRefusal,
     },
     /// The configured memory cannot hold the start-of-day layout.
     #[error("memory = {memory_mib} MiB is too small for this kernel: {source}")]
@@ -236,11 +244,13 @@ impl Images {
     /// Read the files `cfg` names.
     pub fn load(cfg: &DomainConfig) -> Result<Self, BuildError> {
         let kernel_path = PathBuf::from(&cfg.kernel);
-        let mut kernel = read("kernel image", &kernel_path)?;
-        if bzimage::is_bzimage(&kernel) {
-            kernel = bzimage::extract(&kernel)
-                .map_err(|source| BuildError::BzImage { path: kernel_path.clone(), source })?;
-        }
+        let file = read("kernel image", &kernel_path)?;
+        let unpack_error = |source| BuildError::BzImage { path: kernel_path.clone(), source };
+        let kernel = match pvboot::identify(&file).map_err(unpack_error)? {
+            pvboot::KernelModule::Plain(elf) if elf.len() == file.len() => file,
+            pvboot::KernelModule::Plain(elf) => elf.to_vec(),
+            pvboot::KernelModule::Packed(packed) => packed.unpack_to_vec().map_err(unpack_error)?,
+        };
         let ramdisk = cfg.ramdisk.as_deref().map(|r| read("ramdisk", Path::new(r))).transpose()?;
         Ok(Images { kernel_path, kernel, ramdisk })
     }
@@ -301,6 +311,8 @@ pub fn build(
 ) -> Result<BuiltDomain, BuildError> {
     let kernel = pvboot::parse(&images.kernel)
         .map_err(|reason| BuildError::NotPvKernel { path: images.kernel_path.clone(), reason })?;
+    pvboot::policy::check_domu(&kernel.notes)
+        .map_err(|reason| BuildError::Features { path: images.kernel_path.clone(), reason })?;
     let nr_pages = cfg.memory_mib * (1 << 20) / PAGE;
     let initrd_len = images.ramdisk.as_ref().map_or(0, |r| r.len() as u64);
     let layout = DomULayout::compute(&DomULayoutRequest {

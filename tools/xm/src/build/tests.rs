@@ -354,6 +354,65 @@ fn kernel_errors_are_one_line() {
 }
 
 #[test]
+fn kernel_requiring_dom0_is_refused_as_libxenguest_refuses_it() {
+    let hv = fake();
+    let k = kernel(&[str_note(10, "!dom0")]);
+    let e = build(&hv, &config(""), &images(k, None), &NoNames).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "kernel image '/boot/test-kernel': kernel does not support unprivileged (domU) operation (it requires feature 'dom0')"
+    );
+    assert!(hv.state.borrow().calls.is_empty(), "nothing asked of the hypervisor");
+    // Linux's own requirement is no obstacle.
+    let k = kernel(&[str_note(10, "!writable_page_tables|pae_pgdir_above_4gb")]);
+    assert!(build(&hv, &config(""), &images(k, None), &NoNames).is_ok());
+}
+
+/// A bzImage file whose gzip payload is `elf` (gzip run on the host, the
+/// size appended as Linux's build appends it).
+fn gzip_bzimage(elf: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("gzip")
+        .args(["-n", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    child.stdin.take().unwrap().write_all(elf).unwrap();
+    let gz = child.wait_with_output().unwrap().stdout;
+    let mut img = vec![0u8; 5 * 512];
+    img[0x1f1] = 4;
+    img[0x202..0x206].copy_from_slice(b"HdrS");
+    img[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
+    img[0x24c..0x250].copy_from_slice(&(gz.len() as u32).to_le_bytes());
+    img.extend_from_slice(&gz);
+    img
+}
+
+#[test]
+fn bzimage_kernel_files_are_unpacked_on_load() {
+    let dir = std::env::temp_dir().join(format!("xm-bzimage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let elf = kernel(&[]);
+    let path = dir.join("vmlinuz");
+    std::fs::write(&path, gzip_bzimage(&elf)).unwrap();
+    let text = format!("name = 'guest'\nkernel = '{}'\nmemory = 32\n", path.display());
+    let cfg = parse_str(&text, "guest.cfg", &[]).unwrap().0;
+    assert_eq!(Images::load(&cfg).unwrap().kernel, elf);
+    // Cut short: one line naming the file and the format's complaint.
+    let mut img = gzip_bzimage(&elf);
+    let n = img.len();
+    img.truncate(n - 8);
+    let size_at = 0x24c;
+    let len = (n - 8 - 5 * 512) as u32;
+    img[size_at..size_at + 4].copy_from_slice(&len.to_le_bytes());
+    std::fs::write(&path, &img).unwrap();
+    let e = Images::load(&cfg).err().expect("refused");
+    assert!(e.to_string().starts_with(&format!("kernel image '{}': gzip kernel payload ", path.display())), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn too_little_memory_for_the_layout() {
     let hv = fake();
     let cfg = config("memory = 2\n");
