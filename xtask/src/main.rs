@@ -28,8 +28,10 @@ struct Cli {
 /// What goes into an image.
 #[derive(clap::Args, Clone)]
 struct ImageArgs {
-    /// dom0 kernel (a PV ELF), passed as the first module (`run` defaults
-    /// to the `hello` test kernel; `--no-dom0` boots without one).
+    /// dom0 kernel (a PV ELF or bzImage, or the name of a test kernel such
+    /// as `hello`), passed as the first module (`run` defaults to Debian's
+    /// Linux with the busybox initramfs carrying our toolstack;
+    /// `--no-dom0` boots without one).
     #[arg(long)]
     dom0: Option<PathBuf>,
     /// Boot with no dom0 kernel at all.
@@ -135,13 +137,30 @@ fn iso(args: &ImageArgs, output: Option<PathBuf>) -> Result<PathBuf> {
 
 fn run(args: &ImageArgs, smp: u32, mem: u32) -> Result<()> {
     let mut args = args.clone();
-    if args.dom0.is_none() && !args.no_dom0 {
-        args.dom0 = Some(build::guest("hello")?);
-        if args.dom0_cmdline.is_empty() {
-            args.dom0_cmdline = "hello from cargo xtask run".into();
+    let iso = match &args.dom0 {
+        None if !args.no_dom0 => {
+            // The main job: Debian's Linux as dom0 on our hypervisor, with the
+            // busybox shell that carries xm, xenstored and xenconsoled.
+            let iso = workspace_root().join("target/linux-dom0-ours.iso");
+            qemu_tests::linux_dom0::build_iso_for(qemu_tests::linux_dom0::Host::Ours, &iso, false)?;
+            let mem = mem.max(1024);
+            return boot_interactive(&iso, smp, mem);
         }
-    }
-    let iso = iso(&args, None)?;
+        Some(k) if !k.exists() && !k.to_string_lossy().contains('/') => {
+            // A test kernel by name (`--dom0 hello`).
+            let name = k.to_string_lossy().into_owned();
+            args.dom0 = Some(build::guest(&name)?);
+            if args.dom0_cmdline.is_empty() {
+                args.dom0_cmdline = format!("{name} from cargo xtask run");
+            }
+            iso(&args, None)?
+        }
+        _ => iso(&args, None)?,
+    };
+    boot_interactive(&iso, smp, mem)
+}
+
+fn boot_interactive(iso: &std::path::Path, smp: u32, mem: u32) -> Result<()> {
     let machine = Machine { smp, mem_mib: mem, ..Machine::default() };
     eprintln!("Booting {} under QEMU (TCG, {smp} CPUs, {mem} MiB). Ctrl-A X quits.", iso.display());
     let status = Command::new("qemu-system-x86_64")

@@ -403,9 +403,40 @@ pub fn build_initramfs(a: &Artefacts, t: &StaticTools) -> Result<Vec<u8>> {
     Ok(c.finish())
 }
 
+/// The hypervisor a Linux dom0 system boots on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// Xen 4.17, the reference.
+    Xen,
+    /// Ours.
+    Ours,
+}
+
+impl Host {
+    /// Both, reference first.
+    pub const BOTH: [Host; 2] = [Host::Xen, Host::Ours];
+
+    /// A short name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Host::Xen => "Xen 4.17",
+            Host::Ours => "ours",
+        }
+    }
+}
+
+/// Our hypervisor's command line for the Linux dom0 system: the same dom0
+/// memory and console as [`XEN_CMDLINE`], in the options we take.
+pub const OURS_CMDLINE: &str = "dom0_mem=512M,max:512M console=com1 com1=115200 loglvl=info noreboot";
+
 /// Build the GRUB image of the system at `out`; `driver` selects the
 /// init script's driver mode (see the module docs).
 pub fn build_iso(out: &Path, driver: bool) -> Result<()> {
+    build_iso_for(Host::Xen, out, driver)
+}
+
+/// [`build_iso`] with dom0 on `host`.
+pub fn build_iso_for(host: Host, out: &Path, driver: bool) -> Result<()> {
     let a = artefacts()?;
     tools::ensure()?;
     let tools = build_static_tools()?;
@@ -416,9 +447,13 @@ pub fn build_iso(out: &Path, driver: bool) -> Result<()> {
         cmdline.push(' ');
         cmdline.push_str(DRIVER_FLAG);
     }
+    let (hypervisor, hv_cmdline) = match host {
+        Host::Xen => (a.xen, XEN_CMDLINE),
+        Host::Ours => (crate::build::hypervisor()?, OURS_CMDLINE),
+    };
     let spec = ImageSpec {
-        hypervisor: a.xen,
-        cmdline: Some(XEN_CMDLINE.into()),
+        hypervisor,
+        cmdline: Some(hv_cmdline.into()),
         modules: vec![
             Module { file: a.vmlinuz, name: "dom0".into(), args: cmdline },
             Module { file: initrd.clone(), name: "initrd".into(), args: String::new() },
@@ -466,8 +501,13 @@ impl LinuxDom0 {
 
     /// [`LinuxDom0::boot`] on machine `m` (for example with more CPUs).
     pub fn boot_on(m: &Machine) -> Result<Self> {
-        let iso = scratch_dir().join(format!("linux-dom0-{}.iso", std::process::id()));
-        build_iso(&iso, true)?;
+        Self::boot_host(Host::Xen, m)
+    }
+
+    /// Build the image with dom0 on `host` and boot it on machine `m`.
+    pub fn boot_host(host: Host, m: &Machine) -> Result<Self> {
+        let iso = scratch_dir().join(format!("linux-dom0-{}-{host:?}.iso", std::process::id()));
+        build_iso_for(host, &iso, true)?;
         let booted = Self::boot_iso(&iso, m);
         let _ = fs::remove_file(&iso);
         booted
@@ -577,6 +617,33 @@ impl LinuxDom0 {
         parse_output(&self.log[from..], n).with_context(|| format!("command {cmd:?}"))
     }
 
+    /// Type `cmd` (a power-off or a crash) and wait for QEMU to exit by
+    /// itself within `timeout`; returns what the console printed meanwhile.
+    pub fn run_until_exit(&mut self, cmd: &str, timeout: Duration) -> Result<String> {
+        let from = self.log.len();
+        self.type_text(&format!("{cmd}\n"))?;
+        // Nudge with empty lines, as `run` does, until QEMU exits.
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.wait_for(from, Duration::from_secs(2), |_| false) {
+                Err(e) if format!("{e}").contains("QEMU exited") => break,
+                Err(_) if Instant::now() < deadline => {
+                    if self.type_text("\n").is_err() {
+                        break;
+                    }
+                }
+                Err(e) => bail!("{e:#}; output:\n{}", &self.log[from..]),
+                Ok(_) => unreachable!("the condition never holds"),
+            }
+        }
+        // Collect what was printed before the exit was noticed.
+        while let Ok(chunk) = self.rx.try_recv() {
+            self.log.push_str(&String::from_utf8_lossy(&chunk).replace('\r', ""));
+        }
+        let _ = self.child.wait();
+        Ok(self.log[from..].to_string())
+    }
+
     /// Stop QEMU (Xen does not power off when dom0 halts).
     pub fn shutdown(mut self) -> Result<()> {
         let _ = self.child.kill();
@@ -597,6 +664,11 @@ impl Drop for LinuxDom0 {
 /// Any other failure (a broken build, a dom0 that never reaches its shell)
 /// panics, failing the test.
 pub fn boot_or_skip(m: &Machine) -> Option<LinuxDom0> {
+    boot_host_or_skip(Host::Xen, m)
+}
+
+/// [`boot_or_skip`] with dom0 on `host`.
+pub fn boot_host_or_skip(host: Host, m: &Machine) -> Option<LinuxDom0> {
     if let Err(e) = artefacts() {
         if debian::is_unavailable(&e) {
             println!("SKIPPED: Linux dom0 reference system: {e:#}");
@@ -604,8 +676,8 @@ pub fn boot_or_skip(m: &Machine) -> Option<LinuxDom0> {
         }
         panic!("fetching the reference system: {e:#}");
     }
-    let sys = LinuxDom0::boot_on(m).unwrap_or_else(|e| panic!("booting Xen 4.17 + Linux dom0: {e:#}"));
-    eprintln!("dom0 shell ready after {:.1?}", sys.boot_time);
+    let sys = LinuxDom0::boot_host(host, m).unwrap_or_else(|e| panic!("booting Linux dom0 on {}: {e:#}", host.name()));
+    eprintln!("dom0 shell on {} ready after {:.1?}", host.name(), sys.boot_time);
     Some(sys)
 }
 
