@@ -44,6 +44,8 @@ pub enum PortState {
     Virq(u32),
     /// An inter-processor event.
     Ipi,
+    /// Bound to a physical IRQ (pirq).
+    Pirq(u32),
 }
 
 /// Why an operation failed (mapped to Xen's errnos by the caller).
@@ -155,6 +157,17 @@ impl EvtchnTable {
         self.virq_port.get(virq as usize).copied().filter(|&p| p != 0)
     }
 
+    /// Bind `pirq` to a new port (notifying vCPU 0); one port per pirq.
+    pub fn bind_pirq(&mut self, pirq: u32) -> Result<u32, EvtchnError> {
+        if self.states.contains(&PortState::Pirq(pirq)) {
+            return Err(EvtchnError::Exists);
+        }
+        let p = self.free_port()?;
+        self.states[p as usize] = PortState::Pirq(pirq);
+        self.vcpus[p as usize] = 0;
+        Ok(p)
+    }
+
     /// Bind an IPI port notifying `vcpu`.
     pub fn bind_ipi(&mut self, vcpu: u32) -> Result<u32, EvtchnError> {
         if vcpu >= self.nr_vcpus {
@@ -237,6 +250,7 @@ impl EvtchnTable {
             PortState::Interdomain { .. } => EVTCHNSTAT_interdomain,
             PortState::Virq(_) => EVTCHNSTAT_virq,
             PortState::Ipi => EVTCHNSTAT_ipi,
+            PortState::Pirq(_) => EVTCHNSTAT_pirq,
         }
     }
 }

@@ -19,8 +19,11 @@ pub mod debugreg;
 pub mod evtchn;
 pub mod grant;
 pub mod insn;
+#[cfg(not(test))]
+pub mod irq;
 pub mod console;
 pub mod mm;
+pub mod pirq;
 pub mod segdesc;
 pub mod time;
 pub mod version;

@@ -346,6 +346,9 @@ extern "C" fn bsp_main(ctx: *mut BootContext, block: u64) -> ! {
     crate::timer::init(cal.tsc_khz);
     let faulting = arch::cpuid_fault::enable_this_cpu();
     log::info!("CPUID faulting: {}", if faulting { "on (guests see the PV CPUID policy)" } else { "not available" });
+    // The hypervisor keeps the timer's and the serial console's IRQs.
+    let reserved = [platform.isa_gsi(0).0, platform.isa_gsi(4).0];
+    crate::irq::init(|irq| platform.isa_gsi(irq), &reserved, bsp_apic);
     if !crate::console::input::init(|irq| platform.isa_gsi(irq), bsp_apic) {
         log::warn!("no IO-APIC pin for COM1: serial input is polled only");
     }

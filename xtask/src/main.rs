@@ -7,6 +7,7 @@
 //! * `bench`: the `bench` PV kernel on ours and on Xen 4.17, as a table.
 
 mod bench;
+mod bench_linux;
 mod bench_xenstore;
 mod bench_xm;
 
@@ -107,6 +108,8 @@ fn main() -> Result<()> {
             bench::bench()?;
             println!("\nxenstored through its unix socket (host, release build):");
             println!("{}", bench_xenstore::run()?);
+            println!("\nLinux dom0, ours vs Xen 4.17 (same QEMU, one after the other):");
+            println!("{}", bench_linux::run()?);
             println!("\nPV domU lifecycle with xm on Xen 4.17 (Linux dom0 system):");
             println!("{}", bench_xm::run()?);
         }

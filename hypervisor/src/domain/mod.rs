@@ -62,6 +62,8 @@ pub struct DomainState {
     pub shutdown: Option<ShutdownReason>,
     /// Code given with `SCHEDOP_shutdown_code`.
     pub shutdown_code: Option<u32>,
+    /// The domain's PCI configuration address register (port 0xcf8).
+    pub pci_cf8: u32,
 }
 
 /// A domain.

@@ -88,6 +88,29 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             out(arg, &b)?;
             Ok(0)
         }
+        EVTCHNOP_bind_pirq => {
+            let mut b: EvtchnBindPirq = args(arg)?;
+            let d = v.domain;
+            if crate::irq::with(|t| t.gsi_of(d.domid, b.pirq)).is_none() {
+                return err(Errno::EINVAL);
+            }
+            let port = d.evtchn.lock().bind_pirq(b.pirq).map_err(|e| match e {
+                EvtchnError::Exists => Errno::EBUSY,
+                e => errno(e),
+            })?;
+            match crate::irq::with(|t| t.bind(d.domid, b.pirq, port)) {
+                Ok(gsi) => {
+                    crate::irq::program(gsi, false);
+                }
+                Err(_) => {
+                    let _ = d.evtchn.lock().close(port);
+                    return err(Errno::EBUSY);
+                }
+            }
+            b.port = port;
+            out(arg, &b)?;
+            Ok(0)
+        }
         EVTCHNOP_bind_ipi => {
             let mut b: EvtchnBindIpi = args(arg)?;
             b.port = v.domain.evtchn.lock().bind_ipi(b.vcpu).map_err(errno)?;
@@ -97,6 +120,11 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
         EVTCHNOP_close => {
             let c: EvtchnClose = args(arg)?;
             let d = v.domain;
+            if let Ok((PortState::Pirq(pirq), _)) = d.evtchn.lock().status(c.port) {
+                if let Some(gsi) = crate::irq::with(|t| t.unbind(d.domid, pirq)) {
+                    crate::arch::x86_64::ioapic::set_masked(gsi, true);
+                }
+            }
             let peer = d.evtchn.lock().close(c.port).map_err(errno)?;
             evtchn::clear(d.shared_info(), c.port);
             if let Some((rdom, rport)) = peer {
@@ -129,6 +157,7 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
                     s.u.interdomain = EvtchnStatusInterdomain { dom: dom0_abi::DomId(remote), port: remote_port }
                 }
                 PortState::Virq(virq) => s.u.virq = virq,
+                PortState::Pirq(pirq) => s.u.pirq = pirq,
                 _ => {}
             }
             out(arg, &s)?;

@@ -1,11 +1,13 @@
 //! `physdev_op`: the virtual I/O privilege level, and the hardware
-//! domain's IO-APIC register access.
+//! domain's physical interrupts (pirqs mapped to GSIs, trigger setup,
+//! EOI, status) and IO-APIC register access.
 
 use dom0_abi::physdev::*;
 use dom0_abi::Errno;
 
 use super::{err, HcResult};
 use crate::arch::x86_64::ioapic;
+use crate::pv::pci_cfg;
 use crate::arch::x86_64::uaccess::{read_guest, write_guest};
 use crate::domain::Vcpu;
 
@@ -19,6 +21,81 @@ pub fn physdev_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             }
             v.iopl = iopl << 12;
             Ok(0)
+        }
+        PHYSDEVOP_map_pirq => map_pirq(v, arg),
+        PHYSDEVOP_unmap_pirq => {
+            let u: PhysdevUnmapPirq = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let domid = hardware_domain_target(v, u.domid.0)?;
+            if let Some(gsi) = crate::irq::with(|t| t.unmap(domid, u.pirq as u32)).map_err(pirq_errno)? {
+                ioapic::set_masked(gsi, true);
+            }
+            Ok(0)
+        }
+        PHYSDEVOP_setup_gsi => {
+            if !v.domain.is_privileged {
+                return err(Errno::EPERM);
+            }
+            let g: PhysdevSetupGsi = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let gsi = u32::try_from(g.gsi).map_err(|_| Errno::EINVAL)?;
+            crate::irq::with(|t| t.setup(gsi, g.triggering != 0, g.polarity != 0)).map_err(|e| match e {
+                crate::pirq::PirqError::Busy => Errno::EEXIST,
+                e => pirq_errno(e),
+            })?;
+            Ok(0)
+        }
+        PHYSDEVOP_irq_status_query => {
+            let mut q: PhysdevIrqStatusQuery = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let needs = crate::irq::with(|t| t.needs_eoi(v.domain.domid, q.irq)).ok_or(Errno::EINVAL)?;
+            q.flags = if needs { XENIRQSTAT_needs_eoi } else { 0 };
+            write_guest(arg, &q).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
+        }
+        PHYSDEVOP_eoi => {
+            let e: PhysdevEoi = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            if let Some(gsi) = crate::irq::with(|t| t.eoi(v.domain.domid, e.irq)).map_err(pirq_errno)? {
+                ioapic::set_masked(gsi, false);
+            }
+            Ok(0)
+        }
+        PHYSDEVOP_get_free_pirq => {
+            let mut f: PhysdevGetFreePirq = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            f.pirq = crate::irq::with(|t| t.free_pirq(v.domain.domid)).map_err(pirq_errno)?;
+            write_guest(arg, &f).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
+        }
+        PHYSDEVOP_alloc_irq_vector => {
+            // As on Xen, a dummy: the "vector" is the IRQ itself; routing
+            // happens at map_pirq/bind_pirq.
+            if !v.domain.is_privileged {
+                return err(Errno::EPERM);
+            }
+            let mut i: PhysdevIrq = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            if i.irq >= crate::pirq::NR_GSIS {
+                return err(Errno::EINVAL);
+            }
+            i.vector = i.irq;
+            write_guest(arg, &i).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
+        }
+        PHYSDEVOP_pci_device_add => {
+            let a: PhysdevPciDeviceAdd = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            pci_device(v, || pci_cfg::device_add(a.seg, a.bus, a.devfn))
+        }
+        PHYSDEVOP_pci_device_remove => {
+            let a: PhysdevPciDevice = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            pci_device(v, || pci_cfg::device_remove(a.seg, a.bus, a.devfn))
+        }
+        PHYSDEVOP_manage_pci_add | PHYSDEVOP_manage_pci_remove => {
+            let a: PhysdevManagePci = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            if cmd == PHYSDEVOP_manage_pci_add {
+                pci_device(v, || pci_cfg::device_add(0, a.bus, a.devfn))
+            } else {
+                pci_device(v, || pci_cfg::device_remove(0, a.bus, a.devfn))
+            }
+        }
+        PHYSDEVOP_manage_pci_add_ext => {
+            let a: PhysdevManagePciExt = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            pci_device(v, || pci_cfg::device_add(0, a.bus, a.devfn))
         }
         PHYSDEVOP_apic_read => {
             if !v.domain.is_privileged {
@@ -38,6 +115,61 @@ pub fn physdev_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
         }
         _ => err(Errno::ENOSYS),
     }
+}
+
+/// The domain a pirq operation names: the caller itself (only the hardware
+/// domain has physical interrupts here).
+fn hardware_domain_target(v: &Vcpu, domid: u16) -> Result<u16, Errno> {
+    if domid != dom0_abi::xen::DOMID_SELF && domid != v.domain.domid {
+        return Err(if v.domain.is_privileged { Errno::ESRCH } else { Errno::EPERM });
+    }
+    if !v.domain.is_privileged {
+        return Err(Errno::EPERM);
+    }
+    Ok(v.domain.domid)
+}
+
+fn pirq_errno(e: crate::pirq::PirqError) -> Errno {
+    use crate::pirq::PirqError::*;
+    match e {
+        Invalid => Errno::EINVAL,
+        Denied => Errno::EPERM,
+        Busy => Errno::EBUSY,
+        NoSpace => Errno::ENOSPC,
+    }
+}
+
+/// A PCI device report from the hardware domain (`ENODEV` when there is no
+/// such device, `EPERM` from others).
+fn pci_device(v: &Vcpu, f: impl FnOnce() -> Result<(), ()>) -> HcResult {
+    if !v.domain.is_privileged {
+        return err(Errno::EPERM);
+    }
+    f().map_err(|()| Errno::ENODEV)?;
+    Ok(0)
+}
+
+/// `PHYSDEVOP_map_pirq` for a GSI: the pirq (the one asked for, or one
+/// chosen) now names the GSI; its pin is programmed, masked until bound.
+/// MSI is not supported (`EOPNOTSUPP`): drivers fall back to INTx.
+fn map_pirq(v: &Vcpu, arg: u64) -> HcResult {
+    let mut m: PhysdevMapPirq = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+    let domid = hardware_domain_target(v, m.domid.0)?;
+    match m.r#type {
+        MAP_PIRQ_TYPE_GSI => {}
+        MAP_PIRQ_TYPE_MSI | MAP_PIRQ_TYPE_MSI_SEG | MAP_PIRQ_TYPE_MULTI_MSI => return err(Errno::EOPNOTSUPP),
+        _ => return err(Errno::EINVAL),
+    }
+    let gsi = u32::try_from(m.index).map_err(|_| Errno::EINVAL)?;
+    let want = u32::try_from(m.pirq).ok();
+    let pirq = crate::irq::with(|t| t.map(domid, gsi, want)).map_err(pirq_errno)?;
+    if !crate::irq::program(gsi, true) {
+        let _ = crate::irq::with(|t| t.unmap(domid, pirq));
+        return err(Errno::EINVAL);
+    }
+    m.pirq = pirq as i32;
+    write_guest(arg, &m).map_err(|_| Errno::EFAULT)?;
+    Ok(0)
 }
 
 /// dom0 writing an IO-APIC register. As on Xen, writes other than the low

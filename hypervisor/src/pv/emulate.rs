@@ -56,9 +56,10 @@ fn emulate_cpuid(v: &Vcpu, regs: &mut TrapFrame) {
 
 /// Ports the hypervisor keeps for itself: PICs, PIT, the speaker/PIT gate,
 /// COM1 (the hypervisor console). Reads from them give all ones, writes are
-/// dropped, as Xen does for ports dom0 may not touch.
+/// dropped, as Xen does for ports dom0 may not touch. (PCI configuration
+/// ports are virtualised: [`super::pci_cfg`].)
 fn port_denied(port: u16, bytes: u16) -> bool {
-    let reserved: [(u16, u16); 6] = [(0x20, 0x21), (0xa0, 0xa1), (0x40, 0x43), (0x61, 0x61), (0x3f8, 0x3ff), (0xcf8, 0xcff)];
+    let reserved: [(u16, u16); 5] = [(0x20, 0x21), (0xa0, 0xa1), (0x40, 0x43), (0x61, 0x61), (0x3f8, 0x3ff)];
     let end = port.saturating_add(bytes - 1);
     reserved.iter().any(|&(lo, hi)| port <= hi && end >= lo)
 }
@@ -96,12 +97,21 @@ fn do_io(v: &Vcpu, regs: &mut TrapFrame, port: u16, bytes: u16, is_in: bool) -> 
     if !iopl_ok(v) {
         return false;
     }
-    let allowed = v.domain.is_privileged && !port_denied(port, bytes);
     let mask: u64 = match bytes {
         1 => 0xff,
         2 => 0xffff,
         _ => 0xffff_ffff,
     };
+    if v.domain.is_privileged && super::pci_cfg::handles(port, bytes) {
+        if is_in {
+            let value = u64::from(super::pci_cfg::read(v.domain, port, bytes));
+            regs.rax = if bytes == 4 { value } else { (regs.rax & !mask) | (value & mask) };
+        } else {
+            super::pci_cfg::write(v.domain, port, bytes, (regs.rax & mask) as u32);
+        }
+        return true;
+    }
+    let allowed = v.domain.is_privileged && !port_denied(port, bytes);
     if is_in {
         let value = if allowed { u64::from(io_read(port, bytes)) } else { mask };
         regs.rax = if bytes == 4 { value } else { (regs.rax & !mask) | (value & mask) };

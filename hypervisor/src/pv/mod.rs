@@ -10,6 +10,7 @@
 pub mod bounce;
 pub mod emulate;
 pub mod hypercall_page;
+pub mod pci_cfg;
 pub mod ptwr;
 pub mod traps;
 
@@ -108,10 +109,12 @@ extern "C" fn hv_syscall(regs: &mut TrapFrame) {
 }
 
 /// Work deferred from interrupt handlers, done where the vCPU is not
-/// otherwise borrowed: due timers and console input for dom0.
+/// otherwise borrowed: due timers, console input and physical interrupts
+/// for dom0.
 pub fn softirqs(v: &mut Vcpu) {
     crate::timer::run_pending(v);
     crate::console::input::deliver();
+    crate::irq::deliver();
 }
 
 /// Leaving the hypervisor for a guest after a trap or interrupt taken in

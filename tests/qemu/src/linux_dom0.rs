@@ -506,7 +506,10 @@ impl LinuxDom0 {
 
     /// Build the image with dom0 on `host` and boot it on machine `m`.
     pub fn boot_host(host: Host, m: &Machine) -> Result<Self> {
-        let iso = scratch_dir().join(format!("linux-dom0-{}-{host:?}.iso", std::process::id()));
+        // Unique per boot: tests in one process may boot the same host at once.
+        static BOOTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = BOOTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let iso = scratch_dir().join(format!("linux-dom0-{}-{host:?}-{n}.iso", std::process::id()));
         build_iso_for(host, &iso, true)?;
         let booted = Self::boot_iso(&iso, m);
         let _ = fs::remove_file(&iso);

@@ -41,6 +41,13 @@ const PROBES: &[Probe] = &[
         cmd: "dmesg | grep -o 'xen:events: Using .*'",
         specific: Some("Xen offers the FIFO ABI; ours offers 2-level, Linux's fallback"),
     },
+    Probe {
+        name: "pirqs",
+        cmd: "grep xen-pirq /proc/interrupts | awk '{print $1, $3, $4, $5}' | tr '\\n' ';'; echo",
+        specific: None,
+    },
+    Probe { name: "pci_devices", cmd: "ls /sys/bus/pci/devices", specific: None },
+    Probe { name: "pci_add_failures", cmd: "dmesg | grep -c 'Failed to add'", specific: None },
     Probe { name: "timer_virq", cmd: "grep -o 'xen-percpu *-virq *timer0' /proc/interrupts", specific: None },
     Probe { name: "console_virq", cmd: "grep -c 'hvc_console' /proc/interrupts", specific: None },
     Probe { name: "kernel", cmd: "uname -r", specific: None },
@@ -91,4 +98,22 @@ fn linux_dom0_on_ours_matches_xen() {
         ours_end.contains("powering off"),
         "our hypervisor did not report the power-off:\n{ours_end}"
     );
+}
+
+/// A Linux dom0 that crashes (a kernel panic forced through sysrq) leaves
+/// its last console lines and a register dump on the console, and the
+/// hypervisor, not the guest, decides what happens next: with `noreboot`
+/// it reports the crash and stays up, halted, as Xen 4.17 does.
+#[test]
+fn linux_dom0_crash_leaves_a_register_dump() {
+    let Some(mut sys) = boot_host_or_skip(Host::Ours, &machine()) else { return };
+    let from = sys.log().len();
+    sys.type_text("echo c > /proc/sysrq-trigger\n").expect("typing at dom0");
+    sys.settle(Duration::from_secs(20));
+    let out = &sys.log()[from..];
+    assert!(out.contains("Kernel panic"), "dom0 did not panic:\n{out}");
+    for needle in ["requested a crash", "guest state (kernel mode)", "RIP: e033:", "'noreboot' set - not rebooting"] {
+        assert!(out.contains(needle), "no {needle:?} after dom0's crash:\n{out}");
+    }
+    sys.shutdown().expect("stopping QEMU");
 }

@@ -75,8 +75,16 @@ pub fn pin_of(gsi: u32) -> Option<(u64, u32)> {
 /// the CPU with APIC ID `dest` (physical mode), trigger and polarity as
 /// given, unmasked. False when no IO-APIC serves `gsi`.
 pub fn route(gsi: u32, vector: u8, dest: u32, level: bool, active_low: bool) -> bool {
+    route_masked(gsi, vector, dest, level, active_low, false)
+}
+
+/// [`route`], masked or not.
+pub fn route_masked(gsi: u32, vector: u8, dest: u32, level: bool, active_low: bool, masked: bool) -> bool {
     let Some((base, pin)) = pin_of(gsi) else { return false };
     let mut low = u32::from(vector);
+    if masked {
+        low |= 1 << 16;
+    }
     if active_low {
         low |= 1 << 13;
     }
@@ -85,4 +93,13 @@ pub fn route(gsi: u32, vector: u8, dest: u32, level: bool, active_low: bool) -> 
     }
     let reg = 0x10 + 2 * pin;
     write(base, reg + 1, (dest & 0xff) << 24) && write(base, reg, low)
+}
+
+/// Mask or unmask `gsi`'s pin, leaving the rest of its entry.
+pub fn set_masked(gsi: u32, masked: bool) -> bool {
+    let Some((base, pin)) = pin_of(gsi) else { return false };
+    let reg = 0x10 + 2 * pin;
+    let Some(low) = read(base, reg) else { return false };
+    let low = if masked { low | (1 << 16) } else { low & !(1 << 16) };
+    write(base, reg, low)
 }

@@ -85,6 +85,7 @@ extern "C" fn hv_trap(frame: &mut TrapFrame) {
             }
         }
         apic::TIMER_VECTOR => apic::timer_interrupt(),
+        v if crate::irq::is_gsi_vector(v) => crate::irq::interrupt(v),
         v if v == crate::console::input::SERIAL_VECTOR => {
             crate::console::input::interrupt();
             apic::eoi();
