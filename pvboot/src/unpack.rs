@@ -298,11 +298,16 @@ fn xz_dict_size(s: &[u8]) -> Result<usize, UnpackError> {
         at += props_len;
         if id == XZ_FILTER_LZMA2 {
             let d = u32::from(*props.first().ok_or(bad("bad LZMA2 properties"))?);
-            return match d {
-                0..=39 => Ok(((2 | (d & 1)) << (d / 2 + 11)) as usize),
-                40 => Ok(u32::MAX as usize),
-                _ => Err(bad("bad LZMA2 properties")),
+            let size = match d {
+                0..=39 => ((2 | (d & 1)) << (d / 2 + 11)) as usize,
+                40 => u32::MAX as usize,
+                _ => return Err(bad("bad LZMA2 properties")),
             };
+            // The decoder wants all of it: bound it as the output is bounded.
+            if size > MAX_KERNEL {
+                return Err(bad("LZMA2 dictionary larger than 512 MiB"));
+            }
+            return Ok(size);
         }
     }
     Err(bad("no LZMA2 filter"))
@@ -579,6 +584,18 @@ mod tests {
         bad.extend_from_slice(&100u32.to_le_bytes());
         let r = packed(&bzimage(4, 0x020f, 0, &bad)).unpack_to_vec().map(|v| v.len());
         assert_eq!(r, Err(UnpackError::Corrupt { format: Compression::Lz4, reason: "bad block" }));
+    }
+
+    #[test]
+    fn xz_dictionary_size_is_bounded() {
+        let data = sample();
+        let mut xz = xz_payload(&data);
+        // The LZMA2 properties byte of the only block's only-but-BCJ filter:
+        // dictionary byte 1 MiB = 16; 40 (4 GiB) is refused.
+        let at = xz.windows(3).position(|w| w == [0x21, 0x01, 16]).expect("LZMA2 filter flags") + 2;
+        xz[at] = 40;
+        let e = identify(&bzimage(4, 0x020f, 0, &xz)).unwrap_err();
+        assert_eq!(e, UnpackError::Corrupt { format: Compression::Xz, reason: "LZMA2 dictionary larger than 512 MiB" });
     }
 
     #[test]
