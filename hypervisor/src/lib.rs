@@ -34,6 +34,10 @@ pub mod arch;
 #[cfg(not(test))]
 pub mod domain;
 #[cfg(not(test))]
+pub mod domctl;
+#[cfg(not(test))]
+pub mod sysctl;
+#[cfg(not(test))]
 pub mod hypercall;
 #[cfg(not(test))]
 pub mod pv;

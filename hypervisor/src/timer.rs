@@ -30,8 +30,16 @@ fn scale() -> Scale {
     Scale { mul: SCALE_MUL.load(Ordering::Relaxed), shift: SCALE_SHIFT.load(Ordering::Relaxed) as i8 }
 }
 
+static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
+
+/// The TSC frequency in kHz, as calibrated at boot.
+pub fn tsc_khz() -> u64 {
+    TSC_KHZ.load(Ordering::Relaxed)
+}
+
 /// Start system time (TSC frequency in kHz) and read the wallclock.
 pub fn init(tsc_khz: u64) {
+    TSC_KHZ.store(tsc_khz, Ordering::Relaxed);
     BOOT_TSC.store(rdtsc(), Ordering::Relaxed);
     let s = Scale::for_rate(tsc_khz * 1000);
     SCALE_MUL.store(s.mul, Ordering::Relaxed);

@@ -9,6 +9,9 @@ pub struct Conring {
     buf: [u8; CONRING_SIZE],
     /// Total bytes ever written; the write position is `prod % CONRING_SIZE`.
     prod: u64,
+    /// Position up to which the ring was cleared (`readconsole` with
+    /// `clear`: Xen's `conringc`).
+    cons: u64,
 }
 
 impl Default for Conring {
@@ -20,7 +23,7 @@ impl Default for Conring {
 impl Conring {
     /// An empty ring.
     pub const fn new() -> Self {
-        Self { buf: [0; CONRING_SIZE], prod: 0 }
+        Self { buf: [0; CONRING_SIZE], prod: 0, cons: 0 }
     }
 
     /// Append bytes, dropping the oldest if full.
@@ -39,6 +42,30 @@ impl Conring {
     /// Oldest position still held.
     pub fn oldest(&self) -> u64 {
         self.prod.saturating_sub(CONRING_SIZE as u64)
+    }
+
+    /// Xen's `readconsole`: from the cleared position, or from `index` (a
+    /// 32-bit position, as the ABI carries it) when `incremental` and it is
+    /// past that; copies into `out`, clears the ring if asked, and returns
+    /// the bytes copied and the next 32-bit index.
+    pub fn read_console(&mut self, incremental: bool, index: u32, out: &mut [u8], clear: bool) -> (usize, u32) {
+        let start = self.cons.max(self.oldest());
+        let mut from = start;
+        if incremental {
+            // Widen the 32-bit index to the position nearest below `prod`.
+            let mut pos = (self.prod & !0xffff_ffff) | u64::from(index);
+            if pos > self.prod {
+                pos = pos.wrapping_sub(1 << 32);
+            }
+            if pos > start {
+                from = pos;
+            }
+        }
+        let (n, next) = self.read(from, out);
+        if clear {
+            self.cons = self.prod;
+        }
+        (n, next as u32)
     }
 
     /// Copy bytes from position `from` (clamped to the oldest held) into
@@ -77,5 +104,21 @@ mod tests {
         let (n, next) = r.read(r.produced() - 3, &mut out);
         assert_eq!(&out[..n], b"end");
         assert_eq!(next, r.produced());
+    }
+
+    #[test]
+    fn readconsole_incremental_and_clear() {
+        let mut r = Box::new(Conring::new());
+        r.write(b"one two");
+        let mut out = [0u8; 4];
+        let (n, idx) = r.read_console(true, 0, &mut out, false);
+        assert_eq!((&out[..n], idx), (&b"one "[..], 4));
+        let (n, idx) = r.read_console(true, idx, &mut out, false);
+        assert_eq!((&out[..n], idx), (&b"two"[..], 7));
+        let (n, _) = r.read_console(true, idx, &mut out, true);
+        assert_eq!(n, 0);
+        r.write(b"!");
+        let (n, _) = r.read_console(false, 0, &mut out, false);
+        assert_eq!(&out[..n], b"!", "cleared: only what came after");
     }
 }

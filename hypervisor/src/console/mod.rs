@@ -47,10 +47,15 @@ impl Console {
         }
     }
 
-    /// Write guest text as it is (dom0's `console_io` output).
+    /// Write guest text as it is (dom0's `console_io` output): to the
+    /// serial port only, not the console ring, as Xen does without
+    /// `console_to_ring`.
     pub fn write_raw(&mut self, bytes: &[u8]) {
         if let Some(&last) = bytes.last() {
-            self.emit(bytes);
+            if self.serial_enabled {
+                #[cfg(not(test))]
+                serial::write(bytes);
+            }
             self.at_line_start = last == b'\n';
         }
     }
@@ -58,6 +63,11 @@ impl Console {
     /// The console ring, for `readconsole`.
     pub fn ring(&self) -> &Conring {
         &self.ring
+    }
+
+    /// The console ring, for `readconsole` with `clear`.
+    pub fn ring_mut(&mut self) -> &mut Conring {
+        &mut self.ring
     }
 }
 

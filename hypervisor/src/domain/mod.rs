@@ -90,6 +90,10 @@ pub struct Domain {
     /// it (`VCPUOP_register_vcpu_info`); 0 while it is the vCPU's slot in
     /// the shared-info page.
     pub vcpu_info_maddr: [AtomicU64; MAX_VIRT_CPUS],
+    /// CPU time its vCPUs used in past running periods (ns).
+    pub cpu_time_ns: AtomicU64,
+    /// System time its vCPU started running (0: not running).
+    pub running_since: AtomicU64,
 }
 
 /// vCPU slots of the shared-info page (Xen's `XEN_LEGACY_MAX_VCPUS`).
@@ -125,6 +129,34 @@ impl Domain {
             return Some(unsafe { &mut *(maddr_to_virt(maddr) as *mut dom0_abi::xen::VcpuInfo) });
         }
         self.shared_info().vcpu_info.get_mut(vcpu)
+    }
+
+    /// What `getdomaininfo` reports of the domain (one vCPU so far).
+    pub fn info(&self) -> dom0_abi::domctl::XenDomctlGetdomaininfo {
+        use dom0_abi::domctl::*;
+        let now = crate::timer::now_ns();
+        let since = self.running_since.load(Ordering::Acquire);
+        let mut cpu_time = self.cpu_time_ns.load(Ordering::Acquire);
+        let mut flags = if since != 0 {
+            cpu_time += now.saturating_sub(since);
+            XEN_DOMINF_running
+        } else {
+            XEN_DOMINF_blocked
+        };
+        if let Some(reason) = self.state.lock().shutdown {
+            flags = XenDomctlGetdomaininfo::with_shutdown_reason(flags | XEN_DOMINF_shutdown, reason as u32);
+        }
+        let mut info: XenDomctlGetdomaininfo = dom0_abi::Pod::zeroed();
+        info.domain = dom0_abi::DomId(self.domid);
+        info.flags = flags;
+        info.tot_pages = self.tot_pages.load(Ordering::Relaxed);
+        info.max_pages = self.max_pages.load(Ordering::Relaxed);
+        info.shared_info_frame = self.shared_info_mfn;
+        info.cpu_time = cpu_time;
+        info.nr_online_vcpus = 1;
+        info.max_vcpu_id = 0;
+        info.gpaddr_bits = 0;
+        info
     }
 
     /// Machine frame of `pfn`, if the domain has it.

@@ -51,9 +51,20 @@ impl Runstate {
     }
 }
 
-/// Move `v` to `state` now and publish it.
+/// Move `v` to `state` now and publish it; the domain's CPU time follows.
 pub fn set_state(v: &mut Vcpu, state: i32) {
-    v.runstate.change(state, crate::timer::now_ns());
+    use core::sync::atomic::Ordering;
+    let now = crate::timer::now_ns();
+    let d = v.domain;
+    if state == RUNSTATE_running {
+        d.running_since.store(now.max(1), Ordering::Release);
+    } else {
+        let since = d.running_since.swap(0, Ordering::AcqRel);
+        if since != 0 {
+            d.cpu_time_ns.fetch_add(now.saturating_sub(since), Ordering::AcqRel);
+        }
+    }
+    v.runstate.change(state, now);
     publish(v);
 }
 

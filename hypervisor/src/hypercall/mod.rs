@@ -92,6 +92,8 @@ pub fn call(v: &mut Vcpu, regs: &mut TrapFrame, op: u64, a: [u64; 6]) -> HcResul
         nr::HYPERVISOR_set_gdt => descriptor::set_gdt(v, a[0], a[1]),
         nr::HYPERVISOR_update_descriptor => descriptor::update_descriptor(v, a[0], a[1]),
         nr::HYPERVISOR_platform_op => platform::platform_op(v, a[0]),
+        nr::HYPERVISOR_sysctl => crate::sysctl::sysctl(v, a[0]),
+        nr::HYPERVISOR_domctl => crate::domctl::domctl(v, a[0]),
         nr::HYPERVISOR_set_debugreg => debugreg::set_debugreg(v, a[0], a[1]),
         nr::HYPERVISOR_get_debugreg => debugreg::get_debugreg(v, a[0]),
         // No virtual PMU (Xen 4.17's default, `vpmu=0`).

@@ -52,6 +52,18 @@ const PROBES: &[Probe] = &[
     Probe { name: "console_virq", cmd: "grep -c 'hvc_console' /proc/interrupts", specific: None },
     Probe { name: "kernel", cmd: "uname -r", specific: None },
     Probe { name: "arith", cmd: "echo $((6*7))", specific: None },
+    Probe {
+        name: "xm_info",
+        cmd: "xm info | grep -E '^(nr_cpus|max_cpu_id|nr_nodes|threads_per_core|cores_per_socket|xen_major|xen_minor|xen_pagesize|platform_params)'",
+        specific: None,
+    },
+    Probe {
+        name: "xm_info_specific",
+        cmd: "xm info | grep -E '^(xen_caps|xen_scheduler|xen_extra)'",
+        specific: Some("capabilities and scheduler: ours runs 64-bit PV only, one vCPU per CPU"),
+    },
+    Probe { name: "xm_list", cmd: "xm list | awk '{print $1, $2, $3, $4}'", specific: None },
+    Probe { name: "xm_dmesg", cmd: "xm dmesg | grep -c 'Command line'", specific: None },
     Probe { name: "privcmd_open", cmd: "exec 3</dev/xen/privcmd && echo opened", specific: None },
 ];
 
@@ -109,7 +121,15 @@ fn linux_dom0_crash_leaves_a_register_dump() {
     let Some(mut sys) = boot_host_or_skip(Host::Ours, &machine()) else { return };
     let from = sys.log().len();
     sys.type_text("echo c > /proc/sysrq-trigger\n").expect("typing at dom0");
-    sys.settle(Duration::from_secs(20));
+    // Nudge with empty lines (as commands are) until the crash is reported.
+    for _ in 0..45 {
+        sys.settle(Duration::from_secs(2));
+        if sys.log()[from..].contains("not rebooting") {
+            break;
+        }
+        let _ = sys.type_text("\n");
+    }
+    sys.settle(Duration::from_secs(1));
     let out = &sys.log()[from..];
     assert!(out.contains("Kernel panic"), "dom0 did not panic:\n{out}");
     for needle in ["requested a crash", "guest state (kernel mode)", "RIP: e033:", "'noreboot' set - not rebooting"] {

@@ -1,0 +1,139 @@
+//! `sysctl`: the toolstack's view of the host, for the privileged domain
+//! only (`EPERM`), with Xen 4.17's interface version (`EACCES`):
+//! `readconsole` (the console ring, incremental, with clear), `physinfo`,
+//! `sched_id` and `getdomaininfolist`. Other operations answer `ENOSYS`.
+
+use dom0_abi::domctl::{XenDomctlGetdomaininfo, XEN_SCHEDULER_NULL};
+use dom0_abi::sysctl::*;
+use dom0_abi::Errno;
+
+use crate::arch::x86_64::uaccess::{copy_to_guest, read_guest, write_guest};
+use crate::domain::Vcpu;
+use crate::hypercall::{err, HcResult};
+
+/// `sysctl(op)`.
+pub fn sysctl(v: &mut Vcpu, arg: u64) -> HcResult {
+    let mut op: XenSysctl = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+    if op.interface_version != XEN_SYSCTL_INTERFACE_VERSION {
+        return err(Errno::EACCES);
+    }
+    if !v.domain.is_privileged {
+        return err(Errno::EPERM);
+    }
+    match op.cmd {
+        XEN_SYSCTL_readconsole => {
+            // SAFETY: the union member of this command (plain data).
+            let rc = unsafe { &mut op.u.readconsole };
+            let mut buf = [0u8; 512];
+            let (mut done, mut index) = (0u32, rc.index);
+            let want = rc.count;
+            let incremental = rc.incremental != 0;
+            let clear = rc.clear != 0;
+            // Copy in chunks (the console lock is not held across guest
+            // copies); each chunk continues from the index of the last.
+            loop {
+                let n = ((want - done) as usize).min(buf.len());
+                let (got, next) = crate::console::CONSOLE.lock().ring_mut().read_console(
+                    incremental || done > 0,
+                    index,
+                    &mut buf[..n],
+                    false,
+                );
+                if got > 0 {
+                    copy_to_guest(rc.buffer.addr() + u64::from(done), &buf[..got]).map_err(|_| Errno::EFAULT)?;
+                }
+                done += got as u32;
+                index = next;
+                if got < n || done == want {
+                    break;
+                }
+            }
+            if clear {
+                let mut c = crate::console::CONSOLE.lock();
+                c.ring_mut().read_console(true, index, &mut [], true);
+            }
+            rc.count = done;
+            rc.index = index;
+        }
+        XEN_SYSCTL_physinfo => {
+            // SAFETY: as above.
+            let p = unsafe { &mut op.u.physinfo };
+            *p = physinfo();
+        }
+        XEN_SYSCTL_sched_id => {
+            // One vCPU per physical CPU, never moved: the null scheduler's
+            // model (the credit scheduler is yet to come).
+            op.u.sched_id.sched_id = XEN_SCHEDULER_NULL;
+        }
+        XEN_SYSCTL_getdomaininfolist => {
+            // SAFETY: as above.
+            let l = unsafe { &mut op.u.getdomaininfolist };
+            let mut ds = crate::domain::all();
+            ds.sort_by_key(|d| d.domid);
+            let size = core::mem::size_of::<XenDomctlGetdomaininfo>() as u64;
+            let mut n = 0u32;
+            for d in ds.iter().filter(|d| d.domid >= l.first_domain.0).take(l.max_domains as usize) {
+                write_guest(l.buffer.addr() + u64::from(n) * size, &d.info()).map_err(|_| Errno::EFAULT)?;
+                n += 1;
+            }
+            l.num_domains = n;
+        }
+        cmd => {
+            log::debug!("d{}: sysctl {cmd} not implemented", v.domain.domid);
+            return err(Errno::ENOSYS);
+        }
+    }
+    write_guest(arg, &op).map_err(|_| Errno::EFAULT)?;
+    Ok(0)
+}
+
+/// The host as `XEN_SYSCTL_physinfo` describes it.
+fn physinfo() -> XenSysctlPhysinfo {
+    use crate::arch::x86_64::cpuid;
+    let cpus = crate::arch::x86_64::cpu::pcpus().iter().filter(|c| c.online).count().max(1) as u32;
+    let (total, free) = {
+        let f = crate::mm::FRAMES.lock();
+        f.as_ref().map_or((0, 0), |f| (f.total_frames(), f.free_frames()))
+    };
+    let mut p: XenSysctlPhysinfo = dom0_abi::Pod::zeroed();
+    let (threads, cores) = topology(cpus);
+    p.threads_per_core = threads;
+    p.cores_per_socket = cores;
+    p.nr_cpus = cpus;
+    p.max_cpu_id = cpus - 1;
+    p.nr_nodes = 1;
+    p.max_node_id = 0;
+    p.cpu_khz = crate::timer::tsc_khz() as u32;
+    p.capabilities = XEN_SYSCTL_PHYSCAP_pv | XEN_SYSCTL_PHYSCAP_gnttab_v1;
+    p.total_pages = total;
+    p.free_pages = free;
+    p.max_mfn = crate::mm::m2p::entries().saturating_sub(1);
+    // Xen's first eight feature words, from the hardware.
+    let l1 = cpuid(1, 0);
+    let e1 = cpuid(0x8000_0001, 0);
+    let xs = cpuid(0xd, 1);
+    let l7 = cpuid(7, 0);
+    let e7 = cpuid(0x8000_0007, 0);
+    p.hw_cap = [l1.edx, l1.ecx, e1.edx, e1.ecx, xs.eax, l7.ebx, l7.ecx, e7.edx];
+    p
+}
+
+/// Threads per core and cores per socket from CPUID, bounded by the CPUs
+/// online (leaf 4's core count on Intel, 0x80000008 on AMD; leaf 1's
+/// logical count gives the threads).
+fn topology(cpus: u32) -> (u32, u32) {
+    use crate::arch::x86_64::cpuid;
+    let l1 = cpuid(1, 0);
+    let htt = l1.edx & (1 << 28) != 0;
+    let logical = if htt { (l1.ebx >> 16) & 0xff } else { 1 }.max(1);
+    let vendor = cpuid(0, 0);
+    let cores = if vendor.ebx == 0x756e_6547 && vendor.eax >= 4 {
+        (cpuid(4, 0).eax >> 26) + 1
+    } else if cpuid(0x8000_0000, 0).eax >= 0x8000_0008 {
+        (cpuid(0x8000_0008, 0).ecx & 0xff) + 1
+    } else {
+        1
+    };
+    let threads = (logical / cores.max(1)).max(1);
+    (threads.min(cpus), cores.min(cpus).max(1))
+}
