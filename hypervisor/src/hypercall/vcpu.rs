@@ -76,9 +76,18 @@ pub fn vcpu_op(v: &mut Vcpu, cmd: u32, vcpuid: u64, arg: u64) -> HcResult {
             Ok(0)
         }
         VCPUOP_get_physid => {
-            // Only for a hardware-domain vCPU pinned to its physical CPU
-            // (Xen's `is_hwdom_pinned_vcpu`); dom0's vCPUs are not pinned.
-            err(Errno::EINVAL)
+            // Only for a hardware-domain vCPU whose hard affinity is one
+            // CPU (Xen's `is_hwdom_pinned_vcpu`): affinity is every CPU here,
+            // so that is a one-CPU host. The ids are those of the physical
+            // CPU numbered like the vCPU, as Xen reports them.
+            let cpus = crate::arch::x86_64::cpu::pcpus();
+            let pinned = v.domain.is_privileged && cpus.iter().filter(|c| c.online).count() == 1;
+            let Some(p) = cpus.get(v.vcpu_id as usize).filter(|_| pinned) else {
+                return err(Errno::EINVAL);
+            };
+            let id = VcpuGetPhysid { phys_id: u64::from(p.apic_id) | (u64::from(p.acpi_id) << 32) };
+            write_guest(arg, &id).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
         }
         VCPUOP_set_singleshot_timer => {
             // Xen 4.17 ignores VCPU_SSHOTTMR_future: a past deadline fires

@@ -111,3 +111,8 @@ fn time() {
 fn grants() {
     differential("grants");
 }
+
+#[test]
+fn dom0ops() {
+    differential("dom0ops");
+}
