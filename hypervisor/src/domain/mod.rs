@@ -241,6 +241,9 @@ pub struct Vcpu {
     pub time_area: u64,
     /// An NMI is pending for the guest (`VCPUOP_send_nmi`).
     pub nmi_pending: bool,
+    /// An NMI was delivered and the guest has not returned from it
+    /// (`HYPERVISOR_iret`) yet.
+    pub nmi_masked: bool,
     /// Virtual machine-check registers.
     pub vmce: crate::vmce::Vmce,
     /// The guest's view of CR4 (Xen's PV default; TSD and DE are its own).
@@ -279,6 +282,7 @@ impl Vcpu {
             runstate: runstate::initial(),
             time_area: 0,
             nmi_pending: false,
+            nmi_masked: false,
             cr4: 0x6f0,
             vmce: crate::vmce::Vmce::new(crate::arch::x86_64::cpuid(0, 0).ebx == 0x756e_6547),
             debugreg: [0, 0, 0, 0, 0, 0, 0xffff_0ff0, 0x400],

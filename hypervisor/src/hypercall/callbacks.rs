@@ -64,7 +64,17 @@ fn register(v: &mut Vcpu, kind: u16, flags: u16, address: u64) -> HcResult {
         }
         CALLBACKTYPE_syscall32 => cb.syscall32 = address,
         CALLBACKTYPE_sysenter => {}
-        CALLBACKTYPE_nmi => cb.nmi = address,
+        CALLBACKTYPE_nmi => {
+            // As Xen's `register_guest_nmi_callback`: the NMI is delivered
+            // through vector 2 of the virtual IDT, with events masked.
+            cb.nmi = address;
+            v.trap_table[2] = dom0_abi::arch_x86::TrapInfo {
+                vector: 2,
+                flags: 4,
+                cs: dom0_abi::arch_x86::FLAT_KERNEL_CS,
+                address,
+            };
+        }
         _ => return err(Errno::ENOSYS),
     }
     Ok(0)
@@ -93,6 +103,7 @@ pub fn callback_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
                 CALLBACKTYPE_event | CALLBACKTYPE_failsafe | CALLBACKTYPE_syscall => err(Errno::EINVAL),
                 CALLBACKTYPE_nmi => {
                     v.callbacks.nmi = 0;
+                    v.trap_table[2] = dom0_abi::arch_x86::TrapInfo::default();
                     Ok(0)
                 }
                 _ => err(Errno::ENOSYS),

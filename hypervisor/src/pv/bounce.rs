@@ -117,10 +117,21 @@ pub fn inject_software_interrupt(v: &mut Vcpu, regs: &mut TrapFrame, vector: u8)
     inject_exception(v, regs, vector, None)
 }
 
-/// On the way back to the guest: an upcall is pending and events are not
-/// masked, so enter the guest's event callback (masking events, as
-/// `TBF_INTERRUPT` does).
+/// On the way back to the guest: a pending NMI first (through vector 2 of
+/// the virtual IDT, NMIs masked until the guest's `HYPERVISOR_iret`, an
+/// NMI with no handler dropped, as Xen's `process_nmi`); then, if an upcall
+/// is pending and events are not masked, the guest's event callback
+/// (masking events, as `TBF_INTERRUPT` does).
 pub fn deliver_events(v: &mut Vcpu, regs: &mut TrapFrame) {
+    if v.nmi_pending && !v.nmi_masked {
+        v.nmi_pending = false;
+        let ti: TrapInfo = v.trap_table[2];
+        if ti.address != 0 {
+            v.nmi_masked = true;
+            create_bounce_frame(v, regs, TrapBounce { eip: ti.address, error_code: None, mask_events: ti.flags & 4 != 0 });
+            return;
+        }
+    }
     let Some(vi) = v.vcpu_info() else { return };
     if vi.evtchn_upcall_pending == 0 || vi.evtchn_upcall_mask != 0 || v.callbacks.event == 0 {
         return;

@@ -156,6 +156,8 @@ pub fn do_iret(v: &mut Vcpu, regs: &mut TrapFrame) -> u64 {
     }
     // Returning from an iret context is never a plain SYSCALL return.
     regs.entry_vector = 0;
+    // The end of an NMI handler (Xen's `async_exception_cleanup`).
+    v.nmi_masked = false;
     if let Some(vi) = v.vcpu_info() {
         vi.evtchn_upcall_mask = u8::from(ctx.rflags & (1 << 9) == 0);
     }

@@ -75,6 +75,18 @@ fn vcpu(t: &mut Transcript) {
     t.fact("vcpu_op(get_physid, 0)", show_raw(op(VCPUOP_get_physid, 0, addr(&mut id))));
     t.fact("vcpu_op(send_nmi, non-null argument)", show_raw(op(VCPUOP_send_nmi, 0, addr(&id))));
     t.fact("vcpu_op(99)", show_raw(op(99, 0, 0)));
+    // An NMI sent to ourselves arrives through the NMI callback (vector 2
+    // of the virtual IDT) on the way back from a hypercall.
+    let cb = dom0_abi::callback::CallbackRegister {
+        r#type: dom0_abi::callback::CALLBACKTYPE_nmi,
+        flags: 0,
+        address: traps::stub_address(2),
+    };
+    t.fact("callback_op(register nmi)", show_raw(hc(HYPERVISOR_callback_op, dom0_abi::callback::CALLBACKOP_register.into(), addr(&cb), 0)));
+    let before = traps::count();
+    t.fact("vcpu_op(send_nmi, 0)", show_raw(op(VCPUOP_send_nmi, 0, 0)));
+    let _ = hc(HYPERVISOR_xen_version, 0, 0, 0);
+    t.fact("NMI delivered", yes_no(traps::count() > before && traps::last().frame.vector == 2));
 }
 
 fn pf(op: &mut XenPlatformOp) -> i64 {
