@@ -5,11 +5,11 @@
 //! leaked to the hardware domain's kernel, no thermal/power, PMU or MWAIT
 //! leaves, and Xen's signature leaves at 0x40000000.
 //!
-//! Two departures: while the hypervisor does not context-switch extended
-//! (XSAVE) state, XSAVE and the features that need it (AVX and its kin)
-//! are hidden, so guests use FXSAVE; and FSGSBASE is hidden (guest CR4
-//! cannot enable it), so guests change segment bases through the
-//! hypervisor. Xen exposes both.
+//! XSAVE and what needs it (AVX, AVX-512) are offered when the hypervisor
+//! turned XSAVE on, with the XSAVE leaf limited to the components guests
+//! may enable ([`crate::xstate_policy`]); OSXSAVE follows the guest's CR4,
+//! and, as Xen leaks it, the hypervisor's to a guest kernel. FSGSBASE is
+//! offered (a guest kernel turns it on in its CR4).
 
 /// CPUID register values (eax, ebx, ecx, edx).
 pub type Regs = (u32, u32, u32, u32);
@@ -40,8 +40,6 @@ const E21_EAX: u32 = 0x7800_0064;
 /// Features that need XSAVE-managed state, hidden without it: leaf 1 ECX
 /// FMA, XSAVE, OSXSAVE, AVX, F16C.
 const L1_ECX_XSAVE: u32 = (1 << 12) | (1 << 26) | (1 << 27) | (1 << 28) | (1 << 29);
-/// Leaf 7.0 EBX FSGSBASE (see the module docs).
-const FSGSBASE: u32 = 1;
 /// Leaf 7.0 EBX: AVX2 and the AVX-512 family.
 const L7_EBX_XSAVE: u32 = (1 << 5) | (1 << 16) | (1 << 17) | (1 << 21) | (1 << 26) | (1 << 27) | (1 << 28) | (1 << 30) | (1 << 31);
 /// Leaf 7.0 ECX: AVX-512 VBMI/VBMI2/VNNI/BITALG/VPOPCNTDQ, VAES, VPCLMULQDQ.
@@ -55,6 +53,8 @@ const E1_ECX_XSAVE: u32 = (1 << 11) | (1 << 16);
 
 /// Leaf 1 EDX MTRR.
 const MTRR: u32 = 1 << 12;
+/// Leaf 1 ECX OSXSAVE.
+const OSXSAVE: u32 = 1 << 27;
 /// Leaf 1 ECX EIST.
 const EIST: u32 = 1 << 7;
 /// Leaf 1 ECX hypervisor present.
@@ -65,8 +65,13 @@ const HYPERVISOR: u32 = 1 << 31;
 pub struct Context {
     /// The hardware domain's kernel (Xen leaks MTRR and EIST to it).
     pub hwdom_kernel: bool,
-    /// The hypervisor switches XSAVE state (not yet: see the module docs).
+    /// The hypervisor turned XSAVE on (CR4.OSXSAVE).
     pub xsave: bool,
+    /// Report OSXSAVE: the guest's CR4 has it, or (Xen's leak) a guest
+    /// kernel asks while the hypervisor has it on.
+    pub osxsave: bool,
+    /// The XCR0 components the CPU supports.
+    pub host_xcr0: u64,
 }
 
 /// Xen's hypervisor leaves: signature, version, hypercall pages and MSR.
@@ -99,6 +104,9 @@ pub fn pv_cpuid(leaf: u32, subleaf: u32, ctx: Context, raw: impl Fn(u32, u32) ->
                 d |= raw(1, 0).3 & MTRR;
                 c |= raw(1, 0).2 & EIST;
             }
+            if ctx.xsave && ctx.osxsave {
+                c |= OSXSAVE;
+            }
             (a, b & 0x00ff_ffff, c | HYPERVISOR, d)
         }
         // MWAIT, thermal/power and PMU leaves are not for PV guests.
@@ -109,7 +117,7 @@ pub fn pv_cpuid(leaf: u32, subleaf: u32, ctx: Context, raw: impl Fn(u32, u32) ->
             match subleaf {
                 0 => (
                     a,
-                    b & L7_EBX & !FSGSBASE & if x { !L7_EBX_XSAVE } else { !0 },
+                    b & L7_EBX & if x { !L7_EBX_XSAVE } else { !0 },
                     c & L7_ECX & if x { !L7_ECX_XSAVE } else { !0 },
                     d & L7_EDX & if x { !L7_EDX_XSAVE } else { !0 },
                 ),
@@ -118,10 +126,7 @@ pub fn pv_cpuid(leaf: u32, subleaf: u32, ctx: Context, raw: impl Fn(u32, u32) ->
             }
         }
         0xd if !ctx.xsave => (0, 0, 0, 0),
-        0xd if subleaf == 1 => {
-            let (a, b, c, d) = raw(0xd, 1);
-            (a & XSTATE1_EAX, b, c, d)
-        }
+        0xd => xstate_leaf(subleaf, ctx.host_xcr0 & crate::xstate_policy::GUEST_ALLOWED, &raw),
         0x8000_0001 => {
             let (a, b, c, d) = raw(leaf, 0);
             let c = c & E1_ECX & if ctx.xsave { !0 } else { !E1_ECX_XSAVE };
@@ -141,6 +146,32 @@ pub fn pv_cpuid(leaf: u32, subleaf: u32, ctx: Context, raw: impl Fn(u32, u32) ->
             (a & E21_EAX, b, c, d)
         }
         _ => raw(leaf, subleaf),
+    }
+}
+
+/// Leaf 0xd limited to the components a guest may enable (`allowed`):
+/// their bits and the largest area they need in subleaf 0, XSAVEOPT,
+/// XSAVEC and XGETBV1 (no supervisor states) in subleaf 1, and only the
+/// allowed components' own subleaves.
+fn xstate_leaf(subleaf: u32, allowed: u64, raw: &impl Fn(u32, u32) -> Regs) -> Regs {
+    match subleaf {
+        0 => {
+            let (_, b, _, _) = raw(0xd, 0);
+            let max = (2..64)
+                .filter(|i| allowed & (1 << i) != 0)
+                .map(|i| {
+                    let (size, offset, _, _) = raw(0xd, i);
+                    offset.saturating_add(size)
+                })
+                .fold(512 + 64, u32::max);
+            (allowed as u32, b, max, (allowed >> 32) as u32)
+        }
+        1 => {
+            let (a, b, _, _) = raw(0xd, 1);
+            (a & XSTATE1_EAX, b, 0, 0)
+        }
+        i if i < 64 && allowed & (1 << i) != 0 => raw(0xd, i),
+        _ => (0, 0, 0, 0),
     }
 }
 
@@ -176,7 +207,7 @@ mod tests {
 
     #[test]
     fn hardware_domain_leaks() {
-        let ctx = Context { hwdom_kernel: true, xsave: false };
+        let ctx = Context { hwdom_kernel: true, ..Context::default() };
         let (_, _, c, d) = pv_cpuid(1, 0, ctx, all_ones);
         assert_ne!(d & MTRR, 0);
         assert_ne!(c & EIST, 0);
@@ -188,5 +219,19 @@ mod tests {
         assert_eq!(pv_cpuid(0x8000_0009, 0, Context::default(), all_ones), (0, 0, 0, 0));
         assert_eq!(pv_cpuid(0x4000_0001, 0, Context::default(), all_ones).0, (4 << 16) | 17);
         assert_eq!(pv_cpuid(0xd, 0, Context::default(), all_ones), (0, 0, 0, 0));
+    }
+
+    #[test]
+    fn xsave_offered_with_the_allowed_components() {
+        let ctx = Context { xsave: true, osxsave: true, host_xcr0: 0x2e7, ..Context::default() };
+        let (_, _, c, _) = pv_cpuid(1, 0, ctx, all_ones);
+        assert_ne!(c & (1 << 26), 0, "XSAVE");
+        assert_ne!(c & OSXSAVE, 0);
+        assert_ne!(c & (1 << 28), 0, "AVX");
+        let (a, _, _, d) = pv_cpuid(0xd, 0, ctx, all_ones);
+        assert_eq!((a, d), (0xe7, 0), "PKRU (bit 9) is not offered");
+        assert_eq!(pv_cpuid(0xd, 9, ctx, all_ones), (0, 0, 0, 0));
+        let no_os = Context { osxsave: false, ..ctx };
+        assert_eq!(pv_cpuid(1, 0, no_os, all_ones).2 & OSXSAVE, 0);
     }
 }

@@ -17,6 +17,7 @@ pub mod cmdline;
 pub mod cpuid_policy;
 pub mod debugreg;
 pub mod evtchn;
+pub mod evtchn_fifo;
 pub mod grant;
 pub mod insn;
 #[cfg(not(test))]
@@ -27,6 +28,7 @@ pub mod pirq;
 pub mod segdesc;
 pub mod time;
 pub mod version;
+pub mod xstate_policy;
 pub mod vmce;
 
 #[cfg(not(test))]

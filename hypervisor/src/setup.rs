@@ -85,6 +85,7 @@ extern "C" fn hv_start(magic: u32, mbi_maddr: u64) -> ! {
     });
 
     arch::fpu::init_this_cpu();
+    let xsave = arch::xstate::init_this_cpu();
     init_console(&opts);
     printk!("{} {} ({})\n", version::NAME, version::VERSION, version::XEN_ABI);
     printk!("Command line: {}\n", cmdline::strip_image_path(line));
@@ -93,6 +94,9 @@ extern "C" fn hv_start(magic: u32, mbi_maddr: u64) -> ! {
     }
     if nwarn > MAX_EARLY_WARNINGS {
         log::warn!("{} more command line warnings not shown", nwarn - MAX_EARLY_WARNINGS);
+    }
+    if xsave {
+        log::info!("XSAVE: on, XCR0 components supported {:#x}", arch::xstate::host_xcr0());
     }
 
     let ram = ram_map(&mbi);

@@ -398,6 +398,7 @@ pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         p2m,
         shared_info_mfn,
         evtchn: Mutex::new(crate::evtchn::EvtchnTable::new(1)),
+        fifo: Mutex::new(None),
         grant: Mutex::new(
             crate::hypercall::grant_table::new_table(0).ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?,
         ),

@@ -82,6 +82,8 @@ pub struct Domain {
     pub shared_info_mfn: u64,
     /// Event channels.
     pub evtchn: Mutex<crate::evtchn::EvtchnTable>,
+    /// FIFO event-channel state, once the domain switched to that ABI.
+    pub fifo: Mutex<Option<crate::evtchn_fifo::Fifo>>,
     /// Grant table and maptrack.
     pub grant: Mutex<crate::grant::GrantTable>,
     /// Mutable state.

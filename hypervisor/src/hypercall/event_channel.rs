@@ -41,10 +41,26 @@ fn resolve(v: &Vcpu, id: u16) -> u16 {
 /// back to the guest.
 pub fn notify(d: &Domain, port: u32) {
     let vcpu = d.evtchn.lock().vcpu_of(port) as usize;
-    if let Some(word) = evtchn::set_pending(d.shared_info(), port) {
-        if let Some(vi) = d.vcpu_info(vcpu) {
-            evtchn::mark_selector(vi, word);
+    match super::event_fifo::raise(d, vcpu, port) {
+        Some(upcall) => {
+            if upcall {
+                mark_upcall(d, vcpu);
+            }
         }
+        None => {
+            if let Some(word) = evtchn::set_pending(d.shared_info(), port) {
+                if let Some(vi) = d.vcpu_info(vcpu) {
+                    evtchn::mark_selector(vi, word);
+                }
+            }
+        }
+    }
+}
+
+/// Flag an upcall for `vcpu` of `d` (Xen's `vcpu_mark_events_pending`).
+fn mark_upcall(d: &Domain, vcpu: usize) {
+    if let Some(vi) = d.vcpu_info(vcpu) {
+        vi.evtchn_upcall_pending = 1;
     }
 }
 
@@ -126,7 +142,9 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
                 }
             }
             let peer = d.evtchn.lock().close(c.port).map_err(errno)?;
-            evtchn::clear(d.shared_info(), c.port);
+            if !super::event_fifo::clear(d, c.port) {
+                evtchn::clear(d.shared_info(), c.port);
+            }
             if let Some((rdom, rport)) = peer {
                 if let Some(rd) = domain::by_id(rdom) {
                     rd.evtchn.lock().peer_closed(rport, d.domid);
@@ -177,9 +195,15 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             }
             let vcpu = t.vcpu_of(u.port) as usize;
             drop(t);
-            if let Some(word) = evtchn::unmask(d.shared_info(), u.port) {
-                if let Some(vi) = d.vcpu_info(vcpu) {
-                    evtchn::mark_selector(vi, word);
+            match super::event_fifo::unmask(d, vcpu, u.port) {
+                Some(true) => mark_upcall(d, vcpu),
+                Some(false) => {}
+                None => {
+                    if let Some(word) = evtchn::unmask(d.shared_info(), u.port) {
+                        if let Some(vi) = d.vcpu_info(vcpu) {
+                            evtchn::mark_selector(vi, word);
+                        }
+                    }
                 }
             }
             Ok(0)
@@ -188,6 +212,7 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             let r: EvtchnReset = args(arg)?;
             let d = target(v, r.dom.0)?;
             let peers = d.evtchn.lock().reset();
+            super::event_fifo::destroy(d);
             for (rdom, rport) in peers {
                 if let Some(rd) = domain::by_id(rdom) {
                     rd.evtchn.lock().peer_closed(rport, d.domid);
@@ -195,6 +220,9 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             }
             Ok(0)
         }
+        EVTCHNOP_init_control => super::event_fifo::init_control(v, arg),
+        EVTCHNOP_expand_array => super::event_fifo::expand_array(v, arg),
+        EVTCHNOP_set_priority => super::event_fifo::set_priority(v, arg),
         _ => err(Errno::ENOSYS),
     }
 }

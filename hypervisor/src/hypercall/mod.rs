@@ -7,6 +7,7 @@ pub mod console_io;
 pub mod debugreg;
 pub mod descriptor;
 pub mod event_channel;
+pub mod event_fifo;
 pub mod grant_table;
 pub mod memory;
 pub mod mm;

@@ -39,7 +39,13 @@ pub fn forced_invocation(v: &mut Vcpu, regs: &mut TrapFrame) -> bool {
 
 /// CPUID as PV guest `v` sees it (see [`crate::cpuid_policy`]).
 pub fn pv_cpuid(v: &Vcpu, leaf: u32, subleaf: u32) -> (u32, u32, u32, u32) {
-    let ctx = crate::cpuid_policy::Context { hwdom_kernel: v.domain.is_privileged && v.kernel_mode, xsave: false };
+    let xsave = crate::arch::x86_64::xstate::enabled();
+    let ctx = crate::cpuid_policy::Context {
+        hwdom_kernel: v.domain.is_privileged && v.kernel_mode,
+        xsave,
+        osxsave: v.cr4 & CR4_OSXSAVE != 0 || v.kernel_mode,
+        host_xcr0: crate::arch::x86_64::xstate::host_xcr0(),
+    };
     crate::cpuid_policy::pv_cpuid(leaf, subleaf, ctx, |l, s| {
         let r = cpuid(l, s);
         (r.eax, r.ebx, r.ecx, r.edx)
@@ -139,7 +145,8 @@ fn canonical(a: u64) -> bool {
 fn rdmsr(v: &Vcpu, msr: u32) -> Option<u64> {
     // SAFETY (all arms): reading architectural MSRs that exist on x86-64.
     Some(match msr {
-        MSR_FS_BASE => v.fs_base,
+        // The guest may have changed it with WRFSBASE.
+        MSR_FS_BASE => unsafe { Msr::new(MSR_FS_BASE).read() },
         MSR_GS_BASE => unsafe { Msr::new(MSR_GS_BASE).read() },
         MSR_SHADOW_GS_BASE => unsafe { Msr::new(MSR_SHADOW_GS_BASE).read() },
         MSR_EFER => (unsafe { Msr::new(MSR_EFER).read() }) & ((1 << 0) | (1 << 8) | (1 << 10) | (1 << 11)),
@@ -265,9 +272,23 @@ fn privileged_0f(v: &mut Vcpu, regs: &mut TrapFrame, b: &[u8]) -> Option<usize> 
                         crate::arch::x86_64::fpu::clts();
                     }
                 }
-                4 => v.cr4 = pv_guest_cr4(v.cr4, value),
+                4 => {
+                    v.cr4 = pv_guest_cr4(v.cr4, value);
+                    crate::arch::x86_64::set_fsgsbase(v.cr4 & crate::arch::x86_64::CR4_FSGSBASE != 0);
+                }
                 _ => return None,
             }
+            Some(2)
+        }
+        // XSETBV: XCR0 only, as Xen's rules allow.
+        0x01 if b[1] == 0xd1 => {
+            let value = (regs.rdx << 32) | (regs.rax & 0xffff_ffff);
+            let host = crate::arch::x86_64::xstate::host_xcr0();
+            if regs.rcx as u32 != 0 || !crate::arch::x86_64::xstate::enabled() || !crate::xstate_policy::valid_xcr0(value, host) {
+                return None;
+            }
+            // SAFETY: checked against the CPU's supported components.
+            unsafe { crate::arch::x86_64::xstate::set_xcr0(value) };
             Some(2)
         }
         0x30 => {
@@ -284,14 +305,24 @@ fn privileged_0f(v: &mut Vcpu, regs: &mut TrapFrame, b: &[u8]) -> Option<usize> 
     }
 }
 
+/// CR4.OSXSAVE.
+const CR4_OSXSAVE: u64 = 1 << 18;
+
 /// A guest write of CR4, as Xen's `pv_fixup_guest_cr4` takes it: only the
-/// guest-owned bits change (TSD, DE); attempts on the others are ignored.
+/// guest-owned bits change (TSD, DE, OSXSAVE where the hypervisor has XSAVE
+/// on, FSGSBASE where the CPU has it); attempts on the others are ignored.
 fn pv_guest_cr4(old: u64, new: u64) -> u64 {
-    const GUEST_OWNED: u64 = (1 << 2) | (1 << 3);
-    if (old ^ new) & !GUEST_OWNED != 0 {
+    let mut guest_owned: u64 = (1 << 2) | (1 << 3);
+    if crate::arch::x86_64::xstate::enabled() {
+        guest_owned |= CR4_OSXSAVE;
+    }
+    if crate::arch::x86_64::has_fsgsbase() {
+        guest_owned |= crate::arch::x86_64::CR4_FSGSBASE;
+    }
+    if (old ^ new) & !guest_owned != 0 {
         log::debug!("guest attempt to change CR4 flags {old:#x} -> {new:#x}");
     }
-    (old & !GUEST_OWNED) | (new & GUEST_OWNED)
+    (old & !guest_owned) | (new & guest_owned)
 }
 
 fn get_gpr(regs: &TrapFrame, n: u8) -> u64 {

@@ -53,9 +53,11 @@ pub fn load_guest_context(v: &Vcpu) {
 
 /// Switch `v` between guest kernel and guest user mode.
 pub fn toggle_guest_mode(v: &mut Vcpu) {
-    // Remember the active GS base of the mode we leave.
-    // SAFETY: reading the architectural GS base MSR.
+    // Remember the active GS base of the mode we leave, and the FS base
+    // (either may have changed through WRGSBASE/WRFSBASE).
+    // SAFETY: reading the architectural FS and GS base MSRs.
     let gs = unsafe { Msr::new(MSR_GS_BASE).read() };
+    v.fs_base = unsafe { Msr::new(MSR_FS_BASE).read() };
     if v.kernel_mode {
         v.gs_base_kernel = gs;
     } else {

@@ -39,11 +39,16 @@ const PROBES: &[Probe] = &[
     Probe {
         name: "evtchn_abi",
         cmd: "dmesg | grep -o 'xen:events: Using .*'",
-        specific: Some("Xen offers the FIFO ABI; ours offers 2-level, Linux's fallback"),
+        specific: None,
     },
     Probe {
         name: "pirqs",
         cmd: "grep xen-pirq /proc/interrupts | awk '{print $1, $3, $4, $5}' | tr '\\n' ';'; echo",
+        specific: None,
+    },
+    Probe {
+        name: "percpu_and_dyn_irqs",
+        cmd: "grep -E 'xen-percpu|xen-dyn' /proc/interrupts | awk '{print $3, $4, $5}' | tr '\\n' ';'; echo",
         specific: None,
     },
     Probe { name: "pci_devices", cmd: "ls /sys/bus/pci/devices", specific: None },
@@ -51,6 +56,12 @@ const PROBES: &[Probe] = &[
     Probe { name: "timer_virq", cmd: "grep -o 'xen-percpu *-virq *timer0' /proc/interrupts", specific: None },
     Probe { name: "console_virq", cmd: "grep -c 'hvc_console' /proc/interrupts", specific: None },
     Probe { name: "kernel", cmd: "uname -r", specific: None },
+    Probe { name: "fpu", cmd: "dmesg | grep -o 'x86/fpu: Enabled xstate features .*'", specific: None },
+    Probe {
+        name: "cpu_flags",
+        cmd: "grep -m1 ^flags /proc/cpuinfo | tr ' ' '\\n' | grep -x -E 'fpu|pse|pge|mtrr|sse2|xsave|avx|avx2|hypervisor|fsgsbase|x2apic|pcid' | tr '\\n' ' '; echo",
+        specific: None,
+    },
     Probe { name: "arith", cmd: "echo $((6*7))", specific: None },
     Probe {
         name: "xm_info",

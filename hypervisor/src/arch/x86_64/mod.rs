@@ -20,6 +20,7 @@ pub mod smp;
 pub mod syscall;
 pub mod traps;
 pub mod uaccess;
+pub mod xstate;
 
 core::arch::global_asm!(include_str!("boot.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("entry.S"), options(att_syntax));
@@ -42,4 +43,30 @@ pub fn rdtsc() -> u64 {
 /// Execute CPUID for `leaf`/`subleaf`.
 pub fn cpuid(leaf: u32, subleaf: u32) -> core::arch::x86_64::CpuidResult {
     core::arch::x86_64::__cpuid_count(leaf, subleaf)
+}
+
+/// CR4.FSGSBASE: RDFSBASE/WRFSBASE/RDGSBASE/WRGSBASE usable in ring 3.
+pub const CR4_FSGSBASE: u64 = 1 << 16;
+
+/// Whether the CPU has the FS/GS base instructions.
+pub fn has_fsgsbase() -> bool {
+    cpuid(0, 0).eax >= 7 && cpuid(7, 0).ebx & 1 != 0
+}
+
+/// Turn CR4.FSGSBASE on or off on this CPU (a PV guest kernel's choice,
+/// made through its virtual CR4).
+pub fn set_fsgsbase(on: bool) {
+    if !has_fsgsbase() {
+        return;
+    }
+    // SAFETY: the bit only enables the FS/GS base instructions; the
+    // hypervisor keeps bases in the MSRs either way and saves the guest's
+    // on every mode switch.
+    unsafe {
+        if on {
+            core::arch::asm!("mov {t}, cr4", "or {t}, {b}", "mov cr4, {t}", t = out(reg) _, b = in(reg) CR4_FSGSBASE, options(nostack));
+        } else {
+            core::arch::asm!("mov {t}, cr4", "and {t}, {b}", "mov cr4, {t}", t = out(reg) _, b = in(reg) !CR4_FSGSBASE, options(nostack));
+        }
+    }
 }

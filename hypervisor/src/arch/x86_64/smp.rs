@@ -108,6 +108,7 @@ extern "C" fn ap_entry(block_va: u64) -> ! {
     // all hypervisor data.
     unsafe { paging::load_cr3(HV_CR3.load(Ordering::SeqCst)) };
     super::fpu::init_this_cpu();
+    super::xstate::init_this_cpu();
     let me = cpu::this_cpu();
     gdt::load_for_cpu(me.cpu_id, block_va);
     idt::load();

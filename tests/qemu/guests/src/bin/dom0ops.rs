@@ -42,6 +42,7 @@ fn main(_si: &'static StartInfo) {
     physdev(&mut t);
     debugreg(&mut t);
     t.fact("xenpmu_op(0)", show_raw(hc(HYPERVISOR_xenpmu_op, 0, 0, 0)));
+    fifo(&mut t);
     sysctl(&mut t);
     domctl(&mut t);
     t.end();
@@ -188,6 +189,31 @@ fn debugreg(t: &mut Transcript) {
     t.fact("get_debugreg(7) after", format_args!("{:#x}", get(7)));
     t.fact("get_debugreg(8)", show_raw(get(8)));
     t.fact("set_debugreg(0, 0)", show_raw(set(0, 0)));
+}
+
+/// The FIFO event-channel ABI's errors, without switching to it (the
+/// transcript's own events keep the 2-level ABI).
+fn fifo(t: &mut Transcript) {
+    use dom0_abi::event_channel::*;
+    let ev = |cmd: u32, arg: u64| hc(HYPERVISOR_event_channel_op, cmd.into(), arg, 0);
+    let e = EvtchnExpandArray { array_gfn: 0 };
+    t.fact("event_channel_op(expand_array) before init_control", show_raw(ev(EVTCHNOP_expand_array, addr(&e))));
+    let mut a = EvtchnAllocUnbound { dom: DomId::SELF, remote_dom: DomId::SELF, port: 0 };
+    t.fact("event_channel_op(alloc_unbound)", show_raw(ev(EVTCHNOP_alloc_unbound, addr(&mut a))));
+    let p = EvtchnSetPriority { port: a.port, priority: 3 };
+    t.fact("event_channel_op(set_priority) under 2-level", show_raw(ev(EVTCHNOP_set_priority, addr(&p))));
+    let p = EvtchnSetPriority { port: 4000, priority: 3 };
+    t.fact("event_channel_op(set_priority, unbound port)", show_raw(ev(EVTCHNOP_set_priority, addr(&p))));
+    for (name, vcpu, offset) in [("vcpu 1", 1u32, 0u32), ("offset 4", 0, 4), ("offset 4096", 0, 4096)] {
+        let c = EvtchnInitControl { control_gfn: 0, offset, vcpu, link_bits: 0, _pad: [0; 7] };
+        t.fact(pv_guests::key!("event_channel_op(init_control, {name})"), show_raw(ev(EVTCHNOP_init_control, addr(&c))));
+    }
+    let c = EvtchnInitControl { control_gfn: 0xfee00, offset: 0, vcpu: 0, link_bits: 0, _pad: [0; 7] };
+    t.fact("event_channel_op(init_control, local APIC frame)", show_raw(ev(EVTCHNOP_init_control, addr(&c))));
+    let e = EvtchnExpandArray { array_gfn: 0 };
+    t.fact("event_channel_op(expand_array) after a failed init_control", show_raw(ev(EVTCHNOP_expand_array, addr(&e))));
+    let close = EvtchnClose { port: a.port };
+    t.fact("event_channel_op(close)", show_raw(ev(EVTCHNOP_close, addr(&close))));
 }
 
 fn sysctl(t: &mut Transcript) {
