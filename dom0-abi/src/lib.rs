@@ -33,6 +33,7 @@ pub mod grant_table;
 pub mod hypercall;
 pub mod io;
 pub mod linux;
+pub mod mca;
 pub mod memory;
 pub mod mmu;
 pub mod nmi;

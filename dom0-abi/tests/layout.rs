@@ -27,6 +27,7 @@ use dom0_abi::io::xs_wire::*;
 use dom0_abi::linux::evtchn::*;
 use dom0_abi::linux::gntdev::*;
 use dom0_abi::linux::privcmd::*;
+use dom0_abi::mca::*;
 use dom0_abi::memory::*;
 use dom0_abi::mmu::*;
 use dom0_abi::nmi::*;
@@ -51,6 +52,17 @@ fn struct_table() -> Vec<StructCheck> {
         GuestHandle<u8> => "XEN_GUEST_HANDLE(uint8)" { p }
         XenUuid => "xen_uuid_t" { a }
         XenctlBitmap => "struct xenctl_bitmap" { bitmap, nr_bits }
+
+        // ---- arch-x86/xen-mca.h --------------------------------------------
+        McinfoMsr => "struct mcinfo_msr" { reg, value }
+        McinfoLogicalCpu => "struct mcinfo_logical_cpu" {
+            mc_cpunr, mc_chipid, mc_coreid, mc_threadid, mc_apicid, mc_clusterid, mc_ncores, mc_ncores_active,
+            mc_nthreads, mc_cpuid_level, mc_family, mc_vendor, mc_model, mc_step, mc_vendorid, mc_brandid,
+            mc_cpu_caps, mc_cache_size, mc_cache_alignment, mc_nmsrvals, mc_msrvalues
+        }
+        XenMcFetch => "struct xen_mc_fetch" { flags, _pad0, fetch_id, data }
+        XenMcPhyscpuinfo => "struct xen_mc_physcpuinfo" { ncpus, _pad0, info }
+        XenMc => "struct xen_mc" { cmd, interface_version, u }
 
         // ---- xen.h ----------------------------------------------------------
         MulticallEntry => "struct multicall_entry" { op, result, args }

@@ -9,6 +9,7 @@ pub mod descriptor;
 pub mod event_channel;
 pub mod event_fifo;
 pub mod grant_table;
+pub mod mca;
 pub mod memory;
 pub mod mm;
 pub mod multicall;
@@ -94,6 +95,7 @@ pub fn call(v: &mut Vcpu, regs: &mut TrapFrame, op: u64, a: [u64; 6]) -> HcResul
         nr::HYPERVISOR_update_descriptor => descriptor::update_descriptor(v, a[0], a[1]),
         nr::HYPERVISOR_platform_op => platform::platform_op(v, a[0]),
         nr::HYPERVISOR_sysctl => crate::sysctl::sysctl(v, a[0]),
+        nr::HYPERVISOR_mca => mca::mca(v, a[0]),
         nr::HYPERVISOR_domctl => crate::domctl::domctl(v, a[0]),
         nr::HYPERVISOR_set_debugreg => debugreg::set_debugreg(v, a[0], a[1]),
         nr::HYPERVISOR_get_debugreg => debugreg::get_debugreg(v, a[0]),

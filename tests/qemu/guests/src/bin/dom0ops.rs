@@ -43,6 +43,7 @@ fn main(_si: &'static StartInfo) {
     debugreg(&mut t);
     t.fact("xenpmu_op(0)", show_raw(hc(HYPERVISOR_xenpmu_op, 0, 0, 0)));
     fifo(&mut t);
+    mca(&mut t);
     sysctl(&mut t);
     domctl(&mut t);
     t.end();
@@ -214,6 +215,36 @@ fn fifo(t: &mut Transcript) {
     t.fact("event_channel_op(expand_array) after a failed init_control", show_raw(ev(EVTCHNOP_expand_array, addr(&e))));
     let close = EvtchnClose { port: a.port };
     t.fact("event_channel_op(close)", show_raw(ev(EVTCHNOP_close, addr(&close))));
+}
+
+fn mca(t: &mut Transcript) {
+    use dom0_abi::mca::*;
+    let call = |op: &mut XenMc| hc(HYPERVISOR_mca, addr(op), 0, 0);
+    let mut op = XenMc { cmd: XEN_MC_physcpuinfo, interface_version: 1, u: XenMcArgs { raw: [0; 18] } };
+    t.fact("mca(bad interface version)", show_raw(call(&mut op)));
+    let mut op = XenMc { cmd: XEN_MC_physcpuinfo, interface_version: XEN_MCA_INTERFACE_VERSION, u: XenMcArgs { raw: [0; 18] } };
+    t.fact("mca(physcpuinfo, count)", show_raw(call(&mut op)));
+    // SAFETY (reads below): the union member of the command issued.
+    t.fact("physcpuinfo: ncpus", unsafe { op.u.mc_physcpuinfo.ncpus });
+    let mut rec = [McinfoLogicalCpu::zeroed(); 2];
+    op.u.mc_physcpuinfo = XenMcPhyscpuinfo { ncpus: 2, _pad0: 0, info: dom0_abi::types::GuestHandle::new(rec.as_mut_ptr() as u64) };
+    t.fact("mca(physcpuinfo, records)", show_raw(call(&mut op)));
+    t.fact("physcpuinfo[0]: vendor", pv_guests::fmt::cstr(&rec[0].mc_vendorid));
+    t.fact("physcpuinfo[0]: cpuid level", rec[0].mc_cpuid_level);
+    t.fact("physcpuinfo[0]: family/model/step", format_args!("{}/{}/{}", rec[0].mc_family, rec[0].mc_model, rec[0].mc_step));
+    let mut op = XenMc { cmd: XEN_MC_fetch, interface_version: XEN_MCA_INTERFACE_VERSION, u: XenMcArgs { raw: [0; 18] } };
+    op.u.mc_fetch.flags = XEN_MC_URGENT;
+    t.fact("mca(fetch, urgent, no buffer)", show_raw(call(&mut op)));
+    static mut MC_INFO: [u64; 128] = [0; 128];
+    op.u.mc_fetch.data = dom0_abi::types::GuestHandle::new(core::ptr::addr_of_mut!(MC_INFO) as u64);
+    t.fact("mca(fetch, urgent)", show_raw(call(&mut op)));
+    t.fact("fetch: flags", unsafe { op.u.mc_fetch.flags });
+    op.u.mc_fetch.flags = XEN_MC_NONURGENT | XEN_MC_ACK;
+    t.fact("mca(fetch, ack)", show_raw(call(&mut op)));
+    op.u.mc_fetch.flags = 0;
+    t.fact("mca(fetch, no urgency)", show_raw(call(&mut op)));
+    let mut op = XenMc { cmd: XEN_MC_notifydomain, interface_version: XEN_MCA_INTERFACE_VERSION, u: XenMcArgs { raw: [0; 18] } };
+    t.fact("mca(notifydomain)", show_raw(call(&mut op)));
 }
 
 fn sysctl(t: &mut Transcript) {
