@@ -82,3 +82,22 @@ pub fn deliver() {
         }
     }
 }
+
+/// Set or clear `pirq`'s bit in `d`'s EOI bitmap, if it registered one:
+/// set while the pirq is bound and needs `PHYSDEVOP_eoi` (level-triggered),
+/// as Xen's `set_pirq_eoi`/`clear_pirq_eoi`.
+pub fn set_eoi_bit(d: &crate::domain::Domain, pirq: u32, on: bool) {
+    let mfn = d.pirq_eoi_mfn.load(Ordering::Acquire);
+    if mfn == 0 || pirq >= 4096 * 8 {
+        return;
+    }
+    let va = crate::arch::x86_64::paging::maddr_to_virt(mfn << 12) + u64::from(pirq / 64) * 8;
+    // SAFETY: the domain's own frame, held writable while registered; an
+    // aligned 64-bit word inside it, shared with the guest (atomic).
+    let word = unsafe { &*(va as *const AtomicU64) };
+    if on {
+        word.fetch_or(1 << (pirq % 64), Ordering::AcqRel);
+    } else {
+        word.fetch_and(!(1 << (pirq % 64)), Ordering::AcqRel);
+    }
+}

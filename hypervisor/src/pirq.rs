@@ -169,11 +169,6 @@ impl PirqTable {
         Some(gsi)
     }
 
-    /// Whether `domid`'s `pirq` needs `PHYSDEVOP_eoi` (level-triggered).
-    pub fn needs_eoi(&self, domid: u16, pirq: u32) -> Option<bool> {
-        self.gsi_of(domid, pirq).map(|g| self.gsis[g as usize].level)
-    }
-
     /// The interrupt of `gsi` arrived: where to send it, and whether to
     /// mask the pin until the guest's EOI.
     pub fn interrupt(&mut self, gsi: u32) -> Option<Delivery> {
@@ -212,7 +207,7 @@ mod tests {
         assert_eq!(t.bind(0, 9, 7), Ok(9));
         assert_eq!(t.bind(0, 9, 8), Err(PirqError::Busy));
         assert_eq!(t.setup(9, false, false), Err(PirqError::Busy));
-        assert_eq!(t.needs_eoi(0, 9), Some(true));
+        assert!(t.gsi(9).unwrap().level);
         assert_eq!(t.interrupt(9), Some(Delivery { domid: 0, port: 7, mask: true }));
         assert_eq!(t.eoi(0, 9), Ok(Some(9)));
         assert_eq!(t.eoi(0, 9), Ok(None), "nothing in flight");

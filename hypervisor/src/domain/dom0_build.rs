@@ -403,6 +403,8 @@ pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
             crate::hypercall::grant_table::new_table(0).ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?,
         ),
         vcpu_info_maddr: [const { AtomicU64::new(0) }; super::MAX_VIRT_CPUS],
+        pirq_eoi_mfn: AtomicU64::new(0),
+        pirq_auto_unmask: core::sync::atomic::AtomicBool::new(false),
         cpu_time_ns: AtomicU64::new(0),
         running_since: AtomicU64::new(crate::timer::now_ns().max(1)),
         state: Mutex::new(DomainState { vm_assist, shutdown: None, shutdown_code: None, pci_cf8: 0 }),

@@ -92,6 +92,12 @@ pub struct Domain {
     /// it (`VCPUOP_register_vcpu_info`); 0 while it is the vCPU's slot in
     /// the shared-info page.
     pub vcpu_info_maddr: [AtomicU64; MAX_VIRT_CPUS],
+    /// Machine frame of its pirq EOI bitmap (`PHYSDEVOP_pirq_eoi_gmfn`;
+    /// 0: none), held with a writable-type reference.
+    pub pirq_eoi_mfn: AtomicU64,
+    /// The bitmap was registered with the v1 call: an EOI also unmasks the
+    /// pirq's event channel.
+    pub pirq_auto_unmask: core::sync::atomic::AtomicBool,
     /// CPU time its vCPUs used in past running periods (ns).
     pub cpu_time_ns: AtomicU64,
     /// System time its vCPU started running (0: not running).

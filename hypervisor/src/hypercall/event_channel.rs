@@ -57,6 +57,28 @@ pub fn notify(d: &Domain, port: u32) {
     }
 }
 
+/// Unmask `port` of `d`, raising it if pending (`EINVAL` for no port).
+pub fn unmask_port(d: &Domain, port: u32) -> HcResult {
+    let t = d.evtchn.lock();
+    if t.status(port).is_err() {
+        return err(Errno::EINVAL);
+    }
+    let vcpu = t.vcpu_of(port) as usize;
+    drop(t);
+    match super::event_fifo::unmask(d, vcpu, port) {
+        Some(true) => mark_upcall(d, vcpu),
+        Some(false) => {}
+        None => {
+            if let Some(word) = evtchn::unmask(d.shared_info(), port) {
+                if let Some(vi) = d.vcpu_info(vcpu) {
+                    evtchn::mark_selector(vi, word);
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
 /// Flag an upcall for `vcpu` of `d` (Xen's `vcpu_mark_events_pending`).
 fn mark_upcall(d: &Domain, vcpu: usize) {
     if let Some(vi) = d.vcpu_info(vcpu) {
@@ -116,6 +138,8 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             })?;
             match crate::irq::with(|t| t.bind(d.domid, b.pirq, port)) {
                 Ok(gsi) => {
+                    let level = crate::irq::with(|t| t.gsi(gsi).is_some_and(|g| g.level));
+                    crate::irq::set_eoi_bit(d, b.pirq, level);
                     crate::irq::program(gsi, false);
                 }
                 Err(_) => {
@@ -136,10 +160,12 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
         EVTCHNOP_close => {
             let c: EvtchnClose = args(arg)?;
             let d = v.domain;
-            if let Ok((PortState::Pirq(pirq), _)) = d.evtchn.lock().status(c.port) {
+            let state = d.evtchn.lock().status(c.port);
+            if let Ok((PortState::Pirq(pirq), _)) = state {
                 if let Some(gsi) = crate::irq::with(|t| t.unbind(d.domid, pirq)) {
                     crate::arch::x86_64::ioapic::set_masked(gsi, true);
                 }
+                crate::irq::set_eoi_bit(d, pirq, false);
             }
             let peer = d.evtchn.lock().close(c.port).map_err(errno)?;
             if !super::event_fifo::clear(d, c.port) {
@@ -188,25 +214,7 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
         }
         EVTCHNOP_unmask => {
             let u: EvtchnUnmask = args(arg)?;
-            let d = v.domain;
-            let t = d.evtchn.lock();
-            if t.status(u.port).is_err() {
-                return err(Errno::EINVAL);
-            }
-            let vcpu = t.vcpu_of(u.port) as usize;
-            drop(t);
-            match super::event_fifo::unmask(d, vcpu, u.port) {
-                Some(true) => mark_upcall(d, vcpu),
-                Some(false) => {}
-                None => {
-                    if let Some(word) = evtchn::unmask(d.shared_info(), u.port) {
-                        if let Some(vi) = d.vcpu_info(vcpu) {
-                            evtchn::mark_selector(vi, word);
-                        }
-                    }
-                }
-            }
-            Ok(0)
+            unmask_port(v.domain, u.port)
         }
         EVTCHNOP_reset => {
             let r: EvtchnReset = args(arg)?;

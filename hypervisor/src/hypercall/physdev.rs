@@ -44,16 +44,41 @@ pub fn physdev_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             Ok(0)
         }
         PHYSDEVOP_irq_status_query => {
+            // As on Xen, every pirq is reported as needing an EOI: a guest
+            // without the EOI bitmap must always EOI (edge EOIs are no-ops).
             let mut q: PhysdevIrqStatusQuery = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-            let needs = crate::irq::with(|t| t.needs_eoi(v.domain.domid, q.irq)).ok_or(Errno::EINVAL)?;
-            q.flags = if needs { XENIRQSTAT_needs_eoi } else { 0 };
+            if q.irq >= crate::pirq::NR_PIRQS {
+                return err(Errno::EINVAL);
+            }
+            q.flags = XENIRQSTAT_needs_eoi;
             write_guest(arg, &q).map_err(|_| Errno::EFAULT)?;
             Ok(0)
         }
         PHYSDEVOP_eoi => {
             let e: PhysdevEoi = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-            if let Some(gsi) = crate::irq::with(|t| t.eoi(v.domain.domid, e.irq)).map_err(pirq_errno)? {
+            let d = v.domain;
+            if let Some(gsi) = crate::irq::with(|t| t.eoi(d.domid, e.irq)).map_err(pirq_errno)? {
                 ioapic::set_masked(gsi, false);
+            }
+            if d.pirq_auto_unmask.load(core::sync::atomic::Ordering::Acquire) {
+                if let Some(port) = crate::irq::with(|t| t.gsi_of(d.domid, e.irq).and_then(|g| t.gsi(g)?.port)) {
+                    let _ = super::event_channel::unmask_port(d, port);
+                }
+            }
+            Ok(0)
+        }
+        PHYSDEVOP_pirq_eoi_gmfn_v1 | PHYSDEVOP_pirq_eoi_gmfn_v2 => {
+            let g: PhysdevPirqEoiGmfn = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let d = v.domain;
+            let a = d.actor();
+            crate::mm::frame_table::with(|m| m.get_page_and_type(g.gmfn, crate::mm::page::PageType::Writable, a))
+                .map_err(|_| Errno::EINVAL)?;
+            if d.pirq_eoi_mfn.compare_exchange(0, g.gmfn, core::sync::atomic::Ordering::AcqRel, core::sync::atomic::Ordering::Acquire).is_err() {
+                crate::mm::frame_table::with(|m| m.put_page_and_type(g.gmfn));
+                return err(Errno::EBUSY);
+            }
+            if cmd == PHYSDEVOP_pirq_eoi_gmfn_v1 {
+                d.pirq_auto_unmask.store(true, core::sync::atomic::Ordering::Release);
             }
             Ok(0)
         }

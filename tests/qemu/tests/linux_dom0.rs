@@ -101,10 +101,13 @@ fn run_on(host: Host) -> Option<(Vec<(String, String)>, String)> {
 
 #[test]
 fn linux_dom0_on_ours_matches_xen() {
-    // The two machines boot side by side (one vCPU each).
+    // The two machines boot side by side (one vCPU each); both runs end
+    // (and stop their QEMU) before any failure is reported.
     let xen = std::thread::spawn(|| run_on(Host::Xen));
-    let ours = run_on(Host::Ours);
-    let xen = xen.join().expect("the Xen run panicked");
+    let ours = std::thread::spawn(|| run_on(Host::Ours));
+    let (xen, ours) = (xen.join(), ours.join());
+    let ours = ours.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let xen = xen.unwrap_or_else(|e| std::panic::resume_unwind(e));
     let (Some((xen, _)), Some((ours, ours_end))) = (xen, ours) else { return };
     let mut diffs = Vec::new();
     for ((p, (name, x)), (_, o)) in PROBES.iter().zip(&xen).zip(&ours) {

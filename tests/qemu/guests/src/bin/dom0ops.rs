@@ -156,6 +156,11 @@ fn physdev(t: &mut Transcript) {
     let mut q = PhysdevIrqStatusQuery { irq: 9, flags: 0 };
     t.fact("physdev_op(irq_status_query, 9)", show_raw(pd(PHYSDEVOP_irq_status_query, &mut q)));
     t.fact("irq_status_query(9): flags", q.flags);
+    let mut q = PhysdevIrqStatusQuery { irq: 1, flags: 0 };
+    t.fact("physdev_op(irq_status_query, 1, unmapped)", show_raw(pd(PHYSDEVOP_irq_status_query, &mut q)));
+    t.fact("irq_status_query(1): flags", q.flags);
+    let mut g = PhysdevPirqEoiGmfn { gmfn: 0xfee00 };
+    t.fact("physdev_op(pirq_eoi_gmfn_v2, local APIC frame)", show_raw(pd(PHYSDEVOP_pirq_eoi_gmfn_v2, &mut g)));
     let mut q = PhysdevIrqStatusQuery { irq: 100_000, flags: 0 };
     t.fact("physdev_op(irq_status_query, 100000)", show_raw(pd(PHYSDEVOP_irq_status_query, &mut q)));
     let mut e = PhysdevEoi { irq: 9 };
