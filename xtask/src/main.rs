@@ -85,6 +85,20 @@ enum Task {
     },
     /// Cycles per operation on ours and on Xen 4.17 (same QEMU), as a table.
     Bench,
+    /// Fuzz the hypercall surface of ours: the `fuzz` PV kernel as dom0,
+    /// seed after seed, until the time is up; non-zero exit on a host
+    /// crash or hang.
+    Fuzz {
+        /// How long to fuzz.
+        #[arg(long, default_value_t = 5)]
+        minutes: u64,
+        /// First seed (runs go on with the next ones).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Calls per seed.
+        #[arg(long, default_value_t = 200_000)]
+        calls: u64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -104,6 +118,7 @@ fn main() -> Result<()> {
         }
         Task::Run { image, smp, mem, reference: false } => run(&image, smp, mem)?,
         Task::Test { host_only } => test(host_only)?,
+        Task::Fuzz { minutes, seed, calls } => fuzz(minutes, seed, calls)?,
         Task::Bench => {
             bench::bench()?;
             println!("\nxenstored through its unix socket (host, release build):");
@@ -201,4 +216,52 @@ fn test(host_only: bool) -> Result<()> {
     tools::ensure()?;
     build::hypervisor()?;
     cargo(&["test", "--package", "qemu-tests"])
+}
+
+fn fuzz(minutes: u64, first_seed: u64, calls: u64) -> Result<()> {
+    use qemu_tests::fuzz::{run_seed, Outcome};
+    tools::ensure()?;
+    let hypervisor = build::hypervisor()?;
+    let kernel = build::guest("fuzz")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(minutes * 60);
+    let (mut total_calls, mut busy, mut max_distinct) = (0u64, std::time::Duration::ZERO, 0u64);
+    let mut failures = Vec::new();
+    let mut seed = first_seed;
+    while std::time::Instant::now() < deadline || seed == first_seed {
+        let run = run_seed(&hypervisor, &kernel, seed, calls)?;
+        match &run.outcome {
+            Outcome::Done { calls, distinct, pages } => {
+                total_calls += calls;
+                busy += run.elapsed;
+                max_distinct = max_distinct.max(*distinct);
+                let memory = if pages.0 == pages.1 { "memory unchanged" } else { "MEMORY CHANGED" };
+                println!("seed {seed}: {calls} calls, {distinct} distinct (hypercall, sub-op, errno), {memory}, {:.1?}", run.elapsed);
+                if pages.0 != pages.1 {
+                    failures.push(format!("seed {seed}: reservation {} -> {}", pages.0, pages.1));
+                }
+            }
+            Outcome::GuestCrashed(line) => println!("seed {seed}: the guest crashed itself ({line}); next seed"),
+            Outcome::HostCrashed(line) => {
+                println!("seed {seed}: HOST CRASHED: {line}");
+                failures.push(format!("seed {seed}: host crashed: {line}"));
+                let log = workspace_root().join(format!("target/fuzz-seed-{seed}.log"));
+                let _ = std::fs::write(&log, &run.log);
+                println!("  serial log: {}", log.display());
+            }
+            Outcome::Hang => {
+                println!("seed {seed}: HOST HUNG");
+                failures.push(format!("seed {seed}: host hung"));
+            }
+        }
+        seed += 1;
+    }
+    let rate = if busy.is_zero() { 0.0 } else { total_calls as f64 / busy.as_secs_f64() };
+    println!(
+        "fuzz: {} seeds, {total_calls} calls, {rate:.0} calls/s (boots included), up to {max_distinct} distinct (hypercall, sub-op, errno) triples a seed",
+        seed - first_seed
+    );
+    if !failures.is_empty() {
+        bail!("reproduce with `cargo xtask fuzz --seed S --minutes 0`:\n{}", failures.join("\n"));
+    }
+    Ok(())
 }

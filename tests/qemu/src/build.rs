@@ -54,7 +54,7 @@ pub fn hypervisor() -> Result<PathBuf> {
 pub const GUESTS_PACKAGE: &str = "pv-guests";
 
 /// Names of the PV test kernels (binaries of [`GUESTS_PACKAGE`]).
-pub const GUESTS: &[&str] = &["hello", "bench", "traps", "hypercalls", "hostile", "mm", "mm_hostile", "crash", "domu", "events", "time", "grants", "dom0ops"];
+pub const GUESTS: &[&str] = &["hello", "bench", "traps", "hypercalls", "hostile", "mm", "mm_hostile", "crash", "domu", "events", "time", "grants", "dom0ops", "fuzz"];
 
 /// Build the PV test kernel `name`; returns its ELF path.
 pub fn guest(name: &str) -> Result<PathBuf> {

@@ -13,6 +13,7 @@ pub mod build;
 pub mod dom0_boot;
 pub mod debian;
 pub mod fixture;
+pub mod fuzz;
 pub mod image;
 pub mod linux_dom0;
 pub mod ours;
