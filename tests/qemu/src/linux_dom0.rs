@@ -746,6 +746,61 @@ pub fn run_interactive(smp: u32, mem_mib: u32) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------
+// Save, restore and migration (issue 15): the same system with a NIC.
+// ---------------------------------------------------------------------------
+
+/// The e1000 driver of Debian's kernel, for the dom0s of the migration
+/// tests (QEMU's default NIC model), as a path under the modules dir.
+pub const E1000_MODULE: &str = "kernel/drivers/net/ethernet/intel/e1000/e1000.ko";
+/// Where the migration image puts the e1000 module.
+pub const E1000_PATH: &str = "/lib/modules/net/e1000.ko";
+/// The Linux domU the save, restore and migration tests move around.
+pub const MIGRATE_DOMU_CONFIG: (&str, &str) = (
+    "/etc/xen/mig.cfg",
+    "name = 'mig1'\nkernel = '/boot/vmlinuz'\nramdisk = '/boot/domu-initrd.cpio'\nmemory = 64\nvcpus = 1\nextra = 'console=hvc0'\n",
+);
+
+/// Build the driver-mode image of the system with the e1000 module and
+/// [`MIGRATE_DOMU_CONFIG`] added (a second cpio archive appended to the
+/// initramfs: Linux unpacks them in turn).
+pub fn build_migrate_iso(out: &Path) -> Result<()> {
+    let a = artefacts()?;
+    tools::ensure()?;
+    let tools = build_static_tools()?;
+    let mut initramfs = build_initramfs(&a, &tools)?;
+    let mut extra = Cpio::new();
+    for d in ["lib", "lib/modules", "lib/modules/net", "etc", "etc/xen"] {
+        extra.dir(d);
+    }
+    let e1000 = a.modules_dir.join(E1000_MODULE);
+    extra.file(E1000_PATH.trim_start_matches('/'), 0o644, &fs::read(&e1000).with_context(|| format!("reading {}", e1000.display()))?);
+    extra.file(MIGRATE_DOMU_CONFIG.0.trim_start_matches('/'), 0o644, MIGRATE_DOMU_CONFIG.1.as_bytes());
+    initramfs.extend_from_slice(&extra.finish());
+    let initrd = out.with_extension("cpio");
+    fs::write(&initrd, initramfs).with_context(|| format!("writing {}", initrd.display()))?;
+    let spec = ImageSpec {
+        hypervisor: a.xen,
+        cmdline: Some(XEN_CMDLINE.into()),
+        modules: vec![
+            Module { file: a.vmlinuz, name: "dom0".into(), args: format!("{LINUX_CMDLINE} {DRIVER_FLAG}") },
+            Module { file: initrd.clone(), name: "initrd".into(), args: String::new() },
+        ],
+    };
+    let made = make_iso(&spec, out);
+    let _ = fs::remove_file(&initrd);
+    made
+}
+
+/// Bring dom0's e1000 NIC up with address `cidr` (e.g. `10.0.0.1/24`).
+pub fn dom0_network_up(sys: &mut LinuxDom0, cidr: &str) -> Result<()> {
+    let o = sys.run(&format!("insmod {E1000_PATH} && sleep 1 && ip link set eth0 up && ip addr add {cidr} dev eth0"))?;
+    if o.exit_code != 0 {
+        bail!("bringing eth0 up: {}{}", o.stdout, o.stderr);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

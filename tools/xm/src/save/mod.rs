@@ -1,0 +1,20 @@
+//! Save, restore and migration of PV domains (`xm save`, `xm restore`,
+//! `xm migrate`, `xm serve`).
+//!
+//! * [`stream`]: Xen's migration stream v2 as `xl save` frames it (pure
+//!   encoding and decoding);
+//! * [`pagetable`]: page tables canonicalised (MFN → PFN) and localised;
+//! * [`suspend`]: `control/shutdown = suspend`, waiting for
+//!   `SHUTDOWN_suspend`, and suspend cancel;
+//! * [`save`]: a domain to a stream; [`restore`]: a stream to a domain;
+//! * [`progress`]: the progress bar.
+
+pub mod pagetable;
+pub mod progress;
+pub mod restore;
+pub mod save;
+pub mod stream;
+pub mod suspend;
+pub mod image;
+pub mod migrate;
+pub mod commands;
