@@ -758,7 +758,7 @@ pub const E1000_PATH: &str = "/lib/modules/net/e1000.ko";
 /// The Linux domU the save, restore and migration tests move around.
 pub const MIGRATE_DOMU_CONFIG: (&str, &str) = (
     "/etc/xen/mig.cfg",
-    "name = 'mig1'\nkernel = '/boot/vmlinuz'\nramdisk = '/boot/domu-initrd.cpio'\nmemory = 64\nvcpus = 1\nextra = 'console=hvc0'\n",
+    "name = 'mig1'\nkernel = '/boot/vmlinuz'\nramdisk = '/boot/domu-initrd.cpio'\nmemory = 96\nvcpus = 1\nextra = 'console=hvc0'\n",
 );
 
 /// Build the driver-mode image of the system with the e1000 module and
@@ -799,6 +799,59 @@ pub fn dom0_network_up(sys: &mut LinuxDom0, cidr: &str) -> Result<()> {
         bail!("bringing eth0 up: {}{}", o.stdout, o.stderr);
     }
     Ok(())
+}
+
+/// Type `line` (no single quotes) at the shell of domU `dom` through `xm
+/// console` and return the value after the `RES=` it prints (write
+/// `R""ES=` in `line`, so that the echoed typing does not match), or
+/// `None` when no such line came back.
+pub fn domu_line(sys: &mut LinuxDom0, dom: &str, line: &str) -> Result<Option<String>> {
+    let cmd = format!("(sleep 2; echo '{line}'; sleep 3) | timeout 8 xm console {dom} | tr -d '\\033\\r'; echo");
+    let out = sys.run(&cmd)?.stdout;
+    Ok(out.lines().find_map(|l| l.trim().strip_prefix("RES=")).map(|v| v.trim().to_string()))
+}
+
+/// Two systems booted from `iso` (1 vCPU each), linked by a QEMU socket
+/// network on the loopback, their dom0s at 10.0.0.1 and 10.0.0.2 with `xm
+/// serve` listening on port 8002.
+pub fn boot_migration_pair(iso: &Path) -> Result<(LinuxDom0, LinuxDom0)> {
+    let link = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let machine_with = move |mode: &str, mac: &str| Machine {
+        smp: 1,
+        extra_args: vec![
+            "-netdev".into(),
+            format!("socket,id=s0,{mode}=127.0.0.1:{link}"),
+            "-device".into(),
+            format!("e1000,netdev=s0,mac={mac}"),
+        ],
+        ..machine()
+    };
+    // The listening side must exist before the connecting one starts;
+    // both boot at the same time.
+    let iso_a = iso.to_path_buf();
+    let m_a = machine_with("listen", "52:54:00:00:00:0a");
+    let a = std::thread::spawn(move || LinuxDom0::boot_iso(&iso_a, &m_a));
+    std::thread::sleep(Duration::from_secs(2));
+    let b = LinuxDom0::boot_iso(iso, &machine_with("connect", "52:54:00:00:00:0b"));
+    let a = a.join().map_err(|_| anyhow::anyhow!("booting the first machine panicked"))?;
+    let (mut a, mut b) = (a?, b?);
+    dom0_network_up(&mut a, "10.0.0.1/24")?;
+    dom0_network_up(&mut b, "10.0.0.2/24")?;
+    for sys in [&mut a, &mut b] {
+        sys.run("xm serve > /tmp/serve.log 2>&1 &")?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ping = a.run("ping -c 1 -W 2 10.0.0.2 >/dev/null && grep -q 'listening on port 8002' /tmp/serve.log && echo up")?;
+        let served = b.run("grep -q 'listening on port 8002' /tmp/serve.log && echo up")?;
+        if ping.stdout.contains("up") && served.stdout.contains("up") {
+            return Ok((a, b));
+        }
+        if Instant::now() > deadline {
+            bail!("the two dom0s do not reach each other's relocation servers");
+        }
+        a.settle(Duration::from_secs(1));
+    }
 }
 
 #[cfg(test)]

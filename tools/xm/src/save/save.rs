@@ -286,13 +286,20 @@ impl<'a> Saver<'a> {
         op.u.vcpuextstate.vcpu = vcpu;
         self.hv.domctl_with_data(&mut op, &mut []).map_err(failed("sizing a vcpu's xsave state"))?;
         // SAFETY: the vcpuextstate member, plain old data, written by Xen.
-        let size = unsafe { op.u.vcpuextstate.size } as usize;
+        let (size, mask) = unsafe { (op.u.vcpuextstate.size as usize, op.u.vcpuextstate.xfeature_mask) };
         if size > 0 {
             let mut buf = vec![0u8; size];
             let mut op = XenDomctl::new(DomctlCmd::Getvcpuextstate, self.dom);
             op.u.vcpuextstate.vcpu = vcpu;
+            // Xen insists on the size and feature mask it reported.
             op.u.vcpuextstate.size = size as u64;
+            op.u.vcpuextstate.xfeature_mask = mask;
             self.hv.domctl_with_data(&mut op, &mut buf).map_err(failed("reading a vcpu's xsave state"))?;
+            // Xen says how much it wrote: the size for the vcpu's
+            // xcr0_accum, which the restoring side insists on.
+            // SAFETY: the vcpuextstate member, plain old data, written by Xen.
+            let written = unsafe { op.u.vcpuextstate.size } as usize;
+            buf.truncate(written.min(size));
             blob(rec::X86_PV_VCPU_XSAVE, buf).write(w)?;
         }
 
