@@ -549,6 +549,11 @@ impl LinuxDom0 {
 
     /// Run `cmd` in dom0's shell and return what it printed.
     pub fn run(&mut self, cmd: &str) -> Result<Output> {
+        self.run_for(cmd, COMMAND_TIMEOUT)
+    }
+
+    /// [`LinuxDom0::run`] for a command that may take up to `timeout`.
+    pub fn run_for(&mut self, cmd: &str, timeout: Duration) -> Result<Output> {
         if cmd.contains('\n') {
             bail!("one line at a time: {cmd:?}");
         }
@@ -565,7 +570,7 @@ impl LinuxDom0 {
         // The last characters typed can stay in Xen's serial input ring
         // until more arrive, so keep nudging with empty lines (no-ops for
         // the shell) until the command has finished.
-        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        let deadline = Instant::now() + timeout;
         loop {
             self.type_text("\n")?;
             match self.wait_for(from, Duration::from_secs(2), |t| t.contains(&end)) {
@@ -806,9 +811,15 @@ pub fn dom0_network_up(sys: &mut LinuxDom0, cidr: &str) -> Result<()> {
 /// `R""ES=` in `line`, so that the echoed typing does not match), or
 /// `None` when no such line came back.
 pub fn domu_line(sys: &mut LinuxDom0, dom: &str, line: &str) -> Result<Option<String>> {
+    // `xm console` replays the guest's log: number the marker so that
+    // earlier answers do not count.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let line = line.replace("R\"\"ES=", &format!("R\"\"ES{n}="));
     let cmd = format!("(sleep 2; echo '{line}'; sleep 3) | timeout 8 xm console {dom} | tr -d '\\033\\r'; echo");
     let out = sys.run(&cmd)?.stdout;
-    Ok(out.lines().find_map(|l| l.trim().strip_prefix("RES=")).map(|v| v.trim().to_string()))
+    let tag = format!("RES{n}=");
+    Ok(out.lines().find_map(|l| l.trim().strip_prefix(tag.as_str())).map(|v| v.trim().to_string()))
 }
 
 /// Two systems booted from `iso` (1 vCPU each), linked by a QEMU socket

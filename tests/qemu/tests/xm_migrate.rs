@@ -168,7 +168,7 @@ fn save_restore_on_xen() {
 
     // Save: the domain goes, the image stays.
     let start = Instant::now();
-    let o = sys.sh_ok("xm save mig1 /tmp/guest.save");
+    let o = sys.run_for("xm save mig1 /tmp/guest.save", Duration::from_secs(600)).unwrap().stdout;
     eprintln!("xm save took {:.1?}: {o}", start.elapsed());
     assert!(o.starts_with("Saved domain mig1 to /tmp/guest.save: ") && o.contains(" pages sent, downtime "), "{o}");
     assert_eq!(sys.xm_names(), ["Domain-0"]);
@@ -214,7 +214,7 @@ fn save_restore_on_xen() {
 
     // Restore: the guest goes on with its memory intact.
     let start = Instant::now();
-    let o = sys.sh_ok("xm restore /tmp/guest.save");
+    let o = sys.run_for("xm restore /tmp/guest.save", Duration::from_secs(600)).unwrap().stdout;
     eprintln!("xm restore took {:.1?}: {o}", start.elapsed());
     assert!(o.starts_with("Restored domain from /tmp/guest.save as domain "), "{o}");
     assert_eq!(sys.xm_names(), ["Domain-0", "mig1"]);
@@ -228,10 +228,11 @@ fn save_restore_on_xen() {
 /// `xm migrate` in dom0 of `from`; returns its closing line.
 fn migrate(from: &mut LinuxDom0, cmd: &str) -> String {
     let start = Instant::now();
-    let o = from.sh_ok(cmd);
-    eprintln!("{cmd} took {:.1?}: {o}", start.elapsed());
-    assert!(o.starts_with("Migrated domain mig1 to ") && o.contains(" pages sent, downtime "), "{o}");
-    o
+    let o = from.run_for(cmd, Duration::from_secs(600)).unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!("{cmd} took {:.1?}: {}{}", start.elapsed(), o.stdout, o.stderr);
+    assert_eq!(o.exit_code, 0, "{o:?}");
+    assert!(o.stdout.starts_with("Migrated domain mig1 to ") && o.stdout.contains(" pages sent, downtime "), "{o:?}");
+    o.stdout
 }
 
 #[test]

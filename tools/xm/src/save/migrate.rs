@@ -66,6 +66,14 @@ pub enum MigrateError {
     /// The connection broke.
     #[error("the connection to the destination broke: {0}")]
     Io(std::io::Error),
+    /// `xm serve` cannot listen.
+    #[error("cannot listen on port {port}: {source}")]
+    Listen {
+        /// The port.
+        port: u16,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl From<SaveError> for MigrateError {
@@ -124,6 +132,63 @@ pub fn precopy_done(round: u32, dirty: usize, previous: Option<usize>) -> bool {
     dirty <= SMALL_DIRTY || round >= MAX_ROUNDS || previous.is_some_and(|p| dirty >= p)
 }
 
+/// One side of pre-copy: sending pages while the guest runs, and reading
+/// what it dirtied.
+pub trait PrecopyIo {
+    /// Send `pfns`; returns the pages that could not be sent now.
+    fn send(&mut self, pfns: &[u64]) -> Result<Vec<u64>, MigrateError>;
+    /// The PFNs dirtied since the last call.
+    fn dirty(&mut self) -> Result<Vec<u64>, MigrateError>;
+}
+
+/// The pre-copy rounds over a guest of `nr` PFNs: every page first, then
+/// the pages dirtied during the previous round, until [`precopy_done`].
+/// Returns the pages sent in each round, the last dirty set (not sent)
+/// and the deferred pages.
+pub fn precopy(nr: u64, io: &mut dyn PrecopyIo) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), MigrateError> {
+    let mut to_send: Vec<u64> = (0..nr).collect();
+    let mut previous = None;
+    let mut sent = Vec::new();
+    let mut deferred = Vec::new();
+    for round in 1.. {
+        deferred.extend(io.send(&to_send)?);
+        sent.push(to_send.len() as u64);
+        to_send = io.dirty()?;
+        if precopy_done(round, to_send.len(), previous) {
+            break;
+        }
+        previous = Some(to_send.len());
+    }
+    Ok((sent, to_send, deferred))
+}
+
+/// [`PrecopyIo`] over a domain in log-dirty mode and the stream.
+struct LiveIo<'a, 'b> {
+    saver: &'a Saver<'b>,
+    w: &'a mut dyn Write,
+    hv: &'a dyn Hypervisor,
+    dom: DomId,
+    nr: u64,
+    progress: &'a Progress,
+    total: u64,
+    round: u32,
+}
+
+impl PrecopyIo for LiveIo<'_, '_> {
+    fn send(&mut self, pfns: &[u64]) -> Result<Vec<u64>, MigrateError> {
+        self.round += 1;
+        self.total += pfns.len() as u64;
+        self.progress.message(format!("round {}", self.round));
+        self.progress.grow(self.total);
+        Ok(self.saver.write_pages(self.w, pfns, true, self.progress)?)
+    }
+
+    fn dirty(&mut self) -> Result<Vec<u64>, MigrateError> {
+        dirty_pfns(self.hv, self.dom, self.nr)
+            .map_err(|source| MigrateError::Hypervisor { step: "reading the dirty bitmap", source })
+    }
+}
+
 /// Connect to the relocation server of `host` on `port`.
 pub fn connect(host: &str, port: u16) -> Result<TcpStream, MigrateError> {
     let addr = format!("{host}:{port}");
@@ -162,28 +227,30 @@ pub fn send(
     let result = (|| -> Result<u16, MigrateError> {
         stream::write_prologue(&mut w, &config, (version >> 16) as u32 & 0xffff, version as u32 & 0xffff)?;
         let mut deferred = Vec::new();
+        let live = live && {
+            match shadow_op(hv, dom, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY) {
+                Ok(()) => true,
+                // Xen built without shadow paging (Debian's 4.17) has no
+                // log-dirty mode for PV guests: xl cannot migrate them
+                // live either. Copy with the guest stopped instead.
+                Err(e) if e.errno().is_some_and(|n| n.is(dom0_abi::Errno::EOPNOTSUPP)) => {
+                    eprintln!(
+                        "xm: this hypervisor has no log-dirty mode for PV guests (Xen built without shadow paging): migrating with the guest stopped"
+                    );
+                    false
+                }
+                Err(source) => return Err(MigrateError::Hypervisor { step: "enabling log-dirty mode", source }),
+            }
+        };
         let saver = if live {
-            shadow_op(hv, dom, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY)
-                .map_err(|source| MigrateError::Hypervisor { step: "enabling log-dirty mode", source })?;
             logdirty = true;
             let saver = Saver::new(hv, dom)?;
             saver.write_start(&mut w)?;
             let nr = saver.max_pfn() + 1;
-            // Round 1: everything, the guest running.
-            let mut to_send: Vec<u64> = (0..nr).collect();
-            let mut previous = None;
-            for round in 1.. {
-                progress.message(format!("round {round}"));
-                progress.grow(rounds.pages.iter().sum::<u64>() + to_send.len() as u64);
-                deferred.extend(saver.write_pages(&mut w, &to_send, true, progress)?);
-                rounds.pages.push(to_send.len() as u64);
-                to_send = dirty_pfns(hv, dom, nr)
-                    .map_err(|source| MigrateError::Hypervisor { step: "reading the dirty bitmap", source })?;
-                if precopy_done(round, to_send.len(), previous) {
-                    break;
-                }
-                previous = Some(to_send.len());
-            }
+            let mut io = LiveIo { saver: &saver, w: &mut w, hv, dom, nr, progress, total: 0, round: 0 };
+            let (sent, to_send, more_deferred) = precopy(nr, &mut io)?;
+            rounds.pages = sent;
+            deferred.extend(more_deferred);
             suspend::suspend(hv, xs, dom, suspend::SUSPEND_TIMEOUT).map_err(ImageError::from)?;
             suspended = Some(Instant::now());
             let mut last = dirty_pfns(hv, dom, nr)
@@ -275,8 +342,13 @@ pub fn receive(hv: &dyn Hypervisor, xs: &mut Client, sock: TcpStream) -> Result<
 
 /// `xm serve`: accept migrations on `port` forever, one at a time,
 /// logging one line per migration to `log`.
-pub fn serve(hv: &dyn Hypervisor, port: u16, log: &mut dyn Write) -> std::io::Result<()> {
-    let listener = TcpListener::bind(("0.0.0.0", port))?;
+pub fn serve(hv: &dyn Hypervisor, port: u16, log: &mut dyn Write) -> Result<(), MigrateError> {
+    let listener = TcpListener::bind(("0.0.0.0", port)).map_err(|source| MigrateError::Listen { port, source })?;
+    serve_on(hv, listener, log).map_err(MigrateError::Io)
+}
+
+fn serve_on(hv: &dyn Hypervisor, listener: TcpListener, log: &mut dyn Write) -> std::io::Result<()> {
+    let port = listener.local_addr()?.port();
     writeln!(log, "xm serve: listening on port {port}")?;
     log.flush()?;
     for conn in listener.incoming() {
@@ -311,6 +383,44 @@ mod tests {
     fn bitmap_bits() {
         assert_eq!(pfns_in_bitmap(&[0b1000_0001, 0, 0b10], 100), [0, 7, 17]);
         assert_eq!(pfns_in_bitmap(&[0xff], 3), [0, 1, 2]);
+    }
+
+    /// A guest whose writes dirty `working_set` pages per round, shrinking
+    /// by `shrink` each round down to `floor`.
+    struct Sim {
+        working_set: usize,
+        shrink: usize,
+        floor: usize,
+        sends: Vec<Vec<u64>>,
+        defer_once: Option<u64>,
+    }
+
+    impl PrecopyIo for Sim {
+        fn send(&mut self, pfns: &[u64]) -> Result<Vec<u64>, MigrateError> {
+            self.sends.push(pfns.to_vec());
+            Ok(self.defer_once.take().into_iter().collect())
+        }
+        fn dirty(&mut self) -> Result<Vec<u64>, MigrateError> {
+            let d = (0..self.working_set as u64).map(|p| p * 3).collect();
+            self.working_set = self.working_set.saturating_sub(self.shrink).max(self.floor);
+            Ok(d)
+        }
+    }
+
+    #[test]
+    fn precopy_rounds() {
+        let mut sim = Sim { working_set: 1000, shrink: 300, floor: 200, sends: Vec::new(), defer_once: Some(7) };
+        let (sent, last, deferred) = precopy(5000, &mut sim).unwrap();
+        // 5000, then 1000, 700, 400, 200 dirtied; 200 again stops it.
+        assert_eq!(sent, [5000, 1000, 700, 400, 200]);
+        assert_eq!(last.len(), 200);
+        assert_eq!(deferred, [7]);
+        assert_eq!(sim.sends[0], (0..5000).collect::<Vec<_>>());
+        assert_eq!(sim.sends[1][1], 3);
+        // A quiet guest: one round, then stop-and-copy of what little was dirtied.
+        let mut quiet = Sim { working_set: 10, shrink: 0, floor: 10, sends: Vec::new(), defer_once: None };
+        let (sent, last, _) = precopy(100, &mut quiet).unwrap();
+        assert_eq!((sent, last.len()), (vec![100], 10));
     }
 
     #[test]
