@@ -823,9 +823,10 @@ pub fn domu_line(sys: &mut LinuxDom0, dom: &str, line: &str) -> Result<Option<St
 }
 
 /// Two systems booted from `iso` (1 vCPU each), linked by a QEMU socket
-/// network on the loopback, their dom0s at 10.0.0.1 and 10.0.0.2 with `xm
-/// serve` listening on port 8002.
-pub fn boot_migration_pair(iso: &Path) -> Result<(LinuxDom0, LinuxDom0)> {
+/// network on the loopback (their `eth0`), their dom0s at 10.0.0.1 and
+/// 10.0.0.2 with `xm serve` listening on port 8002. `extra_a` are more
+/// QEMU arguments for the first (a second NIC, say).
+pub fn boot_migration_pair(iso: &Path, extra_a: Vec<String>) -> Result<(LinuxDom0, LinuxDom0)> {
     let link = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let machine_with = move |mode: &str, mac: &str| Machine {
         smp: 1,
@@ -840,7 +841,8 @@ pub fn boot_migration_pair(iso: &Path) -> Result<(LinuxDom0, LinuxDom0)> {
     // The listening side must exist before the connecting one starts;
     // both boot at the same time.
     let iso_a = iso.to_path_buf();
-    let m_a = machine_with("listen", "52:54:00:00:00:0a");
+    let mut m_a = machine_with("listen", "52:54:00:00:00:0a");
+    m_a.extra_args.extend(extra_a);
     let a = std::thread::spawn(move || LinuxDom0::boot_iso(&iso_a, &m_a));
     std::thread::sleep(Duration::from_secs(2));
     let b = LinuxDom0::boot_iso(iso, &machine_with("connect", "52:54:00:00:00:0b"));
