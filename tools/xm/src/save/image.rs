@@ -17,7 +17,7 @@ use xenstore::client::Client;
 
 use super::progress::{Progress, Summary};
 use super::restore::{RestoreError, Restorer};
-use super::save::{self, SaveError, Saver};
+use super::saver::{self, SaveError, Saver};
 use super::stream::{self, rec, PageData, Record, StreamError};
 use super::suspend::{self, SuspendError};
 use crate::build::BuiltDomain;
@@ -123,7 +123,7 @@ pub fn save_domain(
         let saver = Saver::new(hv, dom)?;
         progress.grow(saver.max_pfn() + 1);
         stream::write_prologue(w, &config, (version >> 16) as u32 & 0xffff, version as u32 & 0xffff)?;
-        let pages = save::save_suspended(&saver, w, progress)?;
+        let pages = saver::save_suspended(&saver, w, progress)?;
         stream::write_epilogue(w)?;
         w.flush().map_err(|source| StreamError::Io { what: "writing the image", source })?;
         Ok(pages)
@@ -155,7 +155,7 @@ pub fn validate(r: &mut dyn Read) -> Result<(), ImageError> {
             rec::X86_PV_P2M_FRAMES => max_pfn = Some(stream::P2mFrames::decode(&rec.body)?.end_pfn as u64),
             rec::PAGE_DATA => {
                 let m = max_pfn.ok_or_else(|| StreamError::Corrupt("PAGE_DATA before X86_PV_P2M_FRAMES".into()))?;
-                PageData::decode(&rec.body, m)?;
+                PageData::check(&rec.body, m)?;
             }
             rec::X86_PV_INFO => {
                 stream::PvInfo::decode(&rec.body)?;

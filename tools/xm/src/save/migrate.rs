@@ -24,7 +24,7 @@ use xenstore::client::Client;
 
 use super::image::{self, ImageError};
 use super::progress::{Progress, Summary};
-use super::save::{SaveError, Saver};
+use super::saver::{SaveError, Saver};
 use super::stream::{self, Record, StreamError};
 use super::suspend;
 use crate::hypervisor::{HvError, Hypervisor};
@@ -132,6 +132,10 @@ pub fn precopy_done(round: u32, dirty: usize, previous: Option<usize>) -> bool {
     dirty <= SMALL_DIRTY || round >= MAX_ROUNDS || previous.is_some_and(|p| dirty >= p)
 }
 
+/// What [`precopy`] returns: pages sent per round, the last dirty set
+/// (not sent yet), the deferred pages.
+pub type Precopied = (Vec<u64>, Vec<u64>, Vec<u64>);
+
 /// One side of pre-copy: sending pages while the guest runs, and reading
 /// what it dirtied.
 pub trait PrecopyIo {
@@ -145,7 +149,7 @@ pub trait PrecopyIo {
 /// the pages dirtied during the previous round, until [`precopy_done`].
 /// Returns the pages sent in each round, the last dirty set (not sent)
 /// and the deferred pages.
-pub fn precopy(nr: u64, io: &mut dyn PrecopyIo) -> Result<(Vec<u64>, Vec<u64>, Vec<u64>), MigrateError> {
+pub fn precopy(nr: u64, io: &mut dyn PrecopyIo) -> Result<Precopied, MigrateError> {
     let mut to_send: Vec<u64> = (0..nr).collect();
     let mut previous = None;
     let mut sent = Vec::new();
@@ -256,7 +260,7 @@ pub fn send(
             let mut last = dirty_pfns(hv, dom, nr)
                 .map_err(|source| MigrateError::Hypervisor { step: "reading the dirty bitmap", source })?;
             last.extend(to_send);
-            last.extend(deferred.drain(..));
+            last.append(&mut deferred);
             last.sort_unstable();
             last.dedup();
             progress.message("stop-and-copy".into());

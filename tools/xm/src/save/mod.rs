@@ -6,13 +6,13 @@
 //! * [`pagetable`]: page tables canonicalised (MFN → PFN) and localised;
 //! * [`suspend`]: `control/shutdown = suspend`, waiting for
 //!   `SHUTDOWN_suspend`, and suspend cancel;
-//! * [`save`]: a domain to a stream; [`restore`]: a stream to a domain;
+//! * [`saver`]: a domain to a stream; [`restore`]: a stream to a domain;
 //! * [`progress`]: the progress bar.
 
 pub mod pagetable;
 pub mod progress;
 pub mod restore;
-pub mod save;
+pub mod saver;
 pub mod stream;
 pub mod suspend;
 pub mod image;

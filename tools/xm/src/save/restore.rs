@@ -18,7 +18,7 @@ use dom0_abi::xen::{SharedInfo, StartInfo};
 use dom0_abi::{DomId, Pod};
 
 use super::pagetable;
-use super::save::{bytes_of, INVALID_MFN};
+use super::saver::{bytes_of, INVALID_MFN};
 use super::stream::{self, pfinfo, rec, PageData, P2mFrames, PvInfo, Record, StreamError, TscInfo, VcpuBlob};
 use crate::build::{MAXMEM_SLACK_KIB, MAX_EVTCHN_PORT};
 use crate::config::DomainConfig;
@@ -371,7 +371,7 @@ impl<'a> Restorer<'a> {
                 self.hv.domctl_with_data(&mut op, &mut buf).map_err(failed("setting a vcpu's xsave state"))
             }
             rec::X86_PV_VCPU_MSRS => {
-                if blob.context.len() % 16 != 0 {
+                if !blob.context.len().is_multiple_of(16) {
                     return Err(bad(format!("X86_PV_VCPU_MSRS of {} bytes", blob.context.len())));
                 }
                 let mut buf = blob.context.clone();

@@ -389,6 +389,14 @@ impl PageData {
 
     /// Decode and check a PAGE_DATA body; PFNs above `max_pfn` are refused.
     pub fn decode(body: &[u8], max_pfn: u64) -> Result<PageData, StreamError> {
+        let pfns = Self::check(body, max_pfn)?;
+        let data = body[8 + pfns.len() * 8..].to_vec();
+        Ok(PageData { pfns, data })
+    }
+
+    /// Check a PAGE_DATA body as [`PageData::decode`] does, without
+    /// copying the page contents; returns the `(pfn, type)` entries.
+    pub fn check(body: &[u8], max_pfn: u64) -> Result<Vec<(u64, u8)>, StreamError> {
         if body.len() < 8 {
             return Err(corrupt("PAGE_DATA record shorter than its header"));
         }
@@ -417,7 +425,7 @@ impl PageData {
                 data.len()
             )));
         }
-        Ok(PageData { pfns, data: data.to_vec() })
+        Ok(pfns)
     }
 }
 
@@ -481,7 +489,7 @@ impl P2mFrames {
 
     /// Decode and check (512 p2m entries per frame of a 64-bit guest).
     pub fn decode(body: &[u8]) -> Result<P2mFrames, StreamError> {
-        if body.len() < 8 || body.len() % 8 != 0 {
+        if body.len() < 8 || !body.len().is_multiple_of(8) {
             return Err(corrupt(format!("X86_PV_P2M_FRAMES of {} bytes", body.len())));
         }
         let (start_pfn, end_pfn) = (le32(body, 0), le32(body, 4));

@@ -124,8 +124,8 @@ impl<'a> Saver<'a> {
         let read_mfns = |mfns: &[u64], count: usize, what: &str| -> Result<Vec<u64>, SaveError> {
             let map = hv.map_foreign_ro(dom, mfns).map_err(failed("mapping the guest's p2m"))?;
             let mut out = Vec::with_capacity(count);
-            for i in 0..mfns.len() {
-                let page = map.page(i).ok_or_else(|| p2m_err(format!("cannot map {what} frame {:#x}", mfns[i])))?;
+            for (i, mfn) in mfns.iter().enumerate() {
+                let page = map.page(i).ok_or_else(|| p2m_err(format!("cannot map {what} frame {mfn:#x}")))?;
                 out.extend(page.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8"))));
             }
             out.truncate(count);
