@@ -816,7 +816,7 @@ pub fn domu_line(sys: &mut LinuxDom0, dom: &str, line: &str) -> Result<Option<St
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let line = line.replace("R\"\"ES=", &format!("R\"\"ES{n}="));
-    let cmd = format!("(sleep 2; echo '{line}'; sleep 3) | timeout 8 xm console {dom} | tr -d '\\033\\r'; echo");
+    let cmd = format!("(sleep 1; echo '{line}'; sleep 2) | timeout 6 xm console {dom} | tr -d '\\033\\r'; echo");
     let out = sys.run(&cmd)?.stdout;
     let tag = format!("RES{n}=");
     Ok(out.lines().find_map(|l| l.trim().strip_prefix(tag.as_str())).map(|v| v.trim().to_string()))
