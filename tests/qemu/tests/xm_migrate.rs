@@ -12,8 +12,9 @@
 //!   images are refused with one line and create nothing; `xm restore`
 //!   brings it back, checksum and counter intact;
 //! * `xm migrate -p 8002 -l` moves it to the second host and `xm migrate
-//!   --live` back, the counter going on; a migration to a port nobody
-//!   serves fails and the guest runs on.
+//!   --live` back, the counter going on; a migration the destination
+//!   refuses after the guest suspended (a namesake runs there) and one to
+//!   a port nobody serves fail, and the guest runs on.
 //!
 //! Without access to Debian's archive the test prints `SKIPPED: ...` and
 //! passes.
@@ -242,12 +243,24 @@ fn save_restore_and_migration_on_xen() {
     let c5 = counter(&mut a);
     assert!(c4 < c5, "counter {c4} -> {c5}");
 
+    // A destination that refuses (a namesake runs there) after the guest
+    // was suspended for the copy: the guest resumes on the source.
+    b.sh_ok("xm create /etc/xen/mig.cfg");
+    let o = a.run_for("xm migrate mig1 10.0.0.2", Duration::from_secs(300)).unwrap();
+    eprintln!("refused migration: {o:?}");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert_eq!(o.stderr, "xm: the destination failed: domain name 'mig1' is already in use\n", "{o:?}");
+    b.sh_ok("xm destroy mig1");
+    assert_eq!(a.xm_names(), ["Domain-0", "mig1"]);
+    let c6 = counter(&mut a);
+    assert!(c5 < c6, "counter {c5} -> {c6}");
+
     // A destination that does not answer: nothing moves, the guest runs on.
     let o = a.sh_guest("xm migrate -p 8003 -l mig1 10.0.0.2");
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert!(o.stderr.starts_with("xm: cannot connect to 10.0.0.2:8003"), "{o:?}");
-    let c6 = counter(&mut a);
-    assert!(c5 < c6, "counter {c5} -> {c6}");
+    let c7 = counter(&mut a);
+    assert!(c6 < c7, "counter {c6} -> {c7}");
 
     a.sh_ok("xm destroy mig1");
     assert_eq!(a.xm_free_mib(), free0);

@@ -221,7 +221,8 @@ pub fn send(
     let start = Instant::now();
     let _ = sock.set_nodelay(true);
     let mut reader = BufReader::new(sock.try_clone().map_err(MigrateError::Io)?);
-    let mut w = BufWriter::with_capacity(1 << 20, sock);
+    let peer = sock.try_clone().map_err(MigrateError::Io)?;
+    let mut w = Watched { w: BufWriter::with_capacity(1 << 20, sock), peer, since: 0 };
     let config = image::config_text(xs, dom)?;
     let version = hv.xen_version(dom0_abi::xen_version::XENVER_version, &mut []).unwrap_or(0);
     let mut rounds = Rounds::default();
@@ -310,8 +311,64 @@ pub fn send(
                     eprintln!("xm: resuming domain {} after the failed migration: {c}", dom.0);
                 }
             }
-            Err(e)
+            // A destination that gave up says why before it hangs up.
+            Err(match e {
+                MigrateError::Remote(_) => e,
+                other => early_refusal(&mut reader).map_or(other, MigrateError::Remote),
+            })
         }
+    }
+}
+
+/// The reason in an `ERR` line the destination already sent, if any.
+fn early_refusal(reader: &mut BufReader<TcpStream>) -> Option<String> {
+    let _ = reader.get_ref().set_read_timeout(Some(Duration::from_secs(2)));
+    let mut answer = String::new();
+    reader.read_line(&mut answer).ok()?;
+    answer.trim_end().strip_prefix("ERR ").map(str::to_string)
+}
+
+/// Bytes written between two looks for an early answer.
+const CHECK_EVERY: usize = 4 << 20;
+
+/// The stream to the destination, which notices when the destination
+/// answers before the end (it only does so to refuse): every
+/// [`CHECK_EVERY`] bytes it peeks at the answer side without blocking, so
+/// that a refused migration stops at once and the guest resumes.
+struct Watched {
+    w: BufWriter<TcpStream>,
+    peer: TcpStream,
+    since: usize,
+}
+
+impl Watched {
+    fn answered(&self) -> std::io::Result<bool> {
+        self.peer.set_nonblocking(true)?;
+        let mut b = [0u8; 1];
+        let r = self.peer.peek(&mut b);
+        self.peer.set_nonblocking(false)?;
+        match r {
+            Ok(n) => Ok(n > 0),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Write for Watched {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.since += buf.len();
+        if self.since >= CHECK_EVERY {
+            self.since = 0;
+            if self.answered()? {
+                return Err(std::io::Error::other("the destination answered before the end of the stream"));
+            }
+        }
+        self.w.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
     }
 }
 
