@@ -127,6 +127,8 @@ fn main() -> Result<()> {
             println!("{}", bench_linux::run()?);
             println!("\nPV domU lifecycle with xm on Xen 4.17 (Linux dom0 system):");
             println!("{}", bench_xm::run()?);
+            println!("\nLive migration with xm on Xen 4.17 (two Linux dom0 systems):");
+            println!("{}", bench_xm::run_migration()?);
         }
     }
     Ok(())

@@ -592,6 +592,11 @@ impl LinuxDom0 {
 
     /// Run `cmd` in dom0's shell and return what it printed.
     pub fn run(&mut self, cmd: &str) -> Result<Output> {
+        self.run_for(cmd, COMMAND_TIMEOUT)
+    }
+
+    /// [`LinuxDom0::run`] for a command that may take up to `timeout`.
+    pub fn run_for(&mut self, cmd: &str, timeout: Duration) -> Result<Output> {
         if cmd.contains('\n') {
             bail!("one line at a time: {cmd:?}");
         }
@@ -608,7 +613,7 @@ impl LinuxDom0 {
         // The last characters typed can stay in Xen's serial input ring
         // until more arrive, so keep nudging with empty lines (no-ops for
         // the shell) until the command has finished.
-        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        let deadline = Instant::now() + timeout;
         loop {
             self.type_text("\n")?;
             match self.wait_for(from, Duration::from_secs(2), |t| t.contains(&end)) {
@@ -819,6 +824,122 @@ pub fn run_interactive(smp: u32, mem_mib: u32) -> Result<()> {
         bail!("QEMU exited with {status}");
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Save, restore and migration (issue 15): the same system with a NIC.
+// ---------------------------------------------------------------------------
+
+/// The e1000 driver of Debian's kernel, for the dom0s of the migration
+/// tests (QEMU's default NIC model), as a path under the modules dir.
+pub const E1000_MODULE: &str = "kernel/drivers/net/ethernet/intel/e1000/e1000.ko";
+/// Where the migration image puts the e1000 module.
+pub const E1000_PATH: &str = "/lib/modules/net/e1000.ko";
+/// The Linux domU the save, restore and migration tests move around.
+pub const MIGRATE_DOMU_CONFIG: (&str, &str) = (
+    "/etc/xen/mig.cfg",
+    "name = 'mig1'\nkernel = '/boot/vmlinuz'\nramdisk = '/boot/domu-initrd.cpio'\nmemory = 96\nvcpus = 1\nextra = 'console=hvc0'\n",
+);
+
+/// Build the driver-mode image of the system with the e1000 module and
+/// [`MIGRATE_DOMU_CONFIG`] added (a second cpio archive appended to the
+/// initramfs: Linux unpacks them in turn).
+pub fn build_migrate_iso(out: &Path) -> Result<()> {
+    let a = artefacts()?;
+    tools::ensure()?;
+    let tools = build_static_tools()?;
+    let mut initramfs = build_initramfs(&a, &tools)?;
+    let mut extra = Cpio::new();
+    for d in ["lib", "lib/modules", "lib/modules/net", "etc", "etc/xen"] {
+        extra.dir(d);
+    }
+    let e1000 = a.modules_dir.join(E1000_MODULE);
+    extra.file(E1000_PATH.trim_start_matches('/'), 0o644, &fs::read(&e1000).with_context(|| format!("reading {}", e1000.display()))?);
+    extra.file(MIGRATE_DOMU_CONFIG.0.trim_start_matches('/'), 0o644, MIGRATE_DOMU_CONFIG.1.as_bytes());
+    initramfs.extend_from_slice(&extra.finish());
+    let initrd = out.with_extension("cpio");
+    fs::write(&initrd, initramfs).with_context(|| format!("writing {}", initrd.display()))?;
+    let spec = ImageSpec {
+        hypervisor: a.xen,
+        cmdline: Some(XEN_CMDLINE.into()),
+        modules: vec![
+            Module { file: a.vmlinuz, name: "dom0".into(), args: format!("{LINUX_CMDLINE} {DRIVER_FLAG}") },
+            Module { file: initrd.clone(), name: "initrd".into(), args: String::new() },
+        ],
+    };
+    let made = make_iso(&spec, out);
+    let _ = fs::remove_file(&initrd);
+    made
+}
+
+/// Bring dom0's e1000 NIC up with address `cidr` (e.g. `10.0.0.1/24`).
+pub fn dom0_network_up(sys: &mut LinuxDom0, cidr: &str) -> Result<()> {
+    let o = sys.run(&format!("insmod {E1000_PATH} && sleep 1 && ip link set eth0 up && ip addr add {cidr} dev eth0"))?;
+    if o.exit_code != 0 {
+        bail!("bringing eth0 up: {}{}", o.stdout, o.stderr);
+    }
+    Ok(())
+}
+
+/// Type `line` (no single quotes) at the shell of domU `dom` through `xm
+/// console` and return the value after the `RES=` it prints (write
+/// `R""ES=` in `line`, so that the echoed typing does not match), or
+/// `None` when no such line came back.
+pub fn domu_line(sys: &mut LinuxDom0, dom: &str, line: &str) -> Result<Option<String>> {
+    // `xm console` replays the guest's log: number the marker so that
+    // earlier answers do not count.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let line = line.replace("R\"\"ES=", &format!("R\"\"ES{n}="));
+    let cmd = format!("(sleep 1; echo '{line}'; sleep 2) | timeout 6 xm console {dom} | tr -d '\\033\\r'; echo");
+    let out = sys.run(&cmd)?.stdout;
+    let tag = format!("RES{n}=");
+    Ok(out.lines().find_map(|l| l.trim().strip_prefix(tag.as_str())).map(|v| v.trim().to_string()))
+}
+
+/// Two systems booted from `iso` (1 vCPU each), linked by a QEMU socket
+/// network on the loopback (their `eth0`), their dom0s at 10.0.0.1 and
+/// 10.0.0.2 with `xm serve` listening on port 8002. `extra_a` are more
+/// QEMU arguments for the first (a second NIC, say).
+pub fn boot_migration_pair(iso: &Path, extra_a: Vec<String>) -> Result<(LinuxDom0, LinuxDom0)> {
+    let link = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let machine_with = move |mode: &str, mac: &str| Machine {
+        smp: 1,
+        extra_args: vec![
+            "-netdev".into(),
+            format!("socket,id=s0,{mode}=127.0.0.1:{link}"),
+            "-device".into(),
+            format!("e1000,netdev=s0,mac={mac}"),
+        ],
+        ..machine()
+    };
+    // The listening side must exist before the connecting one starts;
+    // both boot at the same time.
+    let iso_a = iso.to_path_buf();
+    let mut m_a = machine_with("listen", "52:54:00:00:00:0a");
+    m_a.extra_args.extend(extra_a);
+    let a = std::thread::spawn(move || LinuxDom0::boot_iso(&iso_a, &m_a));
+    std::thread::sleep(Duration::from_secs(2));
+    let b = LinuxDom0::boot_iso(iso, &machine_with("connect", "52:54:00:00:00:0b"));
+    let a = a.join().map_err(|_| anyhow::anyhow!("booting the first machine panicked"))?;
+    let (mut a, mut b) = (a?, b?);
+    dom0_network_up(&mut a, "10.0.0.1/24")?;
+    dom0_network_up(&mut b, "10.0.0.2/24")?;
+    for sys in [&mut a, &mut b] {
+        sys.run("xm serve > /tmp/serve.log 2>&1 &")?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ping = a.run("ping -c 1 -W 2 10.0.0.2 >/dev/null && grep -q 'listening on port 8002' /tmp/serve.log && echo up")?;
+        let served = b.run("grep -q 'listening on port 8002' /tmp/serve.log && echo up")?;
+        if ping.stdout.contains("up") && served.stdout.contains("up") {
+            return Ok((a, b));
+        }
+        if Instant::now() > deadline {
+            bail!("the two dom0s do not reach each other's relocation servers");
+        }
+        a.settle(Duration::from_secs(1));
+    }
 }
 
 #[cfg(test)]

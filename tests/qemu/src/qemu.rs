@@ -16,17 +16,20 @@ pub struct Machine {
     pub mem_mib: u32,
     /// CPU model (`-cpu`).
     pub cpu: String,
+    /// More QEMU arguments (network devices of the two-host migration
+    /// tests, for example).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for Machine {
     fn default() -> Self {
-        Self { smp: 1, mem_mib: 512, cpu: "max,-smap,-smep".into() }
+        Self { smp: 1, mem_mib: 512, cpu: "max,-smap,-smep".into(), extra_args: Vec::new() }
     }
 }
 
 /// The QEMU arguments shared by interactive runs and tests.
 pub fn base_args(iso: &Path, m: &Machine) -> Vec<String> {
-    vec![
+    let mut args: Vec<String> = vec![
         "-machine".into(),
         "pc,accel=tcg".into(),
         "-cpu".into(),
@@ -42,7 +45,9 @@ pub fn base_args(iso: &Path, m: &Machine) -> Vec<String> {
         "-no-reboot".into(),
         "-device".into(),
         "isa-debug-exit,iobase=0xf4,iosize=0x04".into(),
-    ]
+    ];
+    args.extend(m.extra_args.iter().cloned());
+    args
 }
 
 /// How a captured boot ended.

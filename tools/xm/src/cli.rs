@@ -204,6 +204,9 @@ pub enum Command {
         /// Live migration (keep the domain running while copying memory).
         #[arg(short, long)]
         live: bool,
+        /// Port of the relocation server (`xm serve`) on the destination.
+        #[arg(short, long, default_value_t = crate::save::migrate::DEFAULT_PORT)]
+        port: u16,
         /// The domain.
         dom: Dom,
         /// Destination host.
@@ -211,6 +214,12 @@ pub enum Command {
     },
     /// Monitor domains' resource usage.
     Top,
+    /// Relocation server: receive migrated domains (xend's port 8002).
+    Serve {
+        /// Port to listen on.
+        #[arg(short, long, default_value_t = crate::save::migrate::DEFAULT_PORT)]
+        port: u16,
+    },
 }
 
 impl Command {
@@ -240,6 +249,7 @@ impl Command {
             Command::Restore { .. } => "restore",
             Command::Migrate { .. } => "migrate",
             Command::Top => "top",
+            Command::Serve { .. } => "serve",
         }
     }
 }
@@ -329,6 +339,9 @@ pub enum CliError {
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
+    /// `xm save`, `restore`, `migrate` or `serve` failed.
+    #[error(transparent)]
+    Save(#[from] crate::save::commands::SaveCmdError),
 }
 
 /// The privcmd device path: `$XM_PRIVCMD` if set, else [`PRIVCMD_PATH`].
@@ -388,6 +401,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
                 Ok(())
             }
         }
+        other if crate::save::commands::handles(other) => crate::save::commands::run(other, out),
         other if uses_xenstore(other) => {
             let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
             run_lifecycle(other, &hv, out)
@@ -563,6 +577,12 @@ mod tests {
         assert!(parse(&["vcpu-pin", "g", "x", "0"]).is_err());
         assert!(parse(&["vcpu-pin", "g", "0", "^1"]).is_err());
         assert!(parse(&["migrate", "--live", "g", "host"]).is_ok());
+        match parse(&["migrate", "-p", "9000", "-l", "g", "host"]).unwrap().command {
+            Command::Migrate { live, port, dom, host } => assert_eq!((live, port, &*dom, &*host), (true, 9000, "g", "host")),
+            _ => panic!(),
+        }
+        assert!(matches!(parse(&["migrate", "g", "h"]).unwrap().command, Command::Migrate { live: false, port: 8002, .. }));
+        assert!(matches!(parse(&["serve"]).unwrap().command, Command::Serve { port: 8002 }));
         assert!(parse(&["vcpu-set", "g", "0"]).is_err());
         assert_eq!(parse(&["vcpu-list"]).unwrap().command.name(), "vcpu-list");
     }

@@ -303,7 +303,10 @@ impl Daemon {
             if !self.consoles.contains_key(&id) {
                 self.connect(info.domain);
             }
-            if matches!(lifecycle::state_of(info), lifecycle::DomainState::Shutdown(_)) && !self.handled.contains(&id) {
+            // A domain suspended for save or migration is the toolstack's
+            // business (and may resume after a suspend cancel).
+            let suspended = lifecycle::state_of(info) == lifecycle::DomainState::Shutdown(dom0_abi::sched::SHUTDOWN_suspend);
+            if matches!(lifecycle::state_of(info), lifecycle::DomainState::Shutdown(_)) && !suspended && !self.handled.contains(&id) {
                 self.pump_one(id);
                 self.handled.insert(id);
                 let Some(xs) = self.xs.as_mut() else { continue };

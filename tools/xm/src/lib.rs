@@ -28,3 +28,4 @@ pub mod lifecycle;
 pub mod ops;
 pub mod sxp;
 pub mod xs;
+pub mod save;

@@ -544,6 +544,10 @@ impl ForeignPages for FakeMapping<'_> {
         self.pages.get_mut(i)?.as_mut().ok().map(|p| &mut p[..])
     }
 
+    fn page(&self, i: usize) -> Option<&[u8]> {
+        self.pages.get(i)?.as_ref().ok().map(|p| &p[..])
+    }
+
     fn error(&self, i: usize) -> i32 {
         self.pages.get(i).map_or(Errno::EINVAL.as_neg() as i32, |p| p.as_ref().err().copied().unwrap_or(0))
     }

@@ -23,7 +23,7 @@ use dom0_abi::arch_x86::VcpuGuestContext;
 use dom0_abi::domctl::{DomctlCmd, XenDomctl, XenDomctlCreatedomain, XenDomctlGetdomaininfo};
 use dom0_abi::mmu::{MmuextCmd, MmuextOp};
 use dom0_abi::sysctl::{XenSysctl, XEN_SYSCTL_getdomaininfolist, XEN_SYSCTL_readconsole};
-use dom0_abi::{DomId, Errno};
+use dom0_abi::{DomId, Errno, Pod};
 
 /// Why a hypervisor operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +223,55 @@ pub trait Hypervisor {
     fn pin_l4(&self, dom: DomId, mfn: u64) -> Result<(), HvError> {
         self.mmuext_op(&[MmuextOp::new(MmuextCmd::PinL4Table, mfn, 0)], dom)
     }
+
+    // ----- Save, restore and migration -----
+
+    /// A domctl whose command points at a data buffer
+    /// ([`domctl_data_handle`]: vcpu contexts, page-frame info, extended
+    /// state, MSRs, the dirty bitmap): `data` is made hypercall-safe, its
+    /// address stored in the handle, and Xen's output copied back.
+    fn domctl_with_data(&self, op: &mut XenDomctl, data: &mut [u8]) -> Result<(), HvError> {
+        let _ = (op, data);
+        Err(HvError::Hypercall { op: "domctl with a data buffer", errno: HvErrno::Known(Errno::ENOSYS) })
+    }
+
+    /// Map machine frames `mfns` of `dom` read-only (page-table frames
+    /// cannot be mapped writable); read them with [`ForeignPages::page`].
+    fn map_foreign_ro(&self, dom: DomId, mfns: &[u64]) -> Result<Box<dyn ForeignPages + '_>, HvError> {
+        self.map_foreign(dom, mfns)
+    }
+
+    /// `XEN_DOMCTL_getvcpucontext` of vcpu `vcpu` of `dom`.
+    fn get_vcpu_context(&self, dom: DomId, vcpu: u32) -> Result<VcpuGuestContext, HvError> {
+        let mut buf = vec![0u8; std::mem::size_of::<VcpuGuestContext>()];
+        let mut op = XenDomctl::new(DomctlCmd::Getvcpucontext, dom);
+        op.u.vcpucontext.vcpu = vcpu;
+        self.domctl_with_data(&mut op, &mut buf)?;
+        Ok(VcpuGuestContext::read_from(&buf).expect("buffer holds a context"))
+    }
+
+    /// `XEN_DOMCTL_resumedomain`: a domain shut down for suspend runs again.
+    fn resumedomain(&self, dom: DomId) -> Result<(), HvError> {
+        self.domctl(&mut XenDomctl::new(DomctlCmd::Resumedomain, dom))
+    }
+}
+
+/// The handle field of `op` that points at its data buffer, for the domctl
+/// commands that have one.
+pub fn domctl_data_handle(op: &mut XenDomctl) -> Option<&mut u64> {
+    use dom0_abi::domctl::*;
+    // SAFETY: every member of the domctl union is plain old data, so any
+    // member may be viewed whatever was written; `cmd` says which is meant.
+    unsafe {
+        match op.cmd {
+            XEN_DOMCTL_getvcpucontext | XEN_DOMCTL_setvcpucontext => Some(&mut op.u.vcpucontext.ctxt.p),
+            XEN_DOMCTL_getpageframeinfo3 => Some(&mut op.u.getpageframeinfo3.array.p),
+            XEN_DOMCTL_getvcpuextstate | XEN_DOMCTL_setvcpuextstate => Some(&mut op.u.vcpuextstate.buffer.p),
+            XEN_DOMCTL_get_vcpu_msrs | XEN_DOMCTL_set_vcpu_msrs => Some(&mut op.u.vcpu_msrs.msrs.p),
+            XEN_DOMCTL_shadow_op => Some(&mut op.u.shadow_op.dirty_bitmap.p),
+            _ => None,
+        }
+    }
 }
 
 /// Which way a vcpu affinity domctl goes.
@@ -245,6 +294,12 @@ pub trait ForeignPages {
     }
     /// Page `i`, writable, or `None` if it could not be mapped.
     fn page_mut(&mut self, i: usize) -> Option<&mut [u8]>;
+    /// Page `i` for reading (also of a read-only mapping), or `None` if it
+    /// could not be mapped.
+    fn page(&self, i: usize) -> Option<&[u8]> {
+        let _ = i;
+        None
+    }
     /// Xen's error for page `i` (0 when mapped).
     fn error(&self, i: usize) -> i32;
 }

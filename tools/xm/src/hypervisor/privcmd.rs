@@ -32,7 +32,7 @@ use rustix::ioctl::{Ioctl, IoctlOutput, Opcode};
 use rustix::mm::{MapFlags, ProtFlags};
 
 use super::buffer::{BufferSource, HypercallBuf};
-use super::{sysctl_data_handle, Affinity, ForeignPages, HvErrno, HvError, Hypervisor};
+use super::{domctl_data_handle, sysctl_data_handle, Affinity, ForeignPages, HvErrno, HvError, Hypervisor};
 
 /// An ioctl whose argument is a pointer to `T` and whose result is the
 /// ioctl's return value.
@@ -110,6 +110,11 @@ impl Privcmd {
     /// Map `gfns` of domain `dom` read-write; per-page failures are in the
     /// result's [`ForeignMapping::errors`].
     pub fn map_foreign_batch(&self, dom: DomId, gfns: &[u64]) -> Result<ForeignMapping, HvError> {
+        self.map_foreign_batch_prot(dom, gfns, ProtFlags::READ | ProtFlags::WRITE)
+    }
+
+    /// [`Privcmd::map_foreign_batch`] with protection `prot`.
+    pub fn map_foreign_batch_prot(&self, dom: DomId, gfns: &[u64], prot: ProtFlags) -> Result<ForeignMapping, HvError> {
         let pages = gfns.len();
         if pages == 0 {
             return Err(HvError::Io { what: "mapping no pages".into(), source: ErrorKind::InvalidInput.into() });
@@ -119,7 +124,7 @@ impl Privcmd {
         // SAFETY: a fresh shared mapping of the privcmd device at an address
         // the kernel picks; it aliases no Rust object.
         let addr = unsafe {
-            rustix::mm::mmap(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED, self.file.as_fd(), 0)
+            rustix::mm::mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, self.file.as_fd(), 0)
         }
         .map_err(|e| io("reserving address space for a foreign mapping", e))?;
         let mapping = ForeignMapping {
@@ -272,6 +277,23 @@ impl Hypervisor for Privcmd {
     fn map_foreign(&self, dom: DomId, mfns: &[u64]) -> Result<Box<dyn ForeignPages + '_>, HvError> {
         Ok(Box::new(self.map_foreign_batch(dom, mfns)?))
     }
+
+    fn map_foreign_ro(&self, dom: DomId, mfns: &[u64]) -> Result<Box<dyn ForeignPages + '_>, HvError> {
+        Ok(Box::new(self.map_foreign_batch_prot(dom, mfns, ProtFlags::READ)?))
+    }
+
+    fn domctl_with_data(&self, op: &mut XenDomctl, data: &mut [u8]) -> Result<(), HvError> {
+        let mut buf = self.buffers.alloc(data.len().max(1))?;
+        buf.as_mut_slice()[..data.len()].copy_from_slice(data);
+        let caller_handle = domctl_data_handle(op).map(|h| std::mem::replace(h, buf.addr()));
+        let r = self.domctl(op);
+        if let (Some(h), Some(v)) = (domctl_data_handle(op), caller_handle) {
+            *h = v;
+        }
+        let n = data.len();
+        data.copy_from_slice(&buf.as_slice()[..n]);
+        r
+    }
 }
 
 /// Another domain's frames mapped into our address space; unmapped on drop.
@@ -299,6 +321,10 @@ impl ForeignMapping {
 impl ForeignPages for ForeignMapping {
     fn len(&self) -> usize {
         self.errors.len()
+    }
+
+    fn page(&self, i: usize) -> Option<&[u8]> {
+        ForeignMapping::page(self, i)
     }
 
     fn page_mut(&mut self, i: usize) -> Option<&mut [u8]> {

@@ -1,0 +1,269 @@
+//! Save, restore and migration of a Linux PV domU on the reference system
+//! (Xen 4.17, Debian's Linux as PV dom0, our toolstack), one test on two
+//! machines linked by a QEMU socket network on the loopback (e1000 NICs,
+//! Debian's module; `xm serve` in both dom0s), the first also on a QEMU
+//! user network through which the test fetches the saved image:
+//!
+//! * the guest runs a counter and writes 4 MiB of random data, checksummed;
+//! * a save to `/dev/full` fails after the guest suspended: the suspend is
+//!   cancelled and the guest runs on;
+//! * `xm save` parks it in a file, fetched over HTTP to
+//!   `target/qemu-tests/xm_migrate/guest.save`; corrupted and truncated
+//!   images are refused with one line and create nothing; `xm restore`
+//!   brings it back, checksum and counter intact;
+//! * `xm migrate -p 8002 -l` moves it to the second host and `xm migrate
+//!   --live` back, the counter going on; a migration the destination
+//!   refuses after the guest suspended (a namesake runs there) and one to
+//!   a port nobody serves fail, and the guest runs on.
+//!
+//! Without access to Debian's archive the test prints `SKIPPED: ...` and
+//! passes.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use qemu_tests::linux_dom0::{
+    artefacts, boot_migration_pair, build_migrate_iso, domu_line, LinuxDom0, LINUX_DOMU_READY, XENCONSOLED_LOG,
+};
+use qemu_tests::{debian, fixture::scratch_dir, workspace_root};
+
+/// The log, printable and ending in a newline (the prompt has none, and
+/// the driver's markers must start their lines).
+const CAT_LOG: &str = "tr -d '\\033\\r' < /var/log/xen/console/guest-mig1.log; echo";
+
+/// Build the image, or `None` (test skipped) without Debian's archive.
+fn image() -> Option<PathBuf> {
+    if let Err(e) = artefacts() {
+        if debian::is_unavailable(&e) {
+            println!("SKIPPED: Linux dom0 reference system: {e:#}");
+            return None;
+        }
+        panic!("fetching the reference system: {e:#}");
+    }
+    let iso = scratch_dir().join(format!("xm-migrate-{}.iso", std::process::id()));
+    build_migrate_iso(&iso).unwrap_or_else(|e| panic!("building the image: {e:#}"));
+    Some(iso)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Poll `cmd` until its output contains `want`.
+fn wait_for(sys: &mut LinuxDom0, cmd: &str, want: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        last = sys.sh_guest(cmd).stdout;
+        if last.contains(want) {
+            return last;
+        }
+        sys.settle(Duration::from_secs(2));
+    }
+    let logs = sys.sh_guest(&format!("xm list; ({CAT_LOG}) | tail -20; cat {XENCONSOLED_LOG}")).stdout;
+    panic!("{cmd} never showed {want:?}; last output:\n{last}\nlogs:\n{logs}");
+}
+
+/// Create the guest and wait for its shell.
+fn create_guest(sys: &mut LinuxDom0) {
+    let o = sys.sh_ok("xm create /etc/xen/mig.cfg");
+    assert!(o.starts_with("Started domain mig1 (id="), "{o}");
+    wait_for(sys, CAT_LOG, LINUX_DOMU_READY, 300);
+}
+
+/// Run `cmd` in the guest's shell through `xm console` and return what
+/// it prints.
+fn in_guest(sys: &mut LinuxDom0, cmd: &str) -> String {
+    guest_line(sys, &format!("echo R\"\"ES=$({cmd})"))
+}
+
+/// Type `line` at the guest's shell and return the value after the
+/// `RES=` it prints (a few tries: the console may drop the first keys).
+fn guest_line(sys: &mut LinuxDom0, line: &str) -> String {
+    for _ in 0..3 {
+        let v = domu_line(sys, "mig1", line).unwrap_or_else(|e| panic!("{e:#}\nserial log:\n{}", sys.log()));
+        if let Some(v) = v {
+            return v;
+        }
+    }
+    let log = sys.sh_guest(&format!("({CAT_LOG}) | tail -30")).stdout;
+    panic!("the guest never answered {line:?}; its console:\n{log}");
+}
+
+/// The guest's counter (started by [`start_counter`]).
+fn counter(sys: &mut LinuxDom0) -> u64 {
+    let v = in_guest(sys, "cat /tmp/count");
+    v.parse().unwrap_or_else(|_| panic!("counter {v:?}"))
+}
+
+fn start_counter(sys: &mut LinuxDom0) {
+    // Idempotent: a retry must not start a second counter.
+    let v = guest_line(sys, "[ -e /tmp/count ] || (i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done) >/dev/null 2>&1 & echo R\"\"ES=started");
+    assert_eq!(v, "started");
+}
+
+/// Offset of the first PAGE_DATA record (type 1, a batch of 1024 pages)
+/// of a saved image.
+fn first_page_data(image: &[u8]) -> usize {
+    image
+        .windows(16)
+        .position(|w| w[..4] == [1, 0, 0, 0] && w[7] == 0 && w[8..16] == [0, 4, 0, 0, 0, 0, 0, 0])
+        .expect("a PAGE_DATA record of 1024 pages")
+}
+
+/// Run a long xm command (save, restore, migrate) that must succeed;
+/// its output.
+fn timed(sys: &mut LinuxDom0, cmd: &str) -> String {
+    let start = Instant::now();
+    let o = sys.run_for(cmd, Duration::from_secs(600)).unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!("{cmd} took {:.1?}: {}{}", start.elapsed(), o.stdout, o.stderr);
+    assert_eq!(o.exit_code, 0, "{cmd}: {o:?}");
+    o.stdout
+}
+
+/// `GET /path` from the HTTP server at `port` on the loopback: the body.
+fn http_get(port: u16, path: &str) -> Vec<u8> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let at = all.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP header");
+    let head = String::from_utf8_lossy(&all[..at]).to_string();
+    assert!(head.starts_with("HTTP/1.") && head.contains(" 200 "), "{head}");
+    all[at + 4..].to_vec()
+}
+
+#[test]
+fn save_restore_and_migration_on_xen() {
+    let Some(iso) = image() else { return };
+    // The first host also has a user-mode NIC, through which the test
+    // fetches the saved image over HTTP.
+    let http = free_port();
+    let user_nic = vec![
+        "-netdev".into(),
+        format!("user,id=u0,hostfwd=tcp:127.0.0.1:{http}-:8080"),
+        "-device".into(),
+        "e1000,netdev=u0,mac=52:54:00:00:01:0a".into(),
+    ];
+    let (mut a, mut b) = boot_migration_pair(&iso, user_nic).unwrap_or_else(|e| panic!("booting two hosts: {e:#}"));
+    let _ = std::fs::remove_file(&iso);
+    eprintln!("two dom0 shells ready after {:.1?} and {:.1?}", a.boot_time, b.boot_time);
+    a.sh_ok("ip link set eth1 up && ip addr add 10.0.2.15/24 dev eth1");
+    let free0 = a.xm_free_mib();
+    create_guest(&mut a);
+    start_counter(&mut a);
+
+    // Memory written before the save, and its checksum.
+    let sum = in_guest(&mut a, "dd if=/dev/urandom of=/tmp/blob bs=4096 count=1024 2>/dev/null; md5sum < /tmp/blob");
+    assert!(sum.len() >= 32 && sum[..32].bytes().all(|b| b.is_ascii_hexdigit()), "{sum}");
+    let c0 = counter(&mut a);
+
+    // A save that fails after the guest suspended: the suspend is
+    // cancelled and the guest runs on where it was.
+    let o = a.sh_guest("xm save mig1 /dev/full");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
+    assert!(o.stderr.contains("No space left on device"), "{o:?}");
+    let list = a.sh_ok("xm list mig1");
+    assert!(!list.contains("---s-"), "{list}");
+    let c1 = counter(&mut a);
+    assert!(c0 < c1, "counter {c0} -> {c1}");
+
+    // Save: the domain goes, the image stays.
+    let o = timed(&mut a, "xm save mig1 /tmp/guest.save");
+    assert!(o.starts_with("Saved domain mig1 to /tmp/guest.save: ") && o.contains(" pages sent, downtime "), "{o}");
+    assert_eq!(a.xm_names(), ["Domain-0"]);
+    let size: u64 = a.sh_ok("stat -c %s /tmp/guest.save").trim().parse().unwrap();
+
+    // Fetch the image to the host.
+    a.sh_ok("mkdir -p /tmp/www && ln /tmp/guest.save /tmp/www/guest.save && httpd -p 8080 -h /tmp/www");
+    let bytes = http_get(http, "/guest.save");
+    assert_eq!(bytes.len() as u64, size);
+    assert_eq!(&bytes[..32], b"Xen saved domain, xl format\n \0 \r");
+    let dir = workspace_root().join("target/qemu-tests/xm_migrate");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("guest.save"), &bytes).unwrap();
+    a.sh_ok("rm -r /tmp/www");
+
+    // Bad images: one line each, nothing created. The corruptions are
+    // made in place (dom0's memory holds one image, not two) and undone.
+    let page_data = first_page_data(&bytes);
+    let poke = |at: usize, byte: u8| {
+        format!("printf '\\{byte:03o}' | dd of=/tmp/guest.save bs=1 seek={at} count=1 conv=notrunc 2>/dev/null")
+    };
+    let cases = [
+        (0, b'Y', "xm: corrupted image: not a Xen saved domain"),
+        (page_data + 16 + 7, 0x70, "xm: corrupted image: PAGE_DATA: pfn 0x0 has unknown type 0x7"),
+        (page_data, 0x42, "xm: corrupted image: unsupported record type 0x42"),
+    ];
+    for (at, byte, want) in cases {
+        a.sh_ok(&poke(at, byte));
+        let o = a.sh_guest("xm restore /tmp/guest.save");
+        a.sh_ok(&poke(at, bytes[at]));
+        assert_eq!(o.exit_code, 1, "{o:?}");
+        assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
+        assert!(o.stderr.starts_with(want), "{o:?}");
+        assert_eq!(a.xm_names(), ["Domain-0"]);
+    }
+    a.sh_ok("head -c 2000000 /tmp/guest.save > /tmp/bad.save");
+    let o = a.sh_guest("xm restore /tmp/bad.save");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
+    assert!(o.stderr.starts_with("xm: truncated image: "), "{o:?}");
+    assert_eq!(a.xm_names(), ["Domain-0"]);
+    a.sh_ok("rm /tmp/bad.save");
+
+    // Restore: the guest goes on, its memory intact, its counter counting.
+    let o = timed(&mut a, "xm restore /tmp/guest.save");
+    assert!(o.starts_with("Restored domain from /tmp/guest.save as domain "), "{o}");
+    assert_eq!(a.xm_names(), ["Domain-0", "mig1"]);
+    a.sh_ok("rm /tmp/guest.save");
+    assert_eq!(in_guest(&mut a, "md5sum < /tmp/blob"), sum);
+    let c2 = counter(&mut a);
+    assert!(c1 < c2, "counter {c1} -> {c2}");
+
+    // Migration there, as cluster managers call it.
+    let o = timed(&mut a, "xm migrate -p 8002 -l mig1 10.0.0.2");
+    assert!(o.starts_with("Migrated domain mig1 to 10.0.0.2 ") && o.contains(" pages sent, downtime "), "{o}");
+    assert_eq!(a.xm_names(), ["Domain-0"]);
+    assert_eq!(b.xm_names(), ["Domain-0", "mig1"]);
+    let log = b.sh_ok("cat /tmp/serve.log");
+    assert!(log.contains("runs as domain"), "{log}");
+    assert_eq!(in_guest(&mut b, "md5sum < /tmp/blob"), sum);
+    let c4 = counter(&mut b);
+    assert!(c2 < c4, "counter {c2} -> {c4}");
+
+    // And back, on the default port.
+    let o = timed(&mut b, "xm migrate --live mig1 10.0.0.1");
+    assert!(o.starts_with("Migrated domain mig1 to 10.0.0.1 "), "{o}");
+    assert_eq!(b.xm_names(), ["Domain-0"]);
+    assert_eq!(a.xm_names(), ["Domain-0", "mig1"]);
+    let c5 = counter(&mut a);
+    assert!(c4 < c5, "counter {c4} -> {c5}");
+
+    // A destination that refuses (a namesake runs there) after the guest
+    // was suspended for the copy: the guest resumes on the source.
+    b.sh_ok("xm create /etc/xen/mig.cfg");
+    let o = a.run_for("xm migrate mig1 10.0.0.2", Duration::from_secs(300)).unwrap();
+    eprintln!("refused migration: {o:?}");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert_eq!(o.stderr, "xm: the destination failed: domain name 'mig1' is already in use\n", "{o:?}");
+    b.sh_ok("xm destroy mig1");
+    assert_eq!(a.xm_names(), ["Domain-0", "mig1"]);
+    let c6 = counter(&mut a);
+    assert!(c5 < c6, "counter {c5} -> {c6}");
+
+    // A destination that does not answer: nothing moves, the guest runs on.
+    let o = a.sh_guest("xm migrate -p 8003 -l mig1 10.0.0.2");
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert!(o.stderr.starts_with("xm: cannot connect to 10.0.0.2:8003"), "{o:?}");
+    let c7 = counter(&mut a);
+    assert!(c6 < c7, "counter {c6} -> {c7}");
+
+    a.sh_ok("xm destroy mig1");
+    assert_eq!(a.xm_free_mib(), free0);
+    a.shutdown().unwrap();
+    b.shutdown().unwrap();
+}
