@@ -84,7 +84,11 @@ enum Task {
         host_only: bool,
     },
     /// Cycles per operation on ours and on Xen 4.17 (same QEMU), as a table.
-    Bench,
+    Bench {
+        /// Run one part only: kernel, xenstore, linux, xm or migrate.
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Fuzz the hypercall surface of ours: the `fuzz` PV kernel as dom0,
     /// seed after seed, until the time is up; non-zero exit on a host
     /// crash or hang.
@@ -119,16 +123,32 @@ fn main() -> Result<()> {
         Task::Run { image, smp, mem, reference: false } => run(&image, smp, mem)?,
         Task::Test { host_only } => test(host_only)?,
         Task::Fuzz { minutes, seed, calls } => fuzz(minutes, seed, calls)?,
-        Task::Bench => {
-            bench::bench()?;
-            println!("\nxenstored through its unix socket (host, release build):");
-            println!("{}", bench_xenstore::run()?);
-            println!("\nLinux dom0, ours vs Xen 4.17 (same QEMU, one after the other):");
-            println!("{}", bench_linux::run()?);
-            println!("\nPV domU lifecycle with xm on Xen 4.17 (Linux dom0 system):");
-            println!("{}", bench_xm::run()?);
-            println!("\nLive migration with xm on Xen 4.17 (two Linux dom0 systems):");
-            println!("{}", bench_xm::run_migration()?);
+        Task::Bench { only } => {
+            let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
+            if let Some(o) = only.as_deref() {
+                if !["kernel", "xenstore", "linux", "xm", "migrate"].contains(&o) {
+                    bail!("--only takes kernel, xenstore, linux, xm or migrate, not {o:?}");
+                }
+            }
+            if part("kernel") {
+                bench::bench()?;
+            }
+            if part("xenstore") {
+                println!("\nxenstored through its unix socket (host, release build):");
+                println!("{}", bench_xenstore::run()?);
+            }
+            if part("linux") {
+                println!("\nLinux dom0, ours vs Xen 4.17 (same QEMU, one after the other):");
+                println!("{}", bench_linux::run()?);
+            }
+            if part("xm") {
+                println!("\nPV domU lifecycle with xm on Xen 4.17 (Linux dom0 system):");
+                println!("{}", bench_xm::run()?);
+            }
+            if part("migrate") {
+                println!("\nLive migration with xm on Xen 4.17 (two Linux dom0 systems):");
+                println!("{}", bench_xm::run_migration()?);
+            }
         }
     }
     Ok(())
