@@ -211,6 +211,55 @@ pub enum Command {
     },
     /// Monitor domains' resource usage.
     Top,
+    /// Give a running domain a virtual disk: `xm block-attach DOM phy:/dev/vg/x xvdb w`.
+    BlockAttach {
+        /// The domain.
+        dom: Dom,
+        /// The disk in dom0: `phy:DEVICE`, `phy:MAJOR:MINOR` or `file:IMAGE`.
+        backdev: String,
+        /// The guest's device (`xvdb`, `hdb`, `sdb1`, or a number).
+        frontdev: String,
+        /// `r`, `w` or `w!`.
+        mode: String,
+    },
+    /// Take a virtual disk away from a running domain (after the guest closed it).
+    BlockDetach {
+        /// Remove it even if the guest does not close it.
+        #[arg(short, long)]
+        force: bool,
+        /// The domain.
+        dom: Dom,
+        /// The guest's device (name or number).
+        dev: String,
+    },
+    /// List a domain's virtual disks.
+    BlockList {
+        /// The domain.
+        dom: Dom,
+    },
+    /// Give a running domain a network interface: `xm network-attach DOM mac=... bridge=...`.
+    NetworkAttach {
+        /// The domain.
+        dom: Dom,
+        /// `mac=`, `bridge=`, `ip=`, `script=`, `vifname=` items, as in a `vif` entry.
+        #[arg(value_name = "KEY=VALUE")]
+        items: Vec<String>,
+    },
+    /// Take a network interface away from a running domain.
+    NetworkDetach {
+        /// Remove it even if the guest does not close it.
+        #[arg(short, long)]
+        force: bool,
+        /// The domain.
+        dom: Dom,
+        /// The interface: its number or MAC address.
+        dev: String,
+    },
+    /// List a domain's network interfaces.
+    NetworkList {
+        /// The domain.
+        dom: Dom,
+    },
 }
 
 impl Command {
@@ -240,6 +289,12 @@ impl Command {
             Command::Restore { .. } => "restore",
             Command::Migrate { .. } => "migrate",
             Command::Top => "top",
+            Command::BlockAttach { .. } => "block-attach",
+            Command::BlockDetach { .. } => "block-detach",
+            Command::BlockList { .. } => "block-list",
+            Command::NetworkAttach { .. } => "network-attach",
+            Command::NetworkDetach { .. } => "network-detach",
+            Command::NetworkList { .. } => "network-list",
         }
     }
 }
@@ -326,6 +381,12 @@ pub enum CliError {
         /// Its vcpus.
         max: u32,
     },
+    /// A disk or network interface command failed.
+    #[error(transparent)]
+    Device(#[from] crate::devices::DeviceError),
+    /// A `block-attach`/`network-attach` argument is malformed.
+    #[error("{0}")]
+    DeviceSpec(String),
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
@@ -387,6 +448,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
                 }
                 Ok(())
             }
+        }
+        other if is_device_command(other) => {
+            let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
+            run_device_command(other, &hv, out)
         }
         other if uses_xenstore(other) => {
             let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
@@ -480,6 +545,57 @@ pub fn run_lifecycle(cmd: &Command, hv: &dyn Hypervisor, out: &mut dyn Write) ->
                 let state = if v < *count { "online" } else { "offline" };
                 write_dom_node(d.domain, &format!("cpu/{v}/availability"), state)?;
             }
+        }
+        other => return Err(needs_privcmd(other.name(), &privcmd_path())),
+    }
+    Ok(())
+}
+
+/// Whether `cmd` is a disk or network interface command ([`run_device_command`]).
+pub fn is_device_command(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::BlockAttach { .. }
+            | Command::BlockDetach { .. }
+            | Command::BlockList { .. }
+            | Command::NetworkAttach { .. }
+            | Command::NetworkDetach { .. }
+            | Command::NetworkList { .. }
+    )
+}
+
+/// Run a disk or network interface command on a running domain
+/// ([`crate::devices`]).
+pub fn run_device_command(cmd: &Command, hv: &dyn Hypervisor, out: &mut dyn Write) -> Result<(), CliError> {
+    use crate::devices::{self, nodes::Kind};
+    let mut xs = xenstore_client().ok_or_else(|| CliError::NoXenstore(xs::socket_path().display().to_string()))?;
+    match cmd {
+        Command::BlockAttach { dom, backdev, frontdev, mode } => {
+            let spec = format!("{backdev},{frontdev},{mode}");
+            let disk = config::Disk::parse(&spec).map_err(|e| CliError::DeviceSpec(format!("disk {spec:?}: {e}")))?;
+            let d = commands::find_domain(hv, dom)?;
+            devices::attach_disk(&mut xs, d.domain, &disk)?;
+        }
+        Command::NetworkAttach { dom, items } => {
+            let spec = items.join(",");
+            let (vif, unknown) = config::Vif::parse(&spec).map_err(|e| CliError::DeviceSpec(format!("vif {spec:?}: {e}")))?;
+            if let Some(k) = unknown.first() {
+                return Err(CliError::DeviceSpec(format!("vif {spec:?}: unknown item '{k}'")));
+            }
+            let d = commands::find_domain(hv, dom)?;
+            let devid = devices::next_vif_devid(&mut xs, d.domain);
+            devices::attach_vif(&mut xs, d.domain, &vif, devid)?;
+        }
+        Command::BlockDetach { force, dom, dev } | Command::NetworkDetach { force, dom, dev } => {
+            let kind = if matches!(cmd, Command::BlockDetach { .. }) { Kind::Vbd } else { Kind::Vif };
+            let d = commands::find_domain(hv, dom)?;
+            let devid = devices::find_device(&mut xs, kind, d.domain, dev)?;
+            devices::detach(&mut xs, kind, d.domain, devid, *force)?;
+        }
+        Command::BlockList { dom } | Command::NetworkList { dom } => {
+            let kind = if matches!(cmd, Command::BlockList { .. }) { Kind::Vbd } else { Kind::Vif };
+            let d = commands::find_domain(hv, dom)?;
+            out.write_all(devices::list(&mut xs, kind, d.domain).as_bytes())?;
         }
         other => return Err(needs_privcmd(other.name(), &privcmd_path())),
     }
