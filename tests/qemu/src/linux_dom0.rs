@@ -144,6 +144,7 @@ while [ ! -S /run/xenstored/socket ] && [ $i -lt 100 ]; do
     i=$((i+1))
 done
 [ -S /run/xenstored/socket ] || echo "init: xenstored did not start"
+[ -x /etc/xen/devices-init.sh ] && /etc/xen/devices-init.sh
 mkdir -p /var/log/xen/console /run/xenconsoled
 xenconsoled > /tmp/xenconsoled.log 2>&1 &
 echo 1 > /proc/sys/kernel/printk
@@ -400,6 +401,7 @@ pub fn build_initramfs(a: &Artefacts, t: &StaticTools) -> Result<Vec<u8>> {
     for name in XENSTORE_LINKS {
         c.symlink(&format!("usr/bin/xenstore-{name}"), "xenstore");
     }
+    add_device_files(&mut c, a)?;
     Ok(c.finish())
 }
 
@@ -745,6 +747,233 @@ pub fn run_interactive(smp: u32, mem_mib: u32) -> Result<()> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------
+// Virtual disks and networks (issue 14): the dom0 backend modules, a
+// bridge, a Linux domU whose root is an ext4 image, and its configuration.
+// ---------------------------------------------------------------------
+
+/// Dom0's modules for virtual devices, in load order, as paths under
+/// `kernel/`: loop devices for `file:` disks, the bridge (with `llc` and
+/// `stp`), and the block and network backends.
+pub const DEVICE_MODULES: &[&str] = &[
+    "drivers/block/loop.ko",
+    "net/llc/llc.ko",
+    "net/802/stp.ko",
+    "net/bridge/bridge.ko",
+    "drivers/block/xen-blkback/xen-blkback.ko",
+    "drivers/net/xen-netback/xen-netback.ko",
+];
+
+/// The device domU's modules, in load order, as paths under `kernel/`:
+/// ext4 (with what it needs) and the block and network frontends.
+pub const DEVICE_DOMU_MODULES: &[&str] = &[
+    "lib/crc16.ko",
+    "fs/mbcache.ko",
+    "fs/jbd2/jbd2.ko",
+    "crypto/crc32c_generic.ko",
+    "fs/ext4/ext4.ko",
+    "drivers/block/xen-blkfront.ko",
+    "drivers/net/xen-netfront.ko",
+];
+
+/// Dom0's bridge for domU networks and its address.
+pub const BRIDGE: &str = "xenbr0";
+/// Dom0's address on [`BRIDGE`].
+pub const DOM0_IP: &str = "10.0.0.1";
+/// The device domU's address (set by its init from `domuip=`).
+pub const DEVICE_DOMU_IP: &str = "10.0.0.2";
+
+/// Run by `/init` once xenstored is up: the device modules and [`BRIDGE`].
+const DEVICES_INIT: &str = r#"#!/bin/sh
+for m in /lib/modules/devices/*.ko; do
+    insmod "$m" || echo "init: insmod $m failed"
+done
+ip link set lo up
+brctl addbr xenbr0 || echo "init: no bridge xenbr0"
+echo 0 > /sys/class/net/xenbr0/bridge/forward_delay
+ip addr add 10.0.0.1/24 dev xenbr0
+ip link set xenbr0 up
+"#;
+
+/// The device domU's initramfs `/init`: its modules, then its root: the
+/// ext4 disk named by `devroot=` (waiting for blkfront to show it), else
+/// the initramfs itself ([`DEVICE_DOMU_RC`]).
+const DEVICE_DOMU_INIT: &str = r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/sbin:/bin
+mkdir -p /proc /sys /dev /tmp /newroot
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+for m in /lib/modules/*.ko; do
+    insmod "$m" || echo "domu: insmod $m failed"
+done
+root=$(sed -n 's/.*devroot=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$root" ]; then
+    i=0
+    while [ ! -b "$root" ] && [ $i -lt 200 ]; do usleep 100000; i=$((i+1)); done
+    if mount -t ext4 "$root" /newroot; then
+        umount /proc /sys /dev
+        exec switch_root /newroot /init
+    fi
+    echo "domu: cannot mount $root"
+fi
+exec /bin/busybox sh /etc/rc.domu
+"#;
+
+/// The rest of the device domU's start, on either root: mounts, `eth0` at
+/// the `domuip=` address, the ready line naming the root's filesystem,
+/// then a shell on the console, forever.
+const DEVICE_DOMU_RC: &str = r#"export PATH=/sbin:/bin
+[ -e /proc/self ] || mount -t proc proc /proc
+[ -e /sys/kernel ] || mount -t sysfs sysfs /sys
+[ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev
+ip link set lo up
+addr=$(sed -n 's/.*domuip=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$addr" ]; then
+    i=0
+    while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 200 ]; do usleep 100000; i=$((i+1)); done
+    ip addr add "$addr" dev eth0
+    ip link set eth0 up
+fi
+echo "LINUX-DOMU-""READY $(uname -r) root=$(awk '$2 == "/" { t = $3 } END { print t }' /proc/mounts)"
+while true; do
+    setsid cttyhack sh
+done
+"#;
+
+/// The device domU's initramfs in the dom0 initramfs.
+pub const DEVICE_DOMU_RAMDISK: &str = "/boot/domu-dev-initrd.cpio";
+/// The ext4 root image of the device domU in dom0, gzip'ed (it is mostly
+/// zeroes); the test unpacks it to [`DEVICE_DOMU_ROOT`].
+pub const DEVICE_DOMU_ROOT_GZ: &str = "/var/xen/images/root.ext4.gz";
+/// The unpacked root image.
+pub const DEVICE_DOMU_ROOT: &str = "/var/xen/images/root.ext4";
+/// Size of the root image in MiB.
+pub const DEVICE_DOMU_ROOT_MIB: u32 = 24;
+/// Where the seeds' configurations are in dom0, verbatim.
+pub const SEEDS_DIR: &str = "/etc/xen/seeds";
+/// The device domU's configuration: root on an ext4 image (`file:`), a
+/// second disk on a loop device the test attaches at `/dev/loop7`
+/// (`phy:`), one vif on [`BRIDGE`].
+pub const DEVICE_DOMU_CONFIG: (&str, &str) = (
+    "/etc/xen/linux-dev.cfg",
+    "name = 'linux2'
+kernel = '/boot/vmlinuz'
+ramdisk = '/boot/domu-dev-initrd.cpio'
+memory = 128
+disk = [ 'file:/var/xen/images/root.ext4,xvda,w',
+         'phy:/dev/loop7,xvdb,w' ]
+vif = [ 'mac=00:16:3e:00:00:02, bridge=xenbr0' ]
+extra = 'console=hvc0 devroot=/dev/xvda domuip=10.0.0.2/24'
+",
+);
+
+/// `/sbin/poweroff` and `/sbin/reboot` of the device domU (as
+/// [`DOMU_POWEROFF`], [`DOMU_REBOOT`]; they sync the ext4 root first).
+fn domu_helpers(c: &mut Cpio, prefix: &str) {
+    c.file(&format!("{prefix}sbin/poweroff"), 0o755, DOMU_POWEROFF.as_bytes());
+    c.file(&format!("{prefix}sbin/reboot"), 0o755, DOMU_REBOOT.as_bytes());
+}
+
+/// The device domU's initramfs: busybox, its modules, [`DEVICE_DOMU_INIT`]
+/// and [`DEVICE_DOMU_RC`].
+pub fn build_device_domu_initramfs(a: &Artefacts) -> Result<Vec<u8>> {
+    let read = |p: &Path| fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let mut c = Cpio::new();
+    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "root", "etc", "lib", "lib/modules"] {
+        c.dir(d);
+    }
+    c.char_dev("dev/console", 0o600, 5, 1);
+    c.file("bin/busybox", 0o755, &read(&a.busybox)?);
+    c.symlink("bin/sh", "busybox");
+    c.file("init", 0o755, DEVICE_DOMU_INIT.as_bytes());
+    c.file("etc/rc.domu", 0o644, DEVICE_DOMU_RC.as_bytes());
+    domu_helpers(&mut c, "");
+    for (i, m) in DEVICE_DOMU_MODULES.iter().enumerate() {
+        let base = m.rsplit('/').next().unwrap_or(m);
+        c.file(&format!("lib/modules/{i}-{base}"), 0o644, &read(&a.modules_dir.join("kernel").join(m))?);
+    }
+    Ok(c.finish())
+}
+
+/// The device domU's ext4 root image, gzip'ed: busybox, `/init` (which
+/// runs [`DEVICE_DOMU_RC`]) and the poweroff/reboot helpers, made with
+/// `mke2fs -d` (e2fsprogs is installed when missing).
+pub fn build_device_domu_root(a: &Artefacts) -> Result<Vec<u8>> {
+    if !Command::new("sh").args(["-c", "command -v mke2fs >/dev/null"]).status().is_ok_and(|s| s.success()) {
+        tools::apt_install(&["e2fsprogs"])?;
+    }
+    let dir = scratch_dir().join(format!("domu-root-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let tree = dir.join("tree");
+    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "root", "etc", "lost+found"] {
+        fs::create_dir_all(tree.join(d))?;
+    }
+    fs::copy(&a.busybox, tree.join("bin/busybox")).context("copying busybox")?;
+    std::os::unix::fs::symlink("busybox", tree.join("bin/sh"))?;
+    let init = format!("#!/bin/busybox sh\n/bin/busybox --install -s /bin 2>/dev/null\n{DEVICE_DOMU_RC}");
+    fs::write(tree.join("init"), init)?;
+    fs::write(tree.join("sbin/poweroff"), DOMU_POWEROFF)?;
+    fs::write(tree.join("sbin/reboot"), DOMU_REBOOT)?;
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["init", "sbin/poweroff", "sbin/reboot", "bin/busybox"] {
+        fs::set_permissions(tree.join(f), fs::Permissions::from_mode(0o755))?;
+    }
+    let img = dir.join("root.ext4");
+    let out = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-L", "domuroot", "-E", "root_owner=0:0", "-d"])
+        .arg(&tree)
+        .arg(&img)
+        .arg(format!("{DEVICE_DOMU_ROOT_MIB}M"))
+        .output()
+        .context("running mke2fs")?;
+    if !out.status.success() {
+        bail!("mke2fs failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let gz = Command::new("gzip").arg("-c").arg(&img).output().context("running gzip")?;
+    let _ = fs::remove_dir_all(&dir);
+    if !gz.status.success() {
+        bail!("gzip failed");
+    }
+    Ok(gz.stdout)
+}
+
+/// Add the device pieces to dom0's initramfs: [`DEVICE_MODULES`],
+/// [`DEVICES_INIT`], the device domU (initramfs, root image,
+/// configuration) and the seeds' configurations in [`SEEDS_DIR`].
+fn add_device_files(c: &mut Cpio, a: &Artefacts) -> Result<()> {
+    let read = |p: &Path| fs::read(p).with_context(|| format!("reading {}", p.display()));
+    c.dir("lib/modules/devices");
+    for (i, m) in DEVICE_MODULES.iter().enumerate() {
+        let base = m.rsplit('/').next().unwrap_or(m);
+        c.file(&format!("lib/modules/devices/{i}-{base}"), 0o644, &read(&a.modules_dir.join("kernel").join(m))?);
+    }
+    c.file("etc/xen/devices-init.sh", 0o755, DEVICES_INIT.as_bytes());
+    c.file(DEVICE_DOMU_RAMDISK.trim_start_matches('/'), 0o644, &build_device_domu_initramfs(a)?);
+    c.dir("var/xen");
+    c.dir("var/xen/images");
+    c.file(DEVICE_DOMU_ROOT_GZ.trim_start_matches('/'), 0o644, &build_device_domu_root(a)?);
+    c.file(DEVICE_DOMU_CONFIG.0.trim_start_matches('/'), 0o644, DEVICE_DOMU_CONFIG.1.as_bytes());
+    c.dir(SEEDS_DIR.trim_start_matches('/'));
+    let seeds = workspace_root().join(SEEDS_SOURCE);
+    let mut names: Vec<_> = fs::read_dir(&seeds)
+        .with_context(|| format!("reading {}", seeds.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".cfg"))
+        .collect();
+    names.sort();
+    for n in names {
+        c.file(&format!("{}/{n}", SEEDS_DIR.trim_start_matches('/')), 0o644, &read(&seeds.join(&n))?);
+    }
+    Ok(())
+}
+
+/// The seeds' configurations in the workspace (verbatim copies, also the
+/// xm unit tests' data).
+pub const SEEDS_SOURCE: &str = "tools/xm/src/config/seeds";
 
 #[cfg(test)]
 mod tests {

@@ -27,7 +27,29 @@ pub const SYS_NET: &str = "/sys/class/net";
 
 const LOOP_SET_FD: libc::c_ulong = 0x4C00;
 const LOOP_CLR_FD: libc::c_ulong = 0x4C01;
+const LOOP_SET_STATUS64: libc::c_ulong = 0x4C04;
 const LOOP_CTL_GET_FREE: libc::c_ulong = 0x4C82;
+
+/// `struct loop_info64` (`linux/loop.h`): what `LOOP_SET_STATUS64` sets;
+/// only the file name is used (so that `losetup -a` names the image).
+#[repr(C)]
+struct LoopInfo64 {
+    lo_device: u64,
+    lo_inode: u64,
+    lo_rdevice: u64,
+    lo_offset: u64,
+    lo_sizelimit: u64,
+    lo_number: u32,
+    lo_encrypt_type: u32,
+    lo_encrypt_key_size: u32,
+    lo_flags: u32,
+    lo_file_name: [u8; 64],
+    lo_crypt_name: [u8; 64],
+    lo_encrypt_key: [u8; 32],
+    lo_init: [u64; 2],
+}
+
+const _: () = assert!(std::mem::size_of::<LoopInfo64>() == 232);
 const SIOCBRADDIF: libc::c_ulong = 0x89a2;
 const SIOCBRDELIF: libc::c_ulong = 0x89a3;
 
@@ -73,7 +95,33 @@ pub fn loop_attach(image: &Path, writable: bool) -> io::Result<String> {
         // SAFETY: LOOP_SET_FD takes the backing file's descriptor by value;
         // both descriptors are open for the duration of the call.
         match check(unsafe { libc::ioctl(lo.as_raw_fd(), LOOP_SET_FD, backing.as_raw_fd() as libc::c_ulong) }) {
-            Ok(_) => return Ok(dev),
+            Ok(_) => {
+                let mut info = LoopInfo64 {
+                    lo_device: 0,
+                    lo_inode: 0,
+                    lo_rdevice: 0,
+                    lo_offset: 0,
+                    lo_sizelimit: 0,
+                    lo_number: 0,
+                    lo_encrypt_type: 0,
+                    lo_encrypt_key_size: 0,
+                    lo_flags: 0,
+                    lo_file_name: [0; 64],
+                    lo_crypt_name: [0; 64],
+                    lo_encrypt_key: [0; 32],
+                    lo_init: [0; 2],
+                };
+                let name = image.as_os_str().as_encoded_bytes();
+                let n = name.len().min(info.lo_file_name.len() - 1);
+                info.lo_file_name[..n].copy_from_slice(&name[..n]);
+                // SAFETY: LOOP_SET_STATUS64 reads a loop_info64, which
+                // `info` is (size checked above), alive across the call.
+                if let Err(e) = check(unsafe { libc::ioctl(lo.as_raw_fd(), LOOP_SET_STATUS64, &info) }) {
+                    let _ = loop_detach(&dev);
+                    return Err(e);
+                }
+                return Ok(dev);
+            }
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => continue,
             Err(e) => return Err(e),
         }

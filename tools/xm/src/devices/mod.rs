@@ -453,7 +453,11 @@ pub fn list(xs: &mut Client, kind: Kind, domid: DomId) -> String {
         let fe = frontend_path(kind, domid, devid);
         let be = read(xs, &format!("{fe}/backend")).unwrap_or_default();
         let st = num(xs, format!("{fe}/state"));
-        let evt = num(xs, format!("{fe}/event-channel"));
+        // netfront with split event channels publishes a tx and an rx one.
+        let evt = match read(xs, &format!("{fe}/event-channel")) {
+            Some(e) => e.trim().to_string(),
+            None => num(xs, format!("{fe}/event-channel-tx")),
+        };
         match kind {
             Kind::Vbd => {
                 let ring = num(xs, format!("{fe}/ring-ref"));
