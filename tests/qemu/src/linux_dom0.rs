@@ -971,6 +971,119 @@ fn add_device_files(c: &mut Cpio, a: &Artefacts) -> Result<()> {
     Ok(())
 }
 
+/// Guest shells through `xm console`, for the device tests and benchmarks.
+impl LinuxDom0 {
+    /// Run `cmd` until its output contains `want` (at most `timeout`);
+    /// the output when it does, `None` when it never did.
+    pub fn poll_for(&mut self, cmd: &str, want: &str, timeout: Duration) -> Result<Option<String>> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let out = without_xen(&self.run(cmd)?.stdout);
+            if out.contains(want) {
+                return Ok(Some(out));
+            }
+            self.settle(Duration::from_secs(2));
+        }
+        Ok(None)
+    }
+
+    /// Type `cmd` at guest `name`'s shell (through `xm console`); it must
+    /// print a line `KEY=value`, with a `key` used once per guest log, and
+    /// the typed text must not contain `KEY=` (write `KEY""=`), so that its
+    /// echo, wrapped by the guest's line editor, never looks like the
+    /// answer. Returns the value, waiting at most `timeout`. A command
+    /// without an answer is typed again (twice at most): on the TCG
+    /// machine a dom0 process now and then dies of a bad TLS base right
+    /// after a fork, `xm console` among them.
+    pub fn guest_answer(&mut self, name: &str, key: &str, cmd: &str, timeout: Duration) -> Result<Option<String>> {
+        if cmd.contains('\'') || cmd.contains(&format!("{key}=")) {
+            bail!("{cmd}: no single quotes, and {key}= only in the output");
+        }
+        let grep = format!("tr -d '\\033\\r' < /var/log/xen/console/guest-{name}.log | grep '^{key}=' | tail -1");
+        for _ in 0..3 {
+            self.run(&format!("(sleep 1; echo '{cmd}'; sleep 1) | timeout 5 xm console {name} > /dev/null; true"))?;
+            if let Some(line) = self.poll_for(&grep, &format!("{key}="), timeout)? {
+                return Ok(Some(line.trim().trim_start_matches(&format!("{key}=")).to_string()));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Device throughput of a Linux domU on the reference system, as the guest
+/// measures it (busybox `dd`'s own figures; guest time on TCG is the host's
+/// wall clock through the TSC).
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceThroughput {
+    /// Sequential write of 64 MiB to a `file:` disk (`conv=fsync`), MB/s.
+    pub disk_write: f64,
+    /// Sequential read of it after dropping the guest's caches, MB/s.
+    pub disk_read: f64,
+    /// 64 MiB domU to dom0 over TCP through netback and the bridge, MB/s.
+    pub tcp: f64,
+}
+
+/// MB/s (10^6 bytes) of `bytes` moved between two readings of the guest's
+/// `/proc/uptime` (`"T0 T1"`; Debian's busybox `dd` prints no rate).
+pub fn uptime_rate(bytes: u64, answer: &str) -> Option<f64> {
+    let mut t = answer.split_whitespace().map(|s| s.parse::<f64>().ok());
+    let (t0, t1) = (t.next()??, t.next()??);
+    (t1 > t0).then(|| bytes as f64 / 1e6 / (t1 - t0))
+}
+
+/// A guest shell command timing `cmd` and answering `KEY=T0 T1` (its start
+/// and end in `/proc/uptime`).
+fn timed_guest_cmd(key: &str, cmd: &str) -> String {
+    let (k0, k1) = key.split_at(1);
+    format!("t0=$(cut -d\" \" -f1 /proc/uptime); {cmd}; t1=$(cut -d\" \" -f1 /proc/uptime); echo {k0}\"\"{k1}=$t0 $t1")
+}
+
+/// Measure [`DeviceThroughput`] with the device domU
+/// ([`DEVICE_DOMU_CONFIG`]) on a booted system, then destroy it.
+pub fn measure_device_throughput(sys: &mut LinuxDom0) -> Result<DeviceThroughput> {
+    let ok = |sys: &mut LinuxDom0, cmd: &str| -> Result<String> {
+        let o = sys.run(cmd)?;
+        if o.exit_code != 0 {
+            bail!("{cmd}: exit {}: {}{}", o.exit_code, o.stdout, o.stderr);
+        }
+        Ok(o.stdout)
+    };
+    let minutes = |m: u64| Duration::from_secs(60 * m);
+    ok(
+        sys,
+        &format!(
+            "gunzip -c {DEVICE_DOMU_ROOT_GZ} > {DEVICE_DOMU_ROOT} && dd if=/dev/zero of=/var/xen/images/data.img bs=1M count=8 2>/dev/null \
+             && losetup /dev/loop7 /var/xen/images/data.img && dd if=/dev/zero of=/var/xen/images/bench.img bs=1M count=64 2>/dev/null"
+        ),
+    )?;
+    ok(sys, &format!("xm create {}", DEVICE_DOMU_CONFIG.0))?;
+    let ready = "grep -c LINUX-DOMU-READY /var/log/xen/console/guest-linux2.log";
+    if sys.poll_for(ready, "1", minutes(4))?.is_none() {
+        bail!("the device domU did not start");
+    }
+    const BYTES: u64 = 64 << 20;
+    let rate = |sys: &mut LinuxDom0, key: &str, cmd: &str| -> Result<f64> {
+        let cmd = timed_guest_cmd(key, cmd);
+        let answer = sys.guest_answer("linux2", key, &cmd, minutes(5))?.with_context(|| format!("no answer to {cmd}"))?;
+        uptime_rate(BYTES, &answer).with_context(|| format!("no times in {answer:?}"))
+    };
+    ok(sys, "xm block-attach linux2 file:/var/xen/images/bench.img xvdc w")?;
+    sys.guest_answer(
+        "linux2",
+        "BX",
+        "i=0; while [ ! -b /dev/xvdc ] && [ $i -lt 100 ]; do usleep 100000; i=$((i+1)); done; echo B\"\"X=$(cat /sys/block/xvdc/size)",
+        minutes(2),
+    )?
+    .filter(|s| s == "131072")
+    .context("the benchmark disk did not show in the guest")?;
+    let disk_write = rate(sys, "BW", "dd if=/dev/zero of=/dev/xvdc bs=1M count=64 conv=fsync 2> /dev/null")?;
+    let disk_read = rate(sys, "BR", "echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/xvdc of=/dev/null bs=1M 2> /dev/null")?;
+    ok(sys, "(sleep 900 | nc -l -p 5002 > /dev/null) < /dev/null > /dev/null 2>&1 &")?;
+    let tcp = rate(sys, "BT", &format!("dd if=/dev/zero bs=64k count=1024 2> /dev/null | nc {DOM0_IP} 5002 > /dev/null"))?;
+    ok(sys, "xm destroy linux2 && losetup -d /dev/loop7 && rm -f /var/xen/images/bench.img")?;
+    Ok(DeviceThroughput { disk_write, disk_read, tcp })
+}
+
 /// The seeds' configurations in the workspace (verbatim copies, also the
 /// xm unit tests' data).
 pub const SEEDS_SOURCE: &str = "tools/xm/src/config/seeds";
@@ -995,6 +1108,15 @@ mod tests {
         assert_eq!(u32::from_str_radix(size, 16).unwrap(), 3);
         assert!(bytes.windows(10).any(|w| w == b"TRAILER!!!"));
         assert_eq!(bytes.len() % 4, 0);
+    }
+
+    #[test]
+    fn rates_from_uptimes() {
+        let r = uptime_rate(64_000_000, "100.50 104.50").unwrap();
+        assert!((r - 16.0).abs() < 1e-9, "{r}");
+        assert_eq!(uptime_rate(1, "5.00 5.00"), None);
+        assert_eq!(uptime_rate(1, "5.00"), None);
+        assert_eq!(timed_guest_cmd("BW", "true"), "t0=$(cut -d\" \" -f1 /proc/uptime); true; t1=$(cut -d\" \" -f1 /proc/uptime); echo B\"\"W=$t0 $t1");
     }
 
     #[test]
