@@ -20,6 +20,14 @@
 //!   and the initramfs as modules);
 //! * [`LinuxDom0`]: a booted system driven over the serial console, one
 //!   command at a time, with each command's output and exit status.
+//! * virtual devices (issue 14, `add_device_files`): dom0's `loop`,
+//!   bridge, `xen-blkback` and `xen-netback` modules and a bridge
+//!   [`BRIDGE`] at [`DOM0_IP`] (set up by `/etc/xen/devices-init.sh`), a
+//!   device domU ([`DEVICE_DOMU_CONFIG`]: blkfront, netfront and ext4 in its
+//!   initramfs, its root an ext4 image made with `mke2fs -d`), the seeds'
+//!   configurations in [`SEEDS_DIR`]; [`LinuxDom0::guest_answer`] types
+//!   commands at a guest's shell, [`measure_device_throughput`] times its
+//!   disk and network.
 //!
 //! `/init` starts `xenstored` and then `xenconsoled` before the shell (logs
 //! in [`XENSTORED_LOG`], [`XENCONSOLED_LOG`]); `xenstored` serves the unix
@@ -828,7 +836,7 @@ exec /bin/busybox sh /etc/rc.domu
 const DEVICE_DOMU_RC: &str = r#"export PATH=/sbin:/bin
 [ -e /proc/self ] || mount -t proc proc /proc
 [ -e /sys/kernel ] || mount -t sysfs sysfs /sys
-[ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev
+[ -c /dev/null ] || mount -t devtmpfs devtmpfs /dev
 ip link set lo up
 addr=$(sed -n 's/.*domuip=\([^ ]*\).*/\1/p' /proc/cmdline)
 if [ -n "$addr" ]; then
@@ -877,8 +885,8 @@ fn domu_helpers(c: &mut Cpio, prefix: &str) {
     c.file(&format!("{prefix}sbin/reboot"), 0o755, DOMU_REBOOT.as_bytes());
 }
 
-/// The device domU's initramfs: busybox, its modules, [`DEVICE_DOMU_INIT`]
-/// and [`DEVICE_DOMU_RC`].
+/// The device domU's initramfs: busybox, its modules, `DEVICE_DOMU_INIT`
+/// and `DEVICE_DOMU_RC`.
 pub fn build_device_domu_initramfs(a: &Artefacts) -> Result<Vec<u8>> {
     let read = |p: &Path| fs::read(p).with_context(|| format!("reading {}", p.display()));
     let mut c = Cpio::new();
@@ -899,7 +907,7 @@ pub fn build_device_domu_initramfs(a: &Artefacts) -> Result<Vec<u8>> {
 }
 
 /// The device domU's ext4 root image, gzip'ed: busybox, `/init` (which
-/// runs [`DEVICE_DOMU_RC`]) and the poweroff/reboot helpers, made with
+/// runs `DEVICE_DOMU_RC`) and the poweroff/reboot helpers, made with
 /// `mke2fs -d` (e2fsprogs is installed when missing).
 pub fn build_device_domu_root(a: &Artefacts) -> Result<Vec<u8>> {
     if !Command::new("sh").args(["-c", "command -v mke2fs >/dev/null"]).status().is_ok_and(|s| s.success()) {
@@ -913,7 +921,11 @@ pub fn build_device_domu_root(a: &Artefacts) -> Result<Vec<u8>> {
     }
     fs::copy(&a.busybox, tree.join("bin/busybox")).context("copying busybox")?;
     std::os::unix::fs::symlink("busybox", tree.join("bin/sh"))?;
-    let init = format!("#!/bin/busybox sh\n/bin/busybox --install -s /bin 2>/dev/null\n{DEVICE_DOMU_RC}");
+    // devtmpfs before anything is redirected to /dev/null: that would
+    // make it a regular file on the ext4 root.
+    let init = format!(
+        "#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs devtmpfs /dev\n/bin/busybox --install -s /bin 2>/dev/null\n{DEVICE_DOMU_RC}"
+    );
     fs::write(tree.join("init"), init)?;
     fs::write(tree.join("sbin/poweroff"), DOMU_POWEROFF)?;
     fs::write(tree.join("sbin/reboot"), DOMU_REBOOT)?;

@@ -247,7 +247,7 @@ fn vbd_and_vif_on_xen() {
         &mut sys,
         "linux2",
         "W1",
-        "echo tok-7391 > /root/token && echo raw-5820 | dd of=/dev/xvdb conv=fsync 2>/dev/null && sync && echo W1\"\"=done",
+        "[ -b /dev/xvdb ] && [ -c /dev/urandom ] && echo tok-7391 > /root/token && echo raw-5820 | dd of=/dev/xvdb conv=fsync 2>/dev/null && sync && echo W1\"\"=done",
         30,
     );
     assert_eq!(w, "done");
@@ -321,7 +321,7 @@ fn vbd_and_vif_on_xen() {
     wait_for(&mut sys, again, "rebooted", 240);
     let id2 = sys.sh_ok("xm domid linux2").trim().to_string();
     assert_ne!(id, id2);
-    let r = guest(&mut sys, "linux2", "R1", "echo R1\"\"=$(cat /root/token),$(head -c 8 /dev/xvdb)", 30);
+    let r = guest(&mut sys, "linux2", "R1", "[ -b /dev/xvdb ] && echo R1\"\"=$(cat /root/token),$(head -c 8 /dev/xvdb)", 30);
     assert_eq!(r, "tok-7391,raw-5820");
     assert_eq!(sys.sh_ok("xenstore-list /local/domain/0/backend/vbd"), format!("{id2}\n"));
 
@@ -332,7 +332,7 @@ fn vbd_and_vif_on_xen() {
     sys.sh_ok(&format!("xm create {cfg}"));
     let again = "[ $(grep -c LINUX-DOMU-READY /var/log/xen/console/guest-linux2.log) -ge 3 ] && echo created";
     wait_for(&mut sys, again, "created", 240);
-    let r = guest(&mut sys, "linux2", "R2", "echo R2\"\"=$(cat /root/token),$(head -c 8 /dev/xvdb)", 30);
+    let r = guest(&mut sys, "linux2", "R2", "[ -b /dev/xvdb ] && echo R2\"\"=$(cat /root/token),$(head -c 8 /dev/xvdb)", 30);
     assert_eq!(r, "tok-7391,raw-5820");
     sys.sh_ok("xm shutdown -w linux2");
     assert_eq!(sys.xm_names(), names0);

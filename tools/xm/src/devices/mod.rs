@@ -26,6 +26,7 @@
 
 pub mod hotplug;
 pub mod nodes;
+pub mod stderr_log;
 
 use std::fmt::Write as _;
 use std::path::Path;
