@@ -474,3 +474,156 @@ pub fn list(xs: &mut Client, kind: Kind, domid: DomId) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! The xenstore side against a xenstored in this process (the dom0 side
+    //! needs root and Xen's backends: the QEMU test `xm_devices` covers it).
+    use super::*;
+    use crate::config::DiskMode;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    struct Daemon {
+        socket: PathBuf,
+        stop: Arc<AtomicBool>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Daemon {
+        fn start(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("xm-dev-{}-{name}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let socket = dir.join("socket");
+            let config = xenstore::daemon::Config { socket: socket.clone(), domains: false, ..Default::default() };
+            let stop = Arc::new(AtomicBool::new(false));
+            let s = stop.clone();
+            // The daemon is not `Send`: built in its thread.
+            let thread = std::thread::spawn(move || {
+                let mut d = xenstore::daemon::Daemon::new(&config).unwrap();
+                while !s.load(Ordering::Relaxed) {
+                    d.turn(Duration::from_millis(20)).unwrap();
+                }
+            });
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Client::connect(&socket).is_err() {
+                assert!(Instant::now() < deadline, "xenstored did not start");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Daemon { socket, stop, thread: Some(thread) }
+        }
+
+        fn client(&self) -> Client {
+            Client::connect(&self.socket).unwrap()
+        }
+    }
+
+    impl Drop for Daemon {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+            if let Some(dir) = self.socket.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    fn vif(spec: &str) -> VifPlan {
+        let (v, _) = Vif::parse(spec).unwrap();
+        VifPlan::new(&v, 0, "00:16:3e:00:00:01".parse().unwrap(), "xenbr0")
+    }
+
+    #[test]
+    fn find_list_and_teardown() {
+        let d = Daemon::start("find");
+        let mut xs = d.client();
+        let dom = DomId(5);
+        let disk = Disk::parse("phy:/dev/sdz,xvdb,r").unwrap();
+        let backing = DiskBacking { params: "/dev/sdz".into(), major: 8, minor: 16, node: "/dev/sdz".into() };
+        domstore::write_nodes(&mut xs, &nodes::vbd_nodes(dom, &disk, &backing)).unwrap();
+        let mut plan = vif("mac=00:16:3e:00:00:22");
+        plan.devid = 1;
+        domstore::write_nodes(&mut xs, &nodes::vif_nodes(dom, &plan)).unwrap();
+
+        assert_eq!(find_device(&mut xs, Kind::Vbd, dom, "xvdb").unwrap(), 51728);
+        assert_eq!(find_device(&mut xs, Kind::Vbd, dom, "51728").unwrap(), 51728);
+        assert_eq!(find_device(&mut xs, Kind::Vif, dom, "1").unwrap(), 1);
+        assert_eq!(find_device(&mut xs, Kind::Vif, dom, "00:16:3E:00:00:22").unwrap(), 1);
+        assert_eq!(
+            find_device(&mut xs, Kind::Vbd, dom, "xvdc").unwrap_err().to_string(),
+            "domain 5 has no vbd 'xvdc'"
+        );
+        assert_eq!(next_vif_devid(&mut xs, dom), 2);
+        assert_eq!(next_vif_devid(&mut xs, DomId(6)), 0);
+
+        // The guest's frontend publishes its ring and connects.
+        let fe = frontend_path(Kind::Vbd, dom, 51728);
+        xs.write(TxId::NONE, &format!("{fe}/ring-ref"), b"8").unwrap();
+        xs.write(TxId::NONE, &format!("{fe}/event-channel"), b"9").unwrap();
+        xs.write(TxId::NONE, &format!("{fe}/state"), b"4").unwrap();
+        assert_eq!(
+            list(&mut xs, Kind::Vbd, dom),
+            "Vdev  BE handle state evt-ch ring-ref BE-path\n51728 0  0      4     9      8        /local/domain/0/backend/vbd/5/51728\n"
+        );
+        let l = list(&mut xs, Kind::Vif, dom);
+        assert!(l.lines().nth(1).is_some_and(|l| l.starts_with("1   0      00:16:3e:00:00:22 1      1     -1 ")), "{l}");
+
+        // Attaching on a taken number is refused before anything is done.
+        let e = attach_disk(&mut xs, dom, &disk).unwrap_err();
+        assert_eq!(e.to_string(), "domain 5 already has vbd xvdb");
+
+        // A closed frontend: detach removes the device without waiting.
+        xs.write(TxId::NONE, &format!("{fe}/state"), b"6").unwrap();
+        detach(&mut xs, Kind::Vbd, dom, 51728, false).unwrap();
+        assert!(read(&mut xs, &backend_path(Kind::Vbd, dom, 51728)).is_none());
+        assert!(read(&mut xs, &fe).is_none());
+
+        // Teardown removes what is left, directories included.
+        teardown_all(&mut xs, dom);
+        for p in [backend_dir(Kind::Vif, dom), frontend_dir(Kind::Vif, dom), backend_dir(Kind::Vbd, dom)] {
+            assert!(read(&mut xs, &p).is_none(), "{p} left");
+        }
+    }
+
+    #[test]
+    fn shared_writable_image_is_refused_before_any_loop_device() {
+        let d = Daemon::start("share");
+        let mut xs = d.client();
+        let img = std::env::temp_dir().join(format!("xm-dev-{}.img", std::process::id()));
+        std::fs::write(&img, [0u8; 512]).unwrap();
+        let canon = std::fs::canonicalize(&img).unwrap().display().to_string();
+        // Domain 3 has it writable.
+        let theirs = Disk::parse(&format!("file:{canon},xvda,w")).unwrap();
+        let backing = DiskBacking { params: canon.clone(), major: 7, minor: 0, node: "/dev/loop0".into() };
+        domstore::write_nodes(&mut xs, &nodes::vbd_nodes(DomId(3), &theirs, &backing)).unwrap();
+        for mode in ["w", "r"] {
+            let mine = Disk::parse(&format!("file:{},xvda,{mode}", img.display())).unwrap();
+            assert!(mine.mode != DiskMode::ForceReadWrite);
+            let e = attach_disk(&mut xs, DomId(4), &mine).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("disk file:{}: already used by domain 3 in mode 'w' (use mode w! to share it writable)", img.display())
+            );
+        }
+        assert!(read(&mut xs, &backend_dir(Kind::Vbd, DomId(4))).is_none(), "nothing written for domain 4");
+        // Missing images and tap: disks are refused with the uname.
+        let e = attach_disk(&mut xs, DomId(4), &Disk::parse("file:/nonexistent/x.img,xvda,w").unwrap()).unwrap_err();
+        assert_eq!(e.to_string(), "disk file:/nonexistent/x.img: No such file or directory (os error 2)");
+        let e = attach_disk(&mut xs, DomId(4), &Disk::parse("tap:aio:/x.img,xvda,w").unwrap()).unwrap_err();
+        assert!(e.to_string().starts_with("disk tap:aio:/x.img: tap: disks need blktap"), "{e}");
+        let _ = std::fs::remove_file(&img);
+    }
+
+    #[test]
+    fn vif_on_a_missing_bridge_is_refused_before_its_nodes() {
+        let d = Daemon::start("bridge");
+        let mut xs = d.client();
+        let (v, _) = Vif::parse("bridge=nosuchbr0").unwrap();
+        let e = attach_vif(&mut xs, DomId(4), &v, 0).unwrap_err();
+        assert_eq!(e.to_string(), "vif 0: bridge 'nosuchbr0' does not exist in dom0");
+        assert!(read(&mut xs, &backend_dir(Kind::Vif, DomId(4))).is_none());
+    }
+}
