@@ -6,6 +6,9 @@
 //! then attaching to its console ([`crate::consoled::attach`]).
 //! `destroy`, `shutdown [-w]`, `reboot`, `console`, `mem-set`, `mem-max`
 //! and `vcpu-set` need xenstore as well ([`run_lifecycle`]).
+//! `block-attach`, `block-detach`, `block-list`, `network-attach`,
+//! `network-detach` and `network-list` work on a running domain's virtual
+//! devices ([`run_device_command`], [`crate::devices`]).
 //! `info`, `list`,
 //! `dmesg`, `pause`, `unpause`, `domid`, `domname`, `uptime`,
 //! `vcpu-list` and `sched-credit` open `/dev/xen/privcmd` and run
@@ -437,6 +440,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
                 let mut xs = Client::connect_timeout(xs::socket_path(), CREATE_XS_TIMEOUT).ok();
                 if xs.is_none() {
                     writeln!(err, "xm: no xenstored at {}: the domain runs without xenstore", xs::socket_path().display())?;
+                    if !cfg.disks.is_empty() || !cfg.vifs.is_empty() {
+                        writeln!(err, "xm: without xenstore its disks and network interfaces are not set up")?;
+                    }
                 }
                 let path = std::fs::canonicalize(config).unwrap_or_else(|_| config.clone());
                 let src = ConfigSource { path: path.display().to_string(), overrides: overrides.clone() };
@@ -681,6 +687,21 @@ mod tests {
         assert!(parse(&["migrate", "--live", "g", "host"]).is_ok());
         assert!(parse(&["vcpu-set", "g", "0"]).is_err());
         assert_eq!(parse(&["vcpu-list"]).unwrap().command.name(), "vcpu-list");
+    }
+
+    #[test]
+    fn parses_device_commands() {
+        let c = parse(&["block-attach", "g", "phy:/dev/vg/x", "xvdb", "w!"]).unwrap().command;
+        assert!(matches!(&c, Command::BlockAttach { mode, .. } if mode == "w!"));
+        assert!(is_device_command(&c) && !uses_xenstore(&c) && !uses_hypervisor(&c));
+        assert!(parse(&["block-attach", "g", "phy:/dev/vg/x", "xvdb"]).is_err());
+        assert!(matches!(parse(&["block-detach", "-f", "g", "xvdb"]).unwrap().command, Command::BlockDetach { force: true, .. }));
+        let c = parse(&["network-attach", "g", "mac=00:16:3e:00:00:01", "bridge=xenbr1"]).unwrap().command;
+        assert!(matches!(&c, Command::NetworkAttach { items, .. } if items.len() == 2));
+        assert!(matches!(parse(&["network-detach", "g", "1"]).unwrap().command, Command::NetworkDetach { force: false, .. }));
+        for (args, name) in [(["block-list", "g"], "block-list"), (["network-list", "g"], "network-list")] {
+            assert_eq!(parse(&args).unwrap().command.name(), name);
+        }
     }
 
     #[test]
