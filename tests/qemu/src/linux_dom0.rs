@@ -20,6 +20,14 @@
 //!   and the initramfs as modules);
 //! * [`LinuxDom0`]: a booted system driven over the serial console, one
 //!   command at a time, with each command's output and exit status.
+//! * virtual devices (issue 14, `add_device_files`): dom0's `loop`,
+//!   bridge, `xen-blkback` and `xen-netback` modules and a bridge
+//!   [`BRIDGE`] at [`DOM0_IP`] (set up by `/etc/xen/devices-init.sh`), a
+//!   device domU ([`DEVICE_DOMU_CONFIG`]: blkfront, netfront and ext4 in its
+//!   initramfs, its root an ext4 image made with `mke2fs -d`), the seeds'
+//!   configurations in [`SEEDS_DIR`]; [`LinuxDom0::guest_answer`] types
+//!   commands at a guest's shell, [`measure_device_throughput`] times its
+//!   disk and network.
 //!
 //! `/init` starts `xenstored` and then `xenconsoled` before the shell (logs
 //! in [`XENSTORED_LOG`], [`XENCONSOLED_LOG`]); `xenstored` serves the unix
@@ -144,6 +152,7 @@ while [ ! -S /run/xenstored/socket ] && [ $i -lt 100 ]; do
     i=$((i+1))
 done
 [ -S /run/xenstored/socket ] || echo "init: xenstored did not start"
+[ -x /etc/xen/devices-init.sh ] && /etc/xen/devices-init.sh
 mkdir -p /var/log/xen/console /run/xenconsoled
 xenconsoled > /tmp/xenconsoled.log 2>&1 &
 echo 1 > /proc/sys/kernel/printk
@@ -156,7 +165,7 @@ if grep -q xmdriver=1 /proc/cmdline; then
     done
 fi
 echo XM-DOM0-""READY
-echo "Xen 4.17 + Linux dom0; xm is /usr/sbin/xm. Ctrl-A X quits QEMU."
+echo "Linux dom0 ready; xm is /usr/sbin/xm. Ctrl-A X quits QEMU."
 while true; do
     setsid cttyhack sh -l
 done
@@ -400,6 +409,7 @@ pub fn build_initramfs(a: &Artefacts, t: &StaticTools) -> Result<Vec<u8>> {
     for name in XENSTORE_LINKS {
         c.symlink(&format!("usr/bin/xenstore-{name}"), "xenstore");
     }
+    add_device_files(&mut c, a)?;
     Ok(c.finish())
 }
 
@@ -881,6 +891,233 @@ pub fn dom0_network_up(sys: &mut LinuxDom0, cidr: &str) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------
+// Virtual disks and networks (issue 14): the dom0 backend modules, a
+// bridge, a Linux domU whose root is an ext4 image, and its configuration.
+// ---------------------------------------------------------------------
+
+/// Dom0's modules for virtual devices, in load order, as paths under
+/// `kernel/`: loop devices for `file:` disks, the bridge (with `llc` and
+/// `stp`), and the block and network backends.
+pub const DEVICE_MODULES: &[&str] = &[
+    "drivers/block/loop.ko",
+    "net/llc/llc.ko",
+    "net/802/stp.ko",
+    "net/bridge/bridge.ko",
+    "drivers/block/xen-blkback/xen-blkback.ko",
+    "drivers/net/xen-netback/xen-netback.ko",
+];
+
+/// The device domU's modules, in load order, as paths under `kernel/`:
+/// ext4 (with what it needs) and the block and network frontends.
+pub const DEVICE_DOMU_MODULES: &[&str] = &[
+    "lib/crc16.ko",
+    "fs/mbcache.ko",
+    "fs/jbd2/jbd2.ko",
+    "crypto/crc32c_generic.ko",
+    "fs/ext4/ext4.ko",
+    "drivers/block/xen-blkfront.ko",
+    "drivers/net/xen-netfront.ko",
+];
+
+/// Dom0's bridge for domU networks and its address.
+pub const BRIDGE: &str = "xenbr0";
+/// Dom0's address on [`BRIDGE`].
+pub const DOM0_IP: &str = "10.0.0.1";
+/// The device domU's address (set by its init from `domuip=`).
+pub const DEVICE_DOMU_IP: &str = "10.0.0.2";
+
+/// Run by `/init` once xenstored is up: the device modules and [`BRIDGE`].
+const DEVICES_INIT: &str = r#"#!/bin/sh
+for m in /lib/modules/devices/*.ko; do
+    insmod "$m" || echo "init: insmod $m failed"
+done
+ip link set lo up
+brctl addbr xenbr0 || echo "init: no bridge xenbr0"
+echo 0 > /sys/class/net/xenbr0/bridge/forward_delay
+ip addr add 10.0.0.1/24 dev xenbr0
+ip link set xenbr0 up
+"#;
+
+/// The device domU's initramfs `/init`: its modules, then its root: the
+/// ext4 disk named by `devroot=` (waiting for blkfront to show it), else
+/// the initramfs itself ([`DEVICE_DOMU_RC`]).
+const DEVICE_DOMU_INIT: &str = r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/sbin:/bin
+mkdir -p /proc /sys /dev /tmp /newroot
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+for m in /lib/modules/*.ko; do
+    insmod "$m" || echo "domu: insmod $m failed"
+done
+root=$(sed -n 's/.*devroot=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$root" ]; then
+    i=0
+    while [ ! -b "$root" ] && [ $i -lt 200 ]; do usleep 100000; i=$((i+1)); done
+    if mount -t ext4 "$root" /newroot; then
+        umount /proc /sys /dev
+        exec switch_root /newroot /init
+    fi
+    echo "domu: cannot mount $root"
+fi
+exec /bin/busybox sh /etc/rc.domu
+"#;
+
+/// The rest of the device domU's start, on either root: mounts, `eth0` at
+/// the `domuip=` address, the ready line naming the root's filesystem,
+/// then a shell on the console, forever.
+const DEVICE_DOMU_RC: &str = r#"export PATH=/sbin:/bin
+[ -e /proc/self ] || mount -t proc proc /proc
+[ -e /sys/kernel ] || mount -t sysfs sysfs /sys
+[ -c /dev/null ] || mount -t devtmpfs devtmpfs /dev
+ip link set lo up
+addr=$(sed -n 's/.*domuip=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$addr" ]; then
+    i=0
+    while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 200 ]; do usleep 100000; i=$((i+1)); done
+    ip addr add "$addr" dev eth0
+    ip link set eth0 up
+fi
+echo "LINUX-DOMU-""READY $(uname -r) root=$(awk '$2 == "/" { t = $3 } END { print t }' /proc/mounts)"
+while true; do
+    setsid cttyhack sh
+done
+"#;
+
+/// The device domU's initramfs in the dom0 initramfs.
+pub const DEVICE_DOMU_RAMDISK: &str = "/boot/domu-dev-initrd.cpio";
+/// The ext4 root image of the device domU in dom0, gzip'ed (it is mostly
+/// zeroes); the test unpacks it to [`DEVICE_DOMU_ROOT`].
+pub const DEVICE_DOMU_ROOT_GZ: &str = "/var/xen/images/root.ext4.gz";
+/// The unpacked root image.
+pub const DEVICE_DOMU_ROOT: &str = "/var/xen/images/root.ext4";
+/// Size of the root image in MiB.
+pub const DEVICE_DOMU_ROOT_MIB: u32 = 24;
+/// Where the seeds' configurations are in dom0, verbatim.
+pub const SEEDS_DIR: &str = "/etc/xen/seeds";
+/// The device domU's configuration: root on an ext4 image (`file:`), a
+/// second disk on a loop device the test attaches at `/dev/loop7`
+/// (`phy:`), one vif on [`BRIDGE`].
+pub const DEVICE_DOMU_CONFIG: (&str, &str) = (
+    "/etc/xen/linux-dev.cfg",
+    "name = 'linux2'
+kernel = '/boot/vmlinuz'
+ramdisk = '/boot/domu-dev-initrd.cpio'
+memory = 128
+disk = [ 'file:/var/xen/images/root.ext4,xvda,w',
+         'phy:/dev/loop7,xvdb,w' ]
+vif = [ 'mac=00:16:3e:00:00:02, bridge=xenbr0' ]
+extra = 'console=hvc0 devroot=/dev/xvda domuip=10.0.0.2/24'
+",
+);
+
+/// `/sbin/poweroff` and `/sbin/reboot` of the device domU (as
+/// [`DOMU_POWEROFF`], [`DOMU_REBOOT`]; they sync the ext4 root first).
+fn domu_helpers(c: &mut Cpio, prefix: &str) {
+    c.file(&format!("{prefix}sbin/poweroff"), 0o755, DOMU_POWEROFF.as_bytes());
+    c.file(&format!("{prefix}sbin/reboot"), 0o755, DOMU_REBOOT.as_bytes());
+}
+
+/// The device domU's initramfs: busybox, its modules, `DEVICE_DOMU_INIT`
+/// and `DEVICE_DOMU_RC`.
+pub fn build_device_domu_initramfs(a: &Artefacts) -> Result<Vec<u8>> {
+    let read = |p: &Path| fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let mut c = Cpio::new();
+    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "root", "etc", "lib", "lib/modules"] {
+        c.dir(d);
+    }
+    c.char_dev("dev/console", 0o600, 5, 1);
+    c.file("bin/busybox", 0o755, &read(&a.busybox)?);
+    c.symlink("bin/sh", "busybox");
+    c.file("init", 0o755, DEVICE_DOMU_INIT.as_bytes());
+    c.file("etc/rc.domu", 0o644, DEVICE_DOMU_RC.as_bytes());
+    domu_helpers(&mut c, "");
+    for (i, m) in DEVICE_DOMU_MODULES.iter().enumerate() {
+        let base = m.rsplit('/').next().unwrap_or(m);
+        c.file(&format!("lib/modules/{i}-{base}"), 0o644, &read(&a.modules_dir.join("kernel").join(m))?);
+    }
+    Ok(c.finish())
+}
+
+/// The device domU's ext4 root image, gzip'ed: busybox, `/init` (which
+/// runs `DEVICE_DOMU_RC`) and the poweroff/reboot helpers, made with
+/// `mke2fs -d` (e2fsprogs is installed when missing).
+pub fn build_device_domu_root(a: &Artefacts) -> Result<Vec<u8>> {
+    if !Command::new("sh").args(["-c", "command -v mke2fs >/dev/null"]).status().is_ok_and(|s| s.success()) {
+        tools::apt_install(&["e2fsprogs"])?;
+    }
+    let dir = scratch_dir().join(format!("domu-root-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let tree = dir.join("tree");
+    for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "root", "etc", "lost+found"] {
+        fs::create_dir_all(tree.join(d))?;
+    }
+    fs::copy(&a.busybox, tree.join("bin/busybox")).context("copying busybox")?;
+    std::os::unix::fs::symlink("busybox", tree.join("bin/sh"))?;
+    // devtmpfs before anything is redirected to /dev/null: that would
+    // make it a regular file on the ext4 root.
+    let init = format!(
+        "#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs devtmpfs /dev\n/bin/busybox --install -s /bin 2>/dev/null\n{DEVICE_DOMU_RC}"
+    );
+    fs::write(tree.join("init"), init)?;
+    fs::write(tree.join("sbin/poweroff"), DOMU_POWEROFF)?;
+    fs::write(tree.join("sbin/reboot"), DOMU_REBOOT)?;
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["init", "sbin/poweroff", "sbin/reboot", "bin/busybox"] {
+        fs::set_permissions(tree.join(f), fs::Permissions::from_mode(0o755))?;
+    }
+    let img = dir.join("root.ext4");
+    let out = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-L", "domuroot", "-E", "root_owner=0:0", "-d"])
+        .arg(&tree)
+        .arg(&img)
+        .arg(format!("{DEVICE_DOMU_ROOT_MIB}M"))
+        .output()
+        .context("running mke2fs")?;
+    if !out.status.success() {
+        bail!("mke2fs failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let gz = Command::new("gzip").arg("-c").arg(&img).output().context("running gzip")?;
+    let _ = fs::remove_dir_all(&dir);
+    if !gz.status.success() {
+        bail!("gzip failed");
+    }
+    Ok(gz.stdout)
+}
+
+/// Add the device pieces to dom0's initramfs: [`DEVICE_MODULES`],
+/// [`DEVICES_INIT`], the device domU (initramfs, root image,
+/// configuration) and the seeds' configurations in [`SEEDS_DIR`].
+fn add_device_files(c: &mut Cpio, a: &Artefacts) -> Result<()> {
+    let read = |p: &Path| fs::read(p).with_context(|| format!("reading {}", p.display()));
+    c.dir("lib/modules/devices");
+    for (i, m) in DEVICE_MODULES.iter().enumerate() {
+        let base = m.rsplit('/').next().unwrap_or(m);
+        c.file(&format!("lib/modules/devices/{i}-{base}"), 0o644, &read(&a.modules_dir.join("kernel").join(m))?);
+    }
+    c.file("etc/xen/devices-init.sh", 0o755, DEVICES_INIT.as_bytes());
+    c.file(DEVICE_DOMU_RAMDISK.trim_start_matches('/'), 0o644, &build_device_domu_initramfs(a)?);
+    c.dir("var/xen");
+    c.dir("var/xen/images");
+    c.file(DEVICE_DOMU_ROOT_GZ.trim_start_matches('/'), 0o644, &build_device_domu_root(a)?);
+    c.file(DEVICE_DOMU_CONFIG.0.trim_start_matches('/'), 0o644, DEVICE_DOMU_CONFIG.1.as_bytes());
+    c.dir(SEEDS_DIR.trim_start_matches('/'));
+    let seeds = workspace_root().join(SEEDS_SOURCE);
+    let mut names: Vec<_> = fs::read_dir(&seeds)
+        .with_context(|| format!("reading {}", seeds.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".cfg"))
+        .collect();
+    names.sort();
+    for n in names {
+        c.file(&format!("{}/{n}", SEEDS_DIR.trim_start_matches('/')), 0o644, &read(&seeds.join(&n))?);
+    }
+    Ok(())
+}
+
 /// Type `line` (no single quotes) at the shell of domU `dom` through `xm
 /// console` and return the value after the `RES=` it prints (write
 /// `R""ES=` in `line`, so that the echoed typing does not match), or
@@ -942,6 +1179,123 @@ pub fn boot_migration_pair(iso: &Path, extra_a: Vec<String>) -> Result<(LinuxDom
     }
 }
 
+/// Guest shells through `xm console`, for the device tests and benchmarks.
+impl LinuxDom0 {
+    /// Run `cmd` until its output contains `want` (at most `timeout`);
+    /// the output when it does, `None` when it never did.
+    pub fn poll_for(&mut self, cmd: &str, want: &str, timeout: Duration) -> Result<Option<String>> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let out = without_xen(&self.run(cmd)?.stdout);
+            if out.contains(want) {
+                return Ok(Some(out));
+            }
+            self.settle(Duration::from_secs(2));
+        }
+        Ok(None)
+    }
+
+    /// Type `cmd` at guest `name`'s shell (through `xm console`); it must
+    /// print a line `KEY=value`, with a `key` used once per guest log, and
+    /// the typed text must not contain `KEY=` (write `KEY""=`), so that its
+    /// echo, wrapped by the guest's line editor, never looks like the
+    /// answer. Returns the value, waiting at most `timeout`. A command
+    /// without an answer is typed again (twice at most): on the TCG
+    /// machine a dom0 process now and then dies of a bad TLS base right
+    /// after a fork, `xm console` among them.
+    pub fn guest_answer(&mut self, name: &str, key: &str, cmd: &str, timeout: Duration) -> Result<Option<String>> {
+        if cmd.contains('\'') || cmd.contains(&format!("{key}=")) {
+            bail!("{cmd}: no single quotes, and {key}= only in the output");
+        }
+        let grep = format!("tr -d '\\033\\r' < /var/log/xen/console/guest-{name}.log | grep '^{key}=' | tail -1");
+        for _ in 0..3 {
+            self.run(&format!("(sleep 1; echo '{cmd}'; sleep 1) | timeout 5 xm console {name} > /dev/null; true"))?;
+            if let Some(line) = self.poll_for(&grep, &format!("{key}="), timeout)? {
+                return Ok(Some(line.trim().trim_start_matches(&format!("{key}=")).to_string()));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Device throughput of a Linux domU on the reference system, as the guest
+/// measures it (busybox `dd`'s own figures; guest time on TCG is the host's
+/// wall clock through the TSC).
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceThroughput {
+    /// Sequential write of 64 MiB to a `file:` disk (`conv=fsync`), MB/s.
+    pub disk_write: f64,
+    /// Sequential read of it after dropping the guest's caches, MB/s.
+    pub disk_read: f64,
+    /// 64 MiB domU to dom0 over TCP through netback and the bridge, MB/s.
+    pub tcp: f64,
+}
+
+/// MB/s (10^6 bytes) of `bytes` moved between two readings of the guest's
+/// `/proc/uptime` (`"T0 T1"`; Debian's busybox `dd` prints no rate).
+pub fn uptime_rate(bytes: u64, answer: &str) -> Option<f64> {
+    let mut t = answer.split_whitespace().map(|s| s.parse::<f64>().ok());
+    let (t0, t1) = (t.next()??, t.next()??);
+    (t1 > t0).then(|| bytes as f64 / 1e6 / (t1 - t0))
+}
+
+/// A guest shell command timing `cmd` and answering `KEY=T0 T1` (its start
+/// and end in `/proc/uptime`).
+fn timed_guest_cmd(key: &str, cmd: &str) -> String {
+    let (k0, k1) = key.split_at(1);
+    format!("t0=$(cut -d\" \" -f1 /proc/uptime); {cmd}; t1=$(cut -d\" \" -f1 /proc/uptime); echo {k0}\"\"{k1}=$t0 $t1")
+}
+
+/// Measure [`DeviceThroughput`] with the device domU
+/// ([`DEVICE_DOMU_CONFIG`]) on a booted system, then destroy it.
+pub fn measure_device_throughput(sys: &mut LinuxDom0) -> Result<DeviceThroughput> {
+    let ok = |sys: &mut LinuxDom0, cmd: &str| -> Result<String> {
+        let o = sys.run(cmd)?;
+        if o.exit_code != 0 {
+            bail!("{cmd}: exit {}: {}{}", o.exit_code, o.stdout, o.stderr);
+        }
+        Ok(o.stdout)
+    };
+    let minutes = |m: u64| Duration::from_secs(60 * m);
+    ok(
+        sys,
+        &format!(
+            "gunzip -c {DEVICE_DOMU_ROOT_GZ} > {DEVICE_DOMU_ROOT} && dd if=/dev/zero of=/var/xen/images/data.img bs=1M count=8 2>/dev/null \
+             && losetup /dev/loop7 /var/xen/images/data.img && dd if=/dev/zero of=/var/xen/images/bench.img bs=1M count=64 2>/dev/null"
+        ),
+    )?;
+    ok(sys, &format!("xm create {}", DEVICE_DOMU_CONFIG.0))?;
+    let ready = "grep -c LINUX-DOMU-READY /var/log/xen/console/guest-linux2.log";
+    if sys.poll_for(ready, "1", minutes(4))?.is_none() {
+        bail!("the device domU did not start");
+    }
+    const BYTES: u64 = 64 << 20;
+    let rate = |sys: &mut LinuxDom0, key: &str, cmd: &str| -> Result<f64> {
+        let cmd = timed_guest_cmd(key, cmd);
+        let answer = sys.guest_answer("linux2", key, &cmd, minutes(5))?.with_context(|| format!("no answer to {cmd}"))?;
+        uptime_rate(BYTES, &answer).with_context(|| format!("no times in {answer:?}"))
+    };
+    ok(sys, "xm block-attach linux2 file:/var/xen/images/bench.img xvdc w")?;
+    sys.guest_answer(
+        "linux2",
+        "BX",
+        "i=0; while [ ! -b /dev/xvdc ] && [ $i -lt 100 ]; do usleep 100000; i=$((i+1)); done; echo B\"\"X=$(cat /sys/block/xvdc/size)",
+        minutes(2),
+    )?
+    .filter(|s| s == "131072")
+    .context("the benchmark disk did not show in the guest")?;
+    let disk_write = rate(sys, "BW", "dd if=/dev/zero of=/dev/xvdc bs=1M count=64 conv=fsync 2> /dev/null")?;
+    let disk_read = rate(sys, "BR", "echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/xvdc of=/dev/null bs=1M 2> /dev/null")?;
+    ok(sys, "(sleep 900 | nc -l -p 5002 > /dev/null) < /dev/null > /dev/null 2>&1 &")?;
+    let tcp = rate(sys, "BT", &format!("dd if=/dev/zero bs=64k count=1024 2> /dev/null | nc {DOM0_IP} 5002 > /dev/null"))?;
+    ok(sys, "xm destroy linux2 && losetup -d /dev/loop7 && rm -f /var/xen/images/bench.img")?;
+    Ok(DeviceThroughput { disk_write, disk_read, tcp })
+}
+
+/// The seeds' configurations in the workspace (verbatim copies, also the
+/// xm unit tests' data).
+pub const SEEDS_SOURCE: &str = "tools/xm/src/config/seeds";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -962,6 +1316,15 @@ mod tests {
         assert_eq!(u32::from_str_radix(size, 16).unwrap(), 3);
         assert!(bytes.windows(10).any(|w| w == b"TRAILER!!!"));
         assert_eq!(bytes.len() % 4, 0);
+    }
+
+    #[test]
+    fn rates_from_uptimes() {
+        let r = uptime_rate(64_000_000, "100.50 104.50").unwrap();
+        assert!((r - 16.0).abs() < 1e-9, "{r}");
+        assert_eq!(uptime_rate(1, "5.00 5.00"), None);
+        assert_eq!(uptime_rate(1, "5.00"), None);
+        assert_eq!(timed_guest_cmd("BW", "true"), "t0=$(cut -d\" \" -f1 /proc/uptime); true; t1=$(cut -d\" \" -f1 /proc/uptime); echo B\"\"W=$t0 $t1");
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! then attaching to its console ([`crate::consoled::attach`]).
 //! `destroy`, `shutdown [-w]`, `reboot`, `console`, `mem-set`, `mem-max`
 //! and `vcpu-set` need xenstore as well ([`run_lifecycle`]).
+//! `block-attach`, `block-detach`, `block-list`, `network-attach`,
+//! `network-detach` and `network-list` work on a running domain's virtual
+//! devices ([`run_device_command`], [`crate::devices`]).
 //! `info`, `list`,
 //! `dmesg`, `pause`, `unpause`, `domid`, `domname`, `uptime`,
 //! `vcpu-list` and `sched-credit` open `/dev/xen/privcmd` and run
@@ -220,6 +223,55 @@ pub enum Command {
         #[arg(short, long, default_value_t = crate::save::migrate::DEFAULT_PORT)]
         port: u16,
     },
+    /// Give a running domain a virtual disk: `xm block-attach DOM phy:/dev/vg/x xvdb w`.
+    BlockAttach {
+        /// The domain.
+        dom: Dom,
+        /// The disk in dom0: `phy:DEVICE`, `phy:MAJOR:MINOR` or `file:IMAGE`.
+        backdev: String,
+        /// The guest's device (`xvdb`, `hdb`, `sdb1`, or a number).
+        frontdev: String,
+        /// `r`, `w` or `w!`.
+        mode: String,
+    },
+    /// Take a virtual disk away from a running domain (after the guest closed it).
+    BlockDetach {
+        /// Remove it even if the guest does not close it.
+        #[arg(short, long)]
+        force: bool,
+        /// The domain.
+        dom: Dom,
+        /// The guest's device (name or number).
+        dev: String,
+    },
+    /// List a domain's virtual disks.
+    BlockList {
+        /// The domain.
+        dom: Dom,
+    },
+    /// Give a running domain a network interface: `xm network-attach DOM mac=... bridge=...`.
+    NetworkAttach {
+        /// The domain.
+        dom: Dom,
+        /// `mac=`, `bridge=`, `ip=`, `script=`, `vifname=` items, as in a `vif` entry.
+        #[arg(value_name = "KEY=VALUE")]
+        items: Vec<String>,
+    },
+    /// Take a network interface away from a running domain.
+    NetworkDetach {
+        /// Remove it even if the guest does not close it.
+        #[arg(short, long)]
+        force: bool,
+        /// The domain.
+        dom: Dom,
+        /// The interface: its number or MAC address.
+        dev: String,
+    },
+    /// List a domain's network interfaces.
+    NetworkList {
+        /// The domain.
+        dom: Dom,
+    },
 }
 
 impl Command {
@@ -250,6 +302,12 @@ impl Command {
             Command::Migrate { .. } => "migrate",
             Command::Top => "top",
             Command::Serve { .. } => "serve",
+            Command::BlockAttach { .. } => "block-attach",
+            Command::BlockDetach { .. } => "block-detach",
+            Command::BlockList { .. } => "block-list",
+            Command::NetworkAttach { .. } => "network-attach",
+            Command::NetworkDetach { .. } => "network-detach",
+            Command::NetworkList { .. } => "network-list",
         }
     }
 }
@@ -336,6 +394,12 @@ pub enum CliError {
         /// Its vcpus.
         max: u32,
     },
+    /// A disk or network interface command failed.
+    #[error(transparent)]
+    Device(#[from] crate::devices::DeviceError),
+    /// A `block-attach`/`network-attach` argument is malformed.
+    #[error("{0}")]
+    DeviceSpec(String),
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
@@ -389,6 +453,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
                 let mut xs = Client::connect_timeout(xs::socket_path(), CREATE_XS_TIMEOUT).ok();
                 if xs.is_none() {
                     writeln!(err, "xm: no xenstored at {}: the domain runs without xenstore", xs::socket_path().display())?;
+                    if !cfg.disks.is_empty() || !cfg.vifs.is_empty() {
+                        writeln!(err, "xm: without xenstore its disks and network interfaces are not set up")?;
+                    }
                 }
                 let path = std::fs::canonicalize(config).unwrap_or_else(|_| config.clone());
                 let src = ConfigSource { path: path.display().to_string(), overrides: overrides.clone() };
@@ -402,6 +469,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
             }
         }
         other if crate::save::commands::handles(other) => crate::save::commands::run(other, out),
+        other if is_device_command(other) => {
+            let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
+            run_device_command(other, &hv, out)
+        }
         other if uses_xenstore(other) => {
             let hv = Privcmd::open(&privcmd_path()).map_err(CmdError::from)?;
             run_lifecycle(other, &hv, out)
@@ -500,6 +571,57 @@ pub fn run_lifecycle(cmd: &Command, hv: &dyn Hypervisor, out: &mut dyn Write) ->
     Ok(())
 }
 
+/// Whether `cmd` is a disk or network interface command ([`run_device_command`]).
+pub fn is_device_command(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::BlockAttach { .. }
+            | Command::BlockDetach { .. }
+            | Command::BlockList { .. }
+            | Command::NetworkAttach { .. }
+            | Command::NetworkDetach { .. }
+            | Command::NetworkList { .. }
+    )
+}
+
+/// Run a disk or network interface command on a running domain
+/// ([`crate::devices`]).
+pub fn run_device_command(cmd: &Command, hv: &dyn Hypervisor, out: &mut dyn Write) -> Result<(), CliError> {
+    use crate::devices::{self, nodes::Kind};
+    let mut xs = xenstore_client().ok_or_else(|| CliError::NoXenstore(xs::socket_path().display().to_string()))?;
+    match cmd {
+        Command::BlockAttach { dom, backdev, frontdev, mode } => {
+            let spec = format!("{backdev},{frontdev},{mode}");
+            let disk = config::Disk::parse(&spec).map_err(|e| CliError::DeviceSpec(format!("disk {spec:?}: {e}")))?;
+            let d = commands::find_domain(hv, dom)?;
+            devices::attach_disk(&mut xs, d.domain, &disk)?;
+        }
+        Command::NetworkAttach { dom, items } => {
+            let spec = items.join(",");
+            let (vif, unknown) = config::Vif::parse(&spec).map_err(|e| CliError::DeviceSpec(format!("vif {spec:?}: {e}")))?;
+            if let Some(k) = unknown.first() {
+                return Err(CliError::DeviceSpec(format!("vif {spec:?}: unknown item '{k}'")));
+            }
+            let d = commands::find_domain(hv, dom)?;
+            let devid = devices::next_vif_devid(&mut xs, d.domain);
+            devices::attach_vif(&mut xs, d.domain, &vif, devid)?;
+        }
+        Command::BlockDetach { force, dom, dev } | Command::NetworkDetach { force, dom, dev } => {
+            let kind = if matches!(cmd, Command::BlockDetach { .. }) { Kind::Vbd } else { Kind::Vif };
+            let d = commands::find_domain(hv, dom)?;
+            let devid = devices::find_device(&mut xs, kind, d.domain, dev)?;
+            devices::detach(&mut xs, kind, d.domain, devid, *force)?;
+        }
+        Command::BlockList { dom } | Command::NetworkList { dom } => {
+            let kind = if matches!(cmd, Command::BlockList { .. }) { Kind::Vbd } else { Kind::Vif };
+            let d = commands::find_domain(hv, dom)?;
+            out.write_all(devices::list(&mut xs, kind, d.domain).as_bytes())?;
+        }
+        other => return Err(needs_privcmd(other.name(), &privcmd_path())),
+    }
+    Ok(())
+}
+
 /// Whether `cmd` is one of the commands [`run_with`] implements.
 pub fn uses_hypervisor(cmd: &Command) -> bool {
     matches!(
@@ -585,6 +707,21 @@ mod tests {
         assert!(matches!(parse(&["serve"]).unwrap().command, Command::Serve { port: 8002 }));
         assert!(parse(&["vcpu-set", "g", "0"]).is_err());
         assert_eq!(parse(&["vcpu-list"]).unwrap().command.name(), "vcpu-list");
+    }
+
+    #[test]
+    fn parses_device_commands() {
+        let c = parse(&["block-attach", "g", "phy:/dev/vg/x", "xvdb", "w!"]).unwrap().command;
+        assert!(matches!(&c, Command::BlockAttach { mode, .. } if mode == "w!"));
+        assert!(is_device_command(&c) && !uses_xenstore(&c) && !uses_hypervisor(&c));
+        assert!(parse(&["block-attach", "g", "phy:/dev/vg/x", "xvdb"]).is_err());
+        assert!(matches!(parse(&["block-detach", "-f", "g", "xvdb"]).unwrap().command, Command::BlockDetach { force: true, .. }));
+        let c = parse(&["network-attach", "g", "mac=00:16:3e:00:00:01", "bridge=xenbr1"]).unwrap().command;
+        assert!(matches!(&c, Command::NetworkAttach { items, .. } if items.len() == 2));
+        assert!(matches!(parse(&["network-detach", "g", "1"]).unwrap().command, Command::NetworkDetach { force: false, .. }));
+        for (args, name) in [(["block-list", "g"], "block-list"), (["network-list", "g"], "network-list")] {
+            assert_eq!(parse(&args).unwrap().command.name(), name);
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! formats), [`build`] (the PV domain builder of `xm create`), [`cli`]
 //! (clap definitions and dispatch), [`domstore`] and [`lifecycle`] (a
 //! domain's xenstore nodes; create, destroy and the `on_*` actions),
-//! [`consoled`] (the console daemon and `xm console`). Besides, the
+//! [`consoled`] (the console daemon and `xm console`), [`devices`] (vbd
+//! and vif: xenstore nodes and the dom0 hotplug side). Besides, the
 //! configuration-file reader ([`config`]), the SXP printer ([`sxp`]) and
 //! domain names from xenstore ([`xs`]).
 
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod consoled;
+pub mod devices;
 pub mod domstore;
 pub mod hypervisor;
 pub mod lifecycle;

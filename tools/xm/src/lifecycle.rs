@@ -1,6 +1,6 @@
 //! A domU's life cycle around the builder: create (build, write its
-//! xenstore nodes, introduce it, unpause), destroy (and forget it in
-//! xenstore), and what to do when it stops by itself ([`decide`], carried
+//! xenstore nodes, introduce it, set up its disks and vifs, unpause),
+//! destroy (tear its devices down and forget it in xenstore), and what to do when it stops by itself ([`decide`], carried
 //! out by [`handle_stopped`]: `on_poweroff`, `on_reboot`, `on_crash`).
 //!
 //! Nothing is left behind on failure: a domain that could not be
@@ -14,6 +14,7 @@ use xenstore::client::{Client, ClientError};
 
 use crate::build::{self, BuildError, BuiltDomain, Images, NoNames};
 use crate::config::{self, ConfigError, DomainConfig};
+use crate::devices;
 use crate::domstore::{self, ConfigSource, XsNames};
 use crate::hypervisor::{HvError, Hypervisor};
 
@@ -34,6 +35,10 @@ pub enum LifecycleError {
     /// The saved configuration could not be read again (restart).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A disk or network interface could not be set up (the domain was
+    /// destroyed).
+    #[error(transparent)]
+    Device(#[from] crate::devices::DeviceError),
     /// A hypervisor operation failed.
     #[error("{step}: {source}")]
     Hypervisor {
@@ -72,7 +77,13 @@ pub fn create(
         domstore::forget(xs, built.domid);
         return Err(LifecycleError::Xenstore { step: "introducing the domain to xenstore", source });
     }
+    if let Err(e) = devices::setup_all(xs, built.domid, cfg) {
+        let _ = hv.destroydomain(built.domid);
+        domstore::forget(xs, built.domid);
+        return Err(e.into());
+    }
     if let Err(e) = build::start(hv, &built) {
+        devices::teardown_all(xs, built.domid);
         domstore::forget(xs, built.domid);
         return Err(e.into());
     }
@@ -83,6 +94,7 @@ pub fn create(
 pub fn destroy(hv: &dyn Hypervisor, xs: Option<&mut Client>, domid: DomId) -> Result<(), LifecycleError> {
     hv.destroydomain(domid).map_err(|source| LifecycleError::Hypervisor { step: "destroying the domain", source })?;
     if let Some(xs) = xs {
+        devices::teardown_all(xs, domid);
         domstore::forget(xs, domid);
     }
     Ok(())

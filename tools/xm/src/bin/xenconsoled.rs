@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             }
         }
     }
+    xm::devices::stderr_log::init("xenconsoled", log::Level::Info);
     let run = xm::consoled::Daemon::new(&xm::cli::privcmd_path(), &socket, &log_dir).and_then(|mut d| {
         eprintln!("xenconsoled: listening on {}, logs in {}", socket.display(), log_dir.display());
         d.run()

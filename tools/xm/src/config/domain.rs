@@ -12,7 +12,7 @@
 //! | `vcpus` | integer ≥ 1 | 1 |
 //! | `cpus` | cpu list string (`"0-3,^2"`) for all vcpus, or a list with one entry per vcpu | any cpu |
 //! | `vif` | list of `key=value, ...` strings | none |
-//! | `disk` | list of `uname,vdev,mode` strings | none |
+//! | `disk` | list of `uname,vdev,mode` strings ([`Disk`]) | none |
 //! | `root`, `extra` | strings for the kernel command line | none |
 //! | `builder` | only `linux` (PV) | `linux` |
 //! | `on_poweroff` / `on_reboot` / `on_crash` | [`Action`] | `destroy` / `restart` / `restart` |
@@ -28,6 +28,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use super::cpus::CpuSet;
+use super::vdev::VirtualDevice;
 use super::error::{ConfigError, Location, Warning};
 use super::parser::{Assignment, RawConfig, Value};
 
@@ -254,6 +255,9 @@ pub enum DiskError {
     /// Bad mode.
     #[error("invalid mode '{0}' (expected r, w or w!)")]
     BadMode(String),
+    /// Two disks of the domain have the same virtual device.
+    #[error("virtual device '{0}' is the same device as '{1}' of an earlier disk")]
+    DuplicateVdev(String, String),
 }
 
 /// One virtual block device (`disk = ['phy:/dev/vg/x,hda1,w']`).
@@ -263,30 +267,13 @@ pub struct Disk {
     pub backend: DiskBackend,
     /// Backend path (device or file).
     pub path: String,
-    /// Virtual device as the guest sees it (`hda1`, `xvda`, ...).
+    /// Virtual device as the guest sees it (`hda1`, `xvda`, ...), without
+    /// a device-model prefix (`ioemu:sda1` is `sda1`).
     pub vdev: String,
+    /// Its Xen virtual-device number ([`VirtualDevice`]).
+    pub devid: VirtualDevice,
     /// Access mode.
     pub mode: DiskMode,
-}
-
-fn valid_vdev(v: &str) -> bool {
-    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        return true;
-    }
-    let (letters_max, rest) = if let Some(r) = v.strip_prefix("xvd") {
-        (3, r)
-    } else if let Some(r) = v.strip_prefix("hd") {
-        (1, r)
-    } else if let Some(r) = v.strip_prefix("sd") {
-        (2, r)
-    } else {
-        return false;
-    };
-    let letters = rest.bytes().take_while(u8::is_ascii_lowercase).count();
-    let digits = &rest[letters..];
-    (1..=letters_max).contains(&letters)
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !(v.starts_with("hd") && rest.as_bytes()[0] > b't')
 }
 
 impl Disk {
@@ -315,9 +302,10 @@ impl Disk {
         if path.is_empty() {
             return Err(DiskError::NoPath(uname.to_string()));
         }
-        if !valid_vdev(vdev) {
+        let Some(devid) = VirtualDevice::parse(vdev) else {
             return Err(DiskError::BadVdev(vdev.to_string()));
-        }
+        };
+        let vdev = VirtualDevice::plain_name(vdev);
         let mode = match mode {
             "r" => DiskMode::ReadOnly,
             "w" => DiskMode::ReadWrite,
@@ -328,8 +316,32 @@ impl Disk {
             backend,
             path: path.to_string(),
             vdev: vdev.to_string(),
+            devid,
             mode,
         })
+    }
+
+    /// The dom0 block device of a `phy:` disk: a path (relative ones are
+    /// under `/dev`, as Xen's `block` script expands them) or `MAJOR:MINOR`
+    /// (decimal, or hexadecimal with `0x`). `None` for other backends.
+    pub fn phy_device(&self) -> Option<PhyDevice> {
+        if self.backend != DiskBackend::Phy {
+            return None;
+        }
+        let num = |s: &str| match s.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16).ok(),
+            None => s.parse().ok(),
+        };
+        if let Some((ma, mi)) = self.path.split_once(':') {
+            if let (Some(ma), Some(mi)) = (num(ma), num(mi)) {
+                return Some(PhyDevice::Number(ma, mi));
+            }
+        }
+        Some(PhyDevice::Path(if self.path.starts_with('/') {
+            self.path.clone()
+        } else {
+            format!("/dev/{}", self.path)
+        }))
     }
 
     /// The `uname` as xm writes it: `phy:/dev/vg/x`, `tap:aio:/img`.
@@ -340,6 +352,15 @@ impl Disk {
             DiskBackend::Tap(d) => format!("tap:{d}:{}", self.path),
         }
     }
+}
+
+/// How a `phy:` disk names its dom0 block device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhyDevice {
+    /// A device node (`/dev/vg/x`; `phy:mapper/x` means `/dev/mapper/x`).
+    Path(String),
+    /// `MAJOR:MINOR`.
+    Number(u32, u32),
 }
 
 /// Pinning of the domain's vcpus to physical cpus.
@@ -631,11 +652,19 @@ impl DomainConfig {
         let mut disks = Vec::new();
         if let Some(a) = raw.get("disk") {
             for (spec, at) in list(a)? {
-                disks.push(Disk::parse(&spec).map_err(|source| ConfigError::Disk {
-                    at,
-                    spec,
+                let disk = Disk::parse(&spec).map_err(|source| ConfigError::Disk {
+                    at: at.clone(),
+                    spec: spec.clone(),
                     source,
-                })?);
+                })?;
+                if let Some(other) = disks.iter().find(|d: &&Disk| d.devid == disk.devid) {
+                    return Err(ConfigError::Disk {
+                        at,
+                        spec,
+                        source: DiskError::DuplicateVdev(disk.vdev.clone(), other.vdev.clone()),
+                    });
+                }
+                disks.push(disk);
             }
         }
 

@@ -14,14 +14,16 @@ pub mod domain;
 pub mod error;
 pub mod lexer;
 pub mod parser;
+pub mod vdev;
 
 pub use cpus::{CpuListError, CpuSet};
 pub use domain::{
-    Action, CpuAffinity, Disk, DiskBackend, DiskError, DiskMode, DomainConfig, MacAddr, Vif,
-    VifError,
+    Action, CpuAffinity, Disk, DiskBackend, DiskError, DiskMode, DomainConfig, MacAddr, PhyDevice,
+    Vif, VifError,
 };
 pub use error::{ConfigError, Location, Warning};
 pub use parser::{RawConfig, Value};
+pub use vdev::VirtualDevice;
 
 use std::path::Path;
 

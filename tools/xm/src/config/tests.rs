@@ -191,6 +191,7 @@ fn disk_parsing() {
             backend: DiskBackend::Phy,
             path: "/dev/vg/x".into(),
             vdev: "hda1".into(),
+            devid: VirtualDevice(769),
             mode: DiskMode::ReadWrite
         }
     );
@@ -224,7 +225,7 @@ fn disk_parsing() {
         Disk::parse("phy:,hda1,w").unwrap_err(),
         DiskError::NoPath("phy:".into())
     );
-    for bad in ["hdz", "xvd", "vda", "xvda1x", "hda1:cdrom"] {
+    for bad in ["hdz", "xvd", "vda", "xvda1x", "hda1:cdrom", "ioemu:vda"] {
         assert_eq!(
             Disk::parse(&format!("phy:/dev/a,{bad},w")).unwrap_err(),
             DiskError::BadVdev(bad.into())
@@ -237,6 +238,23 @@ fn disk_parsing() {
     assert_eq!(
         err(&with("disk = ['phy:/dev/a,hda1,x']\n")),
         "guest.cfg:3: disk \"phy:/dev/a,hda1,x\": invalid mode 'x' (expected r, w or w!)"
+    );
+    // A device-model prefix is dropped: a PV guest gets the plain name.
+    let d = Disk::parse("file:/usr/local/serv1.ext3,ioemu:sda1,w").unwrap();
+    assert_eq!((d.vdev.as_str(), d.devid), ("sda1", VirtualDevice(2049)));
+    // phy: by name (relative names are under /dev) or major:minor.
+    let phy = |s: &str| Disk::parse(&format!("phy:{s},xvda,w")).unwrap().phy_device().unwrap();
+    assert_eq!(phy("mapper/vg01-domU1slash"), PhyDevice::Path("/dev/mapper/vg01-domU1slash".into()));
+    assert_eq!(phy("/dev/xenimages/noc.grid"), PhyDevice::Path("/dev/xenimages/noc.grid".into()));
+    assert_eq!(phy("8:3"), PhyDevice::Number(8, 3));
+    assert_eq!(phy("0xfd:0x10"), PhyDevice::Number(253, 16));
+    assert_eq!(Disk::parse("file:/x,xvda,w").unwrap().phy_device(), None);
+    // Two disks on one virtual device.
+    assert_eq!(
+        err(&with("disk = ['phy:/dev/a,hda1,w',
+ 'phy:/dev/b,769,w']
+")),
+        "guest.cfg:4: disk \"phy:/dev/b,769,w\": virtual device '769' is the same device as 'hda1' of an earlier disk"
     );
     // A single string is a one-element list, as in xm.
     assert_eq!(cfg(&with("disk = 'phy:/dev/a,xvda,w'\n")).disks.len(), 1);
@@ -337,4 +355,52 @@ vif = ['mac=00:16:3e:01:02:03, bridge=xenbr0', '']
         out.contains("\n    (cpus (0-1 3))\n    (cpu_weight 512)\n    (cpu_cap 0)\n"),
         "{out}"
     );
+}
+
+/// The seeds' four configuration files, verbatim.
+const SEEDS: [(&str, &str); 4] = [
+    ("000-nluug-mijndomul.cfg", include_str!("seeds/000-nluug-mijndomul.cfg")),
+    ("001-latvian-serv1.cfg", include_str!("seeds/001-latvian-serv1.cfg")),
+    ("003-p2v-demo1.cfg", include_str!("seeds/003-p2v-demo1.cfg")),
+    ("004-aoe-noc.grid.cfg", include_str!("seeds/004-aoe-noc.grid.cfg")),
+];
+
+#[test]
+fn seed_configs_parse_verbatim() {
+    let parse = |i: usize| parse_str(SEEDS[i].1, SEEDS[i].0, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let mac = |s: &str| Some(s.parse::<MacAddr>().unwrap());
+
+    let (c, w) = parse(0);
+    assert_eq!(c.name, "mijndomul");
+    let disks: Vec<_> = c.disks.iter().map(|d| (d.uname(), d.devid.0, d.mode)).collect();
+    assert_eq!(
+        disks,
+        [
+            ("phy:mapper/vg01-domU1slash".to_string(), 769, DiskMode::ReadWrite),
+            ("file:/var/xen/domU1/swap01.swp".to_string(), 770, DiskMode::ReadWrite),
+            ("phy:mapper/vg01-domU1slashhome".to_string(), 771, DiskMode::ReadWrite),
+        ]
+    );
+    assert_eq!(c.disks[0].phy_device(), Some(PhyDevice::Path("/dev/mapper/vg01-domU1slash".into())));
+    assert_eq!((c.vifs[0].mac, c.vifs[0].bridge.as_deref()), (mac("aa:00:00:00:00:76"), Some("xen-br0")));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].message.contains("'nics'"), "{}", w[0]);
+
+    let (c, w) = parse(1);
+    assert_eq!((c.name.as_str(), c.disks.len(), w.len()), ("serv1", 1, 0));
+    assert_eq!((c.disks[0].vdev.as_str(), c.disks[0].devid.0), ("sda1", 2049));
+    assert_eq!(c.disks[0].backend, DiskBackend::File);
+    assert_eq!((c.vifs[0].mac, c.vifs[0].bridge.as_deref()), (mac("00:16:3e:01:02:03"), Some("xenbr0")));
+
+    let (c, w) = parse(2);
+    assert_eq!((c.name.as_str(), w.len()), ("demo1", 0));
+    assert_eq!(c.disks[0].path, "//home/matthias/xen/demo1");
+    assert_eq!(c.disks[1].devid.0, 770);
+    assert_eq!((c.vifs[0].mac, c.vifs[0].bridge.as_deref()), (None, Some("xenbr0")));
+    assert_eq!(c.on_crash, Action::Restart);
+
+    let (c, w) = parse(3);
+    assert_eq!((c.name.as_str(), w.len()), ("noc.grid", 0));
+    assert_eq!((c.disks[0].devid.0, c.disks[0].path.as_str()), (2049, "/dev/xenimages/noc.grid"));
+    assert_eq!((c.vifs[0].mac, c.vifs[0].bridge.as_deref()), (mac("00:16:3e:00:00:13"), Some("xenbr1")));
 }
