@@ -31,3 +31,5 @@ pub mod ops;
 pub mod sxp;
 pub mod xs;
 pub mod save;
+#[cfg(test)]
+mod test_xenstored;

@@ -116,53 +116,8 @@ pub fn domain_name(id: DomId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
 
-    /// A xenstored on a temporary socket, in a thread of this process.
-    struct TestDaemon {
-        socket: PathBuf,
-        stop: Arc<AtomicBool>,
-        thread: Option<std::thread::JoinHandle<()>>,
-    }
-
-    impl TestDaemon {
-        fn start(name: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!("xm-xs-{}-{name}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let socket = dir.join("socket");
-            let config = xenstore::daemon::Config { socket: socket.clone(), domains: false, ..Default::default() };
-            let stop = Arc::new(AtomicBool::new(false));
-            let s = stop.clone();
-            // The daemon holds raw ring mappings and is not `Send`: build it
-            // in its thread.
-            let thread = std::thread::spawn(move || {
-                let mut d = xenstore::daemon::Daemon::new(&config).unwrap();
-                while !s.load(Ordering::Relaxed) {
-                    d.turn(Duration::from_millis(20)).unwrap();
-                }
-            });
-            // Wait for the daemon in the thread to bind.
-            let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            while Client::connect(&socket).is_err() {
-                assert!(std::time::Instant::now() < deadline);
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            TestDaemon { socket, stop, thread: Some(thread) }
-        }
-    }
-
-    impl Drop for TestDaemon {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::Relaxed);
-            if let Some(t) = self.thread.take() {
-                let _ = t.join();
-            }
-            if let Some(dir) = self.socket.parent() {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        }
-    }
+    use crate::test_xenstored::TestXenstored as TestDaemon;
 
     #[test]
     fn names_from_xenstore_with_fallback() {

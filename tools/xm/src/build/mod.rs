@@ -274,6 +274,23 @@ impl Drop for DomainGuard<'_> {
 }
 
 /// A random version-4 UUID for the domain handle.
+/// The `createdomain` request of a PV domain with `vcpus` vCPUs, as
+/// libxl makes it (a fresh handle, Xen's default grant limits, grant
+/// table v2 allowed): shared by `xm create` and `xm restore`.
+pub fn createdomain_config(vcpus: u32) -> XenDomctlCreatedomain {
+    XenDomctlCreatedomain {
+        handle: new_handle(),
+        flags: 0,
+        max_vcpus: vcpus,
+        max_evtchn_port: MAX_EVTCHN_PORT,
+        max_grant_frames: -1,
+        max_maptrack_frames: -1,
+        grant_opts: xen_domctl_grant_version(2),
+        ..Default::default()
+    }
+}
+
+/// A random version-4 UUID for a new domain's handle.
 fn new_handle() -> [u8; 16] {
     let mut h = [0u8; 16];
     let random = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut h));
@@ -339,16 +356,7 @@ pub fn build(
         });
     }
 
-    let create = XenDomctlCreatedomain {
-        handle: new_handle(),
-        flags: 0,
-        max_vcpus: cfg.vcpus,
-        max_evtchn_port: MAX_EVTCHN_PORT,
-        max_grant_frames: -1,
-        max_maptrack_frames: -1,
-        grant_opts: xen_domctl_grant_version(2),
-        ..Default::default()
-    };
+    let create = createdomain_config(cfg.vcpus);
     let domid = hv.createdomain(&create).map_err(failed("creating the domain"))?;
     let mut guard = DomainGuard { hv, domid, armed: true };
     let built = populate_and_load(hv, cfg, images, &kernel, &layout, domid)?;

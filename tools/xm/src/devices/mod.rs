@@ -481,55 +481,8 @@ mod tests {
     //! needs root and Xen's backends: the QEMU test `xm_devices` covers it).
     use super::*;
     use crate::config::DiskMode;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
 
-    struct Daemon {
-        socket: PathBuf,
-        stop: Arc<AtomicBool>,
-        thread: Option<std::thread::JoinHandle<()>>,
-    }
-
-    impl Daemon {
-        fn start(name: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!("xm-dev-{}-{name}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let socket = dir.join("socket");
-            let config = xenstore::daemon::Config { socket: socket.clone(), domains: false, ..Default::default() };
-            let stop = Arc::new(AtomicBool::new(false));
-            let s = stop.clone();
-            // The daemon is not `Send`: built in its thread.
-            let thread = std::thread::spawn(move || {
-                let mut d = xenstore::daemon::Daemon::new(&config).unwrap();
-                while !s.load(Ordering::Relaxed) {
-                    d.turn(Duration::from_millis(20)).unwrap();
-                }
-            });
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Client::connect(&socket).is_err() {
-                assert!(Instant::now() < deadline, "xenstored did not start");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Daemon { socket, stop, thread: Some(thread) }
-        }
-
-        fn client(&self) -> Client {
-            Client::connect(&self.socket).unwrap()
-        }
-    }
-
-    impl Drop for Daemon {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::Relaxed);
-            if let Some(t) = self.thread.take() {
-                let _ = t.join();
-            }
-            if let Some(dir) = self.socket.parent() {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        }
-    }
+    use crate::test_xenstored::TestXenstored as Daemon;
 
     fn vif(spec: &str) -> VifPlan {
         let (v, _) = Vif::parse(spec).unwrap();

@@ -12,7 +12,7 @@
 //! the caller destroys the domain ([`Restorer::domid`]).
 
 use dom0_abi::arch_x86::{VcpuGuestContext, VGCF_online};
-use dom0_abi::domctl::{xen_domctl_grant_version, DomctlCmd, XenDomctl, XenDomctlCreatedomain};
+use dom0_abi::domctl::{DomctlCmd, XenDomctl};
 use dom0_abi::mmu::{MmuextCmd, MmuextOp};
 use dom0_abi::xen::{SharedInfo, StartInfo};
 use dom0_abi::{DomId, Pod};
@@ -20,7 +20,7 @@ use dom0_abi::{DomId, Pod};
 use super::pagetable;
 use super::saver::{bytes_of, INVALID_MFN};
 use super::stream::{self, pfinfo, rec, PageData, P2mFrames, PvInfo, Record, StreamError, TscInfo, VcpuBlob};
-use crate::build::{MAXMEM_SLACK_KIB, MAX_EVTCHN_PORT};
+use crate::build::MAXMEM_SLACK_KIB;
 use crate::config::DomainConfig;
 use crate::hypervisor::{HvError, Hypervisor};
 
@@ -89,16 +89,7 @@ pub struct Restorer<'a> {
 impl<'a> Restorer<'a> {
     /// Create the (paused) domain for `cfg`.
     pub fn create(hv: &'a dyn Hypervisor, cfg: &DomainConfig) -> Result<Self, RestoreError> {
-        let create = XenDomctlCreatedomain {
-            handle: random_handle(),
-            flags: 0,
-            max_vcpus: cfg.vcpus,
-            max_evtchn_port: MAX_EVTCHN_PORT,
-            max_grant_frames: -1,
-            max_maptrack_frames: -1,
-            grant_opts: xen_domctl_grant_version(2),
-            ..Default::default()
-        };
+        let create = crate::build::createdomain_config(cfg.vcpus);
         let dom = hv.createdomain(&create).map_err(failed("creating the domain"))?;
         let r = Restorer {
             hv,
@@ -409,15 +400,3 @@ impl<'a> Restorer<'a> {
     }
 }
 
-/// A random version-4 UUID for the new domain's handle.
-fn random_handle() -> [u8; 16] {
-    let mut h = [0u8; 16];
-    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut h));
-    if ok.is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        h.copy_from_slice(&t.to_le_bytes());
-    }
-    h[6] = (h[6] & 0x0f) | 0x40;
-    h[8] = (h[8] & 0x3f) | 0x80;
-    h
-}
