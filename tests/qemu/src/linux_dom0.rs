@@ -1048,7 +1048,10 @@ pub fn build_device_domu_root(a: &Artefacts) -> Result<Vec<u8>> {
     if !Command::new("sh").args(["-c", "command -v mke2fs >/dev/null"]).status().is_ok_and(|s| s.success()) {
         tools::apt_install(&["e2fsprogs"])?;
     }
-    let dir = scratch_dir().join(format!("domu-root-{}", std::process::id()));
+    // Unique per call: tests in one process build images at the same time.
+    static BUILDS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = scratch_dir().join(format!("domu-root-{}-{n}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     let tree = dir.join("tree");
     for d in ["bin", "sbin", "dev", "proc", "sys", "tmp", "root", "etc", "lost+found"] {
