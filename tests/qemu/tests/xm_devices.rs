@@ -24,6 +24,12 @@
 //!
 //! Without access to Debian's archive the test prints `SKIPPED: ...` and
 //! passes.
+//!
+//! Not part of `cargo xtask test` for now (run it with `cargo test -p
+//! qemu-tests --test xm_devices -- --ignored`): it takes about 9 minutes,
+//! over the suite's budget, and processes in the Xen reference dom0
+//! occasionally die with a segmentation fault right after a fork under TCG,
+//! which fails it at random.
 
 use std::time::{Duration, Instant};
 
@@ -164,6 +170,7 @@ fn all_connected(sys: &mut LinuxDom0, id: &str, secs: u64) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "about 9 minutes, and flaky under TCG (see the module docs); run with --ignored"]
 fn vbd_and_vif_on_xen() {
     let Some(mut sys) = boot() else { return };
     let started = Instant::now();
