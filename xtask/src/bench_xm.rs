@@ -84,7 +84,7 @@ pub fn run_migration() -> Result<String> {
     }
     a.settle(std::time::Duration::from_secs(5));
     let start = std::time::Instant::now();
-    let out = ok(&mut a, "xm migrate -l bench1 10.0.0.2")?;
+    let out = ok(&mut a, "xm migrate -l bench1 10.9.0.2")?;
     let wall = start.elapsed();
     b.settle(std::time::Duration::from_secs(3));
     let gap = "echo R\"\"ES=$(awk \"NR>1 && \\$1-p>m {m=\\$1-p} {p=\\$1} END {print m*1000}\" /tmp/ticks)";

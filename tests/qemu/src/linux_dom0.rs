@@ -1138,8 +1138,10 @@ pub fn domu_line(sys: &mut LinuxDom0, dom: &str, line: &str) -> Result<Option<St
 }
 
 /// Two systems booted from `iso` (1 vCPU each), linked by a QEMU socket
-/// network on the loopback (their `eth0`), their dom0s at 10.0.0.1 and
-/// 10.0.0.2 with `xm serve` listening on port 8002. `extra_a` are more
+/// network on the loopback (their `eth0`), their dom0s at 10.9.0.1 and
+/// 10.9.0.2 (apart from the device bridge's 10.0.0.0/24 that every dom0
+/// of the system has) with `xm serve` listening on port 8002. `extra_a`
+/// are more
 /// QEMU arguments for the first (a second NIC, say).
 pub fn boot_migration_pair(iso: &Path, extra_a: Vec<String>) -> Result<(LinuxDom0, LinuxDom0)> {
     let link = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -1163,14 +1165,14 @@ pub fn boot_migration_pair(iso: &Path, extra_a: Vec<String>) -> Result<(LinuxDom
     let b = LinuxDom0::boot_iso(iso, &machine_with("connect", "52:54:00:00:00:0b"));
     let a = a.join().map_err(|_| anyhow::anyhow!("booting the first machine panicked"))?;
     let (mut a, mut b) = (a?, b?);
-    dom0_network_up(&mut a, "10.0.0.1/24")?;
-    dom0_network_up(&mut b, "10.0.0.2/24")?;
+    dom0_network_up(&mut a, "10.9.0.1/24")?;
+    dom0_network_up(&mut b, "10.9.0.2/24")?;
     for sys in [&mut a, &mut b] {
         sys.run("xm serve > /tmp/serve.log 2>&1 &")?;
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let ping = a.run("ping -c 1 -W 2 10.0.0.2 >/dev/null && grep -q 'listening on port 8002' /tmp/serve.log && echo up")?;
+        let ping = a.run("ping -c 1 -W 2 10.9.0.2 >/dev/null && grep -q 'listening on port 8002' /tmp/serve.log && echo up")?;
         let served = b.run("grep -q 'listening on port 8002' /tmp/serve.log && echo up")?;
         if ping.stdout.contains("up") && served.stdout.contains("up") {
             return Ok((a, b));

@@ -225,8 +225,8 @@ fn save_restore_and_migration_on_xen() {
     assert!(c1 < c2, "counter {c1} -> {c2}");
 
     // Migration there, as cluster managers call it.
-    let o = timed(&mut a, "xm migrate -p 8002 -l mig1 10.0.0.2");
-    assert!(o.starts_with("Migrated domain mig1 to 10.0.0.2 ") && o.contains(" pages sent, downtime "), "{o}");
+    let o = timed(&mut a, "xm migrate -p 8002 -l mig1 10.9.0.2");
+    assert!(o.starts_with("Migrated domain mig1 to 10.9.0.2 ") && o.contains(" pages sent, downtime "), "{o}");
     assert_eq!(a.xm_names(), ["Domain-0"]);
     assert_eq!(b.xm_names(), ["Domain-0", "mig1"]);
     let log = b.sh_ok("cat /tmp/serve.log");
@@ -236,8 +236,8 @@ fn save_restore_and_migration_on_xen() {
     assert!(c2 < c4, "counter {c2} -> {c4}");
 
     // And back, on the default port.
-    let o = timed(&mut b, "xm migrate --live mig1 10.0.0.1");
-    assert!(o.starts_with("Migrated domain mig1 to 10.0.0.1 "), "{o}");
+    let o = timed(&mut b, "xm migrate --live mig1 10.9.0.1");
+    assert!(o.starts_with("Migrated domain mig1 to 10.9.0.1 "), "{o}");
     assert_eq!(b.xm_names(), ["Domain-0"]);
     assert_eq!(a.xm_names(), ["Domain-0", "mig1"]);
     let c5 = counter(&mut a);
@@ -246,7 +246,7 @@ fn save_restore_and_migration_on_xen() {
     // A destination that refuses (a namesake runs there) after the guest
     // was suspended for the copy: the guest resumes on the source.
     b.sh_ok("xm create /etc/xen/mig.cfg");
-    let o = a.run_for("xm migrate mig1 10.0.0.2", Duration::from_secs(300)).unwrap();
+    let o = a.run_for("xm migrate mig1 10.9.0.2", Duration::from_secs(300)).unwrap();
     eprintln!("refused migration: {o:?}");
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert_eq!(o.stderr, "xm: the destination failed: domain name 'mig1' is already in use\n", "{o:?}");
@@ -256,9 +256,9 @@ fn save_restore_and_migration_on_xen() {
     assert!(c5 < c6, "counter {c5} -> {c6}");
 
     // A destination that does not answer: nothing moves, the guest runs on.
-    let o = a.sh_guest("xm migrate -p 8003 -l mig1 10.0.0.2");
+    let o = a.sh_guest("xm migrate -p 8003 -l mig1 10.9.0.2");
     assert_eq!(o.exit_code, 1, "{o:?}");
-    assert!(o.stderr.starts_with("xm: cannot connect to 10.0.0.2:8003"), "{o:?}");
+    assert!(o.stderr.starts_with("xm: cannot connect to 10.9.0.2:8003"), "{o:?}");
     let c7 = counter(&mut a);
     assert!(c6 < c7, "counter {c6} -> {c7}");
 
