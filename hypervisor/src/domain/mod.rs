@@ -212,7 +212,9 @@ pub struct Vcpu {
     pub guest_table: u64,
     /// Machine frame of the user page-table root (0: none).
     pub guest_table_user: u64,
-    /// FS base.
+    /// FS base as last set through the hypervisor (loaded when the vCPU
+    /// starts on a CPU; the guest may change the register itself with
+    /// WRFSBASE, so whoever takes the vCPU off a CPU must read it back).
     pub fs_base: u64,
     /// GS base while in guest kernel mode.
     pub gs_base_kernel: u64,

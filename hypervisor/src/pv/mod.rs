@@ -35,7 +35,9 @@ pub fn guest_addr_ok(addr: u64) -> bool {
     !(HYPERVISOR_VIRT_START..HYPERVISOR_VIRT_END).contains(&addr)
 }
 
-/// Load the page tables and segment bases of `v`'s current mode.
+/// Load the page tables and GS bases of `v`'s current mode. The FS base is
+/// the same in both modes, so it stays in its register across mode
+/// switches (see [`run`]).
 pub fn load_guest_context(v: &Vcpu) {
     let root = if v.kernel_mode || v.guest_table_user == 0 { v.guest_table } else { v.guest_table_user };
     // SAFETY: the guest's root shares the hypervisor's L4 slots, so the
@@ -43,7 +45,6 @@ pub fn load_guest_context(v: &Vcpu) {
     // (checked when set).
     unsafe {
         paging::load_cr3(root << 12);
-        Msr::new(MSR_FS_BASE).write(v.fs_base);
         let (active, inactive) =
             if v.kernel_mode { (v.gs_base_kernel, v.gs_base_user) } else { (v.gs_base_user, v.gs_base_kernel) };
         Msr::new(MSR_GS_BASE).write(active);
@@ -53,11 +54,10 @@ pub fn load_guest_context(v: &Vcpu) {
 
 /// Switch `v` between guest kernel and guest user mode.
 pub fn toggle_guest_mode(v: &mut Vcpu) {
-    // Remember the active GS base of the mode we leave, and the FS base
-    // (either may have changed through WRGSBASE/WRFSBASE).
-    // SAFETY: reading the architectural FS and GS base MSRs.
+    // Remember the active GS base of the mode we leave (it may have
+    // changed through WRGSBASE).
+    // SAFETY: reading the architectural GS base MSR.
     let gs = unsafe { Msr::new(MSR_GS_BASE).read() };
-    v.fs_base = unsafe { Msr::new(MSR_FS_BASE).read() };
     if v.kernel_mode {
         v.gs_base_kernel = gs;
     } else {
@@ -73,6 +73,8 @@ pub fn toggle_guest_mode(v: &mut Vcpu) {
 /// Start running `v` with `frame` on this CPU; never returns.
 pub fn run(v: &'static mut Vcpu, frame: &TrapFrame) -> ! {
     load_guest_context(v);
+    // SAFETY: a canonical base (checked when set) for the guest's FS.
+    unsafe { Msr::new(MSR_FS_BASE).write(v.fs_base) };
     crate::hypercall::descriptor::install_gdt(v);
     crate::hypercall::descriptor::install_ldt(v);
     crate::timer::reprogram(v);
