@@ -44,6 +44,8 @@ pub mod hypercall;
 #[cfg(not(test))]
 pub mod pv;
 #[cfg(not(test))]
+pub mod sched;
+#[cfg(not(test))]
 pub mod timer;
 #[cfg(not(test))]
 mod heap;

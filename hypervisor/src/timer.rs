@@ -94,17 +94,28 @@ pub fn set_wallclock(secs: u64, nsecs: u32, system_time: u64) {
     }
 }
 
-/// Program the APIC for `v`'s nearest deadline.
-pub fn reprogram(v: &Vcpu) {
-    let periodic = (v.period_ns != 0 && !v.blocked).then_some(v.periodic_next);
-    let next = [v.singleshot, periodic].into_iter().flatten().min();
+/// Program the APIC for this CPU's nearest deadline: any vCPU's one-shot
+/// timer, the running vCPU's periodic tick, the end of its time slice.
+pub fn reprogram() {
+    let mut next: Option<u64> = crate::sched::slice_deadline();
+    let mut earliest = |at: u64| next = Some(next.map_or(at, |n| n.min(at)));
+    crate::sched::for_each_vcpu(|v| {
+        if let Some(at) = v.singleshot {
+            earliest(at);
+        }
+        if v.period_ns != 0 && !v.blocked && crate::sched::is_current(v) && v.online {
+            earliest(v.periodic_next);
+        }
+    });
     match next {
         Some(at) => apic::timer_oneshot_ns(at.saturating_sub(now_ns()).max(1_000)),
         None => apic::timer_stop(),
     }
 }
 
-/// Expire `v`'s due timers (raising `VIRQ_TIMER`) and re-arm.
+/// Expire `v`'s due timers, raising `VIRQ_TIMER` (which wakes it). The
+/// periodic timer only counts while `v` runs: a tick missed meanwhile is
+/// delivered once when it runs again, as on Xen.
 pub fn expire(v: &mut Vcpu) {
     let now = now_ns();
     let mut fire = false;
@@ -112,7 +123,8 @@ pub fn expire(v: &mut Vcpu) {
         v.singleshot = None;
         fire = true;
     }
-    if v.period_ns != 0 && v.periodic_next <= now {
+    let running = crate::sched::is_current(v) && !v.blocked;
+    if running && v.period_ns != 0 && v.periodic_next <= now {
         let missed = (now - v.periodic_next) / v.period_ns + 1;
         v.periodic_next += missed * v.period_ns;
         fire = true;
@@ -123,11 +135,10 @@ pub fn expire(v: &mut Vcpu) {
             crate::hypercall::event_channel::notify(v.domain, p);
         }
     }
-    reprogram(v);
 }
 
-/// Set by the timer interrupt; timers are expired where the vCPU is not
-/// otherwise borrowed (on the way back to the guest, or in `block`).
+/// Set by the timer interrupt; timers are expired where no vCPU is
+/// borrowed (on the way back to a guest, or while idle).
 static TIMER_DUE: [core::sync::atomic::AtomicBool; crate::arch::x86_64::cpu::MAX_CPUS] =
     [const { core::sync::atomic::AtomicBool::new(false) }; crate::arch::x86_64::cpu::MAX_CPUS];
 
@@ -136,10 +147,13 @@ pub fn interrupt() {
     TIMER_DUE[crate::arch::x86_64::cpu::this_cpu().cpu_id as usize].store(true, Ordering::Release);
 }
 
-/// Expire `v`'s timers if the timer interrupt fired.
-pub fn run_pending(v: &mut Vcpu) {
+/// If the timer interrupt fired: expire every vCPU's due timers, end the
+/// running vCPU's slice if it is over, and re-arm.
+pub fn run_pending() {
     if TIMER_DUE[crate::arch::x86_64::cpu::this_cpu().cpu_id as usize].swap(false, Ordering::AcqRel) {
-        expire(v);
+        crate::sched::for_each_vcpu(expire);
+        crate::sched::tick(now_ns());
+        reprogram();
     }
 }
 
@@ -147,6 +161,7 @@ pub fn run_pending(v: &mut Vcpu) {
 pub fn set_singleshot(v: &mut Vcpu, at: Option<u64>) {
     v.singleshot = at;
     expire(v);
+    reprogram();
 }
 
 /// Set the periodic timer (0 stops it).
@@ -154,6 +169,7 @@ pub fn set_periodic(v: &mut Vcpu, period_ns: u64) {
     v.period_ns = period_ns;
     v.periodic_next = now_ns() + period_ns;
     expire(v);
+    reprogram();
 }
 
 /// A far-future or negative `set_timer_op` timeout fires 100 ms from now,

@@ -12,18 +12,15 @@
 //! is sized as if they were free, as Xen counts the boot modules' memory.
 //! Frames that dom0 cannot take (a small `dom0_mem`) are freed.
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::fmt;
-use core::sync::atomic::AtomicU64;
 
 use dom0_abi::xen::{StartInfo, SIF_INITDOMAIN, SIF_MOD_START_PFN, SIF_PRIVILEGED, XEN_START_INFO_MAGIC};
 use pvboot::policy::FeatureRefusal;
 use pvboot::{KernelModule, Layout, LayoutError, LayoutRequest, PvError, UnpackError};
-use spin::Mutex;
 
-use super::{Domain, DomainState, Vcpu};
+use super::{Domain, Vcpu};
 use crate::arch::x86_64::apic;
 use crate::arch::x86_64::gdt::{FLAT_RING3_CS64, FLAT_RING3_DS32};
 use crate::arch::x86_64::paging::{self, maddr_to_virt, Pte};
@@ -380,44 +377,31 @@ pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
 
     // Validate the initial address space as the guest will use it: the L4
     // pinned, plus the reference of its use as the page-table base.
-    let actor = crate::mm::pv::Actor { domid: 0, privileged: true };
+    let actor = crate::mm::pv::Actor::own(0, true);
     frame_table::with(|m| {
         m.pin(l4_mfn, PageType::L4, actor)?;
         m.get_page_and_type(l4_mfn, PageType::L4, actor)
     })
     .map_err(BuildError::PageTables)?;
 
-    let domain = super::leak_domain(Domain {
+    let domain = super::create::create(super::create::NewDomain {
         domid: 0,
-        is_privileged: true,
-        tot_pages: AtomicU64::new(nr_pages),
+        privileged: true,
+        max_vcpus: 1,
+        tot_pages: nr_pages,
         // Without `max:`, dom0 may grow without limit, as on Xen (~0U).
-        max_pages: AtomicU64::new(
-            mem.max.map_or(u64::from(u32::MAX), |m| (m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages)),
-        ),
+        max_pages: mem.max.map_or(u64::from(u32::MAX), |m| (m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages)),
         p2m,
+        vm_assist,
+        ssidref: 0,
+        handle: [0; 16],
+        max_evtchn_port: u32::MAX,
         shared_info_mfn,
-        evtchn: Mutex::new(crate::evtchn::EvtchnTable::new(1)),
-        fifo: Mutex::new(None),
-        grant: Mutex::new(
-            crate::hypercall::grant_table::new_table(0).ok_or(BuildError::NoMemory { wanted: 1, free: 0 })?,
-        ),
-        vcpu_info_maddr: [const { AtomicU64::new(0) }; super::MAX_VIRT_CPUS],
-        pirq_eoi_mfn: AtomicU64::new(0),
-        pirq_auto_unmask: core::sync::atomic::AtomicBool::new(false),
-        cpu_time_ns: AtomicU64::new(0),
-        running_since: AtomicU64::new(crate::timer::now_ns().max(1)),
-        state: Mutex::new(DomainState { vm_assist, shutdown: None, shutdown_code: None, pci_cf8: 0 }),
-    });
-    let si_page = domain.shared_info();
-    // Every vCPU starts with events masked; `arch.max_pfn` is the guest's to
-    // fill in (Xen leaves it 0).
-    for vi in si_page.vcpu_info.iter_mut() {
-        vi.evtchn_upcall_mask = 1;
-    }
-    crate::timer::publish(si_page);
-
-    let mut vcpu = Box::new(Vcpu::new(domain, 0));
+        paused: false,
+    })
+    .map_err(|_| BuildError::NoMemory { wanted: 1, free: 0 })?;
+    let vcpu = domain.vcpu(0).expect("dom0 has vCPU 0");
+    vcpu.runstate = super::runstate::initial();
     vcpu.guest_table = l4_mfn;
     let frame = TrapFrame {
         rip: virt_entry,
@@ -440,7 +424,7 @@ pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
         layout.nr_pt_pages,
         layout.v_end
     );
-    Ok(Dom0 { domain, vcpu: Box::leak(vcpu), frame })
+    Ok(Dom0 { domain, vcpu, frame })
 }
 
 /// The assists a kernel starts with: `pae_extended_cr3` when its PAE_MODE

@@ -6,18 +6,21 @@
 //! segment bases and the virtual CR0.TS. While a vCPU runs, its registers
 //! live in the frame at the top of its CPU's primary stack.
 
+pub mod create;
+pub mod destroy;
 pub mod dom0_build;
 pub mod runstate;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use dom0_abi::arch_x86::TrapInfo;
 use dom0_abi::xen::SharedInfo;
 use spin::Mutex;
 
 use crate::arch::x86_64::paging::maddr_to_virt;
+use crate::arch::x86_64::traps::TrapFrame;
 
 /// Domain identifier.
 pub type DomId = u16;
@@ -98,10 +101,65 @@ pub struct Domain {
     /// The bitmap was registered with the v1 call: an EOI also unmasks the
     /// pirq's event channel.
     pub pirq_auto_unmask: core::sync::atomic::AtomicBool,
-    /// CPU time its vCPUs used in past running periods (ns).
-    pub cpu_time_ns: AtomicU64,
-    /// System time its vCPU started running (0: not running).
-    pub running_since: AtomicU64,
+    /// Its vCPUs, by ID (created with the domain, as Xen 4.17 does; set
+    /// once, right after the domain).
+    pub vcpus: spin::Once<Vec<VcpuRef>>,
+    /// Pauses by the toolstack (`XEN_DOMCTL_pausedomain`); the domain
+    /// runs only at 0. A new domain starts with one.
+    pub pause_count: AtomicU32,
+    /// Being destroyed: no longer runs, no new references.
+    pub dying: AtomicBool,
+    /// The toolstack's 16-byte handle (a UUID).
+    pub handle: Mutex<[u8; 16]>,
+    /// Security label given at creation.
+    pub ssidref: u32,
+    /// Seconds added to the wallclock it sees (`settimeoffset`).
+    pub time_offset: AtomicI64,
+    /// Credit-scheduler weight and cap (`scheduler_op`).
+    pub sched_params: Mutex<SchedParams>,
+    /// Highest event-channel port it may use (`set_max_evtchn`).
+    pub max_evtchn_port: AtomicU32,
+    /// I/O port ranges it may use (`ioport_permission`), inclusive.
+    pub ioports: Mutex<Vec<(u32, u32)>>,
+    /// Machine-frame ranges it may map (`iomem_permission`), inclusive.
+    pub iomem: Mutex<Vec<(u64, u64)>>,
+}
+
+/// A domain's credit-scheduler parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchedParams {
+    /// Relative share (1-65535, default 256).
+    pub weight: u16,
+    /// Upper limit in percent of one CPU (0: none).
+    pub cap: u16,
+}
+
+impl Default for SchedParams {
+    fn default() -> Self {
+        Self { weight: 256, cap: 0 }
+    }
+}
+
+/// A vCPU as the scheduler and the domain hold it: leaked while the
+/// domain lives, freed when the domain is destroyed (never while current).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VcpuRef(pub *mut Vcpu);
+
+// SAFETY: vCPUs are only touched by the CPU that runs them or, while they
+// are not running, by hypercalls of the control domain on the same CPU
+// (every vCPU runs on CPU 0 until the SMP scheduler arrives).
+unsafe impl Send for VcpuRef {}
+// SAFETY: see `Send`.
+unsafe impl Sync for VcpuRef {}
+
+impl VcpuRef {
+    /// The vCPU.
+    #[allow(clippy::mut_from_ref)]
+    pub fn get(&self) -> &'static mut Vcpu {
+        // SAFETY: see the type's comment: alive while its domain is
+        // registered, used by one CPU at a time.
+        unsafe { &mut *self.0 }
+    }
 }
 
 /// vCPU slots of the shared-info page (Xen's `XEN_LEGACY_MAX_VCPUS`).
@@ -123,7 +181,7 @@ impl Domain {
 
     /// The domain as the memory-management engine sees it.
     pub fn actor(&self) -> crate::mm::pv::Actor {
-        crate::mm::pv::Actor { domid: self.domid, privileged: self.is_privileged }
+        crate::mm::pv::Actor::own(self.domid, self.is_privileged)
     }
 
     /// vCPU `vcpu`'s `vcpu_info`: where the guest registered it, else its
@@ -139,18 +197,36 @@ impl Domain {
         self.shared_info().vcpu_info.get_mut(vcpu)
     }
 
-    /// What `getdomaininfo` reports of the domain (one vCPU so far).
+    /// What `getdomaininfo` reports of the domain (Xen's
+    /// `getdomaininfo`: blocked when every online vCPU is, running when
+    /// one is, CPU time summed over the vCPUs' running time).
     pub fn info(&self) -> dom0_abi::domctl::XenDomctlGetdomaininfo {
         use dom0_abi::domctl::*;
         let now = crate::timer::now_ns();
-        let since = self.running_since.load(Ordering::Acquire);
-        let mut cpu_time = self.cpu_time_ns.load(Ordering::Acquire);
-        let mut flags = if since != 0 {
-            cpu_time += now.saturating_sub(since);
-            XEN_DOMINF_running
-        } else {
-            XEN_DOMINF_blocked
-        };
+        let mut flags = XEN_DOMINF_blocked;
+        let mut cpu_time = 0;
+        let mut online = 0;
+        for v in self.vcpu_list().iter().map(VcpuRef::get) {
+            cpu_time += v.runstate.snapshot(now).time[dom0_abi::vcpu::RUNSTATE_running as usize];
+            if v.online {
+                if !v.blocked {
+                    flags &= !XEN_DOMINF_blocked;
+                }
+                if crate::sched::is_running(v) {
+                    flags |= XEN_DOMINF_running;
+                }
+                online += 1;
+            }
+        }
+        if online == 0 {
+            flags = 0;
+        }
+        if self.pause_count.load(Ordering::Acquire) > 0 {
+            flags |= XEN_DOMINF_paused;
+        }
+        if self.dying.load(Ordering::Acquire) {
+            flags |= XEN_DOMINF_dying;
+        }
         if let Some(reason) = self.state.lock().shutdown {
             flags = XenDomctlGetdomaininfo::with_shutdown_reason(flags | XEN_DOMINF_shutdown, reason as u32);
         }
@@ -161,10 +237,29 @@ impl Domain {
         info.max_pages = self.max_pages.load(Ordering::Relaxed);
         info.shared_info_frame = self.shared_info_mfn;
         info.cpu_time = cpu_time;
-        info.nr_online_vcpus = 1;
-        info.max_vcpu_id = 0;
+        info.nr_online_vcpus = online;
+        info.max_vcpu_id = self.vcpu_list().len().saturating_sub(1) as u32;
+        info.ssidref = self.ssidref;
+        info.handle = *self.handle.lock();
         info.gpaddr_bits = 0;
         info
+    }
+
+    /// Whether the domain may run: not paused, shut down or dying.
+    pub fn may_run(&self) -> bool {
+        self.pause_count.load(Ordering::Acquire) == 0
+            && !self.dying.load(Ordering::Acquire)
+            && self.state.lock().shutdown.is_none()
+    }
+
+    /// Its vCPUs.
+    pub fn vcpu_list(&self) -> &[VcpuRef] {
+        self.vcpus.get().map_or(&[], |v| v.as_slice())
+    }
+
+    /// vCPU `id`.
+    pub fn vcpu(&self, id: u32) -> Option<&'static mut Vcpu> {
+        self.vcpu_list().get(id as usize).map(VcpuRef::get)
     }
 
     /// Machine frame of `pfn`, if the domain has it.
@@ -260,6 +355,21 @@ pub struct Vcpu {
     pub cr4: u64,
     /// Debug registers DR0-DR7 (`set_debugreg`; DR4/DR5 unused).
     pub debugreg: [u64; 8],
+    /// Up and with a context: it runs unless blocked or its domain may
+    /// not run (Xen's `VPF_down` clear).
+    pub online: bool,
+    /// Its registers while it is not running.
+    pub frame: TrapFrame,
+    /// Its x87/SSE/AVX state while it is not running.
+    pub fpu: Box<crate::arch::x86_64::xstate::XsaveArea>,
+    /// Its XCR0 (`XSETBV`).
+    pub xcr0: u64,
+    /// CPUs it may run on (hard affinity, one bit per CPU).
+    pub hard_affinity: u64,
+    /// CPUs it prefers (soft affinity).
+    pub soft_affinity: u64,
+    /// Queued on a run queue.
+    pub on_runq: bool,
 }
 
 impl Vcpu {
@@ -296,6 +406,13 @@ impl Vcpu {
             cr4: 0x6f0,
             vmce: crate::vmce::Vmce::new(crate::arch::x86_64::cpuid(0, 0).ebx == 0x756e_6547),
             debugreg: [0, 0, 0, 0, 0, 0, 0xffff_0ff0, 0x400],
+            online: false,
+            frame: TrapFrame::default(),
+            fpu: crate::arch::x86_64::xstate::XsaveArea::initial(),
+            xcr0: 0x3,
+            hard_affinity: !0,
+            soft_affinity: !0,
+            on_runq: false,
         }
     }
 
@@ -310,7 +427,7 @@ static CURRENT: [AtomicPtr<Vcpu>; crate::arch::x86_64::cpu::MAX_CPUS] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; crate::arch::x86_64::cpu::MAX_CPUS];
 
 /// Make `v` the vCPU of this CPU.
-pub fn set_current(v: &'static mut Vcpu) {
+pub fn set_current(v: &mut Vcpu) {
     let cpu = crate::arch::x86_64::cpu::this_cpu().cpu_id as usize;
     CURRENT[cpu].store(v, Ordering::Release);
 }
@@ -327,12 +444,17 @@ pub fn current() -> Option<&'static mut Vcpu> {
 /// Every domain, by ID.
 static DOMAINS: Mutex<Vec<&'static Domain>> = Mutex::new(Vec::new());
 
-/// Leak a domain for the rest of the run (domains are not destroyed yet)
+/// Leak a domain until it is destroyed ([`destroy::destroy`] frees it)
 /// and register it.
 pub fn leak_domain(d: Domain) -> &'static Domain {
     let d: &'static Domain = Box::leak(Box::new(d));
     DOMAINS.lock().push(d);
     d
+}
+
+/// Take `d` out of the registry (it can no longer be found by ID).
+pub fn unregister(d: &Domain) {
+    DOMAINS.lock().retain(|x| x.domid != d.domid);
 }
 
 /// The domain with ID `id`.

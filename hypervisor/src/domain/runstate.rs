@@ -51,19 +51,13 @@ impl Runstate {
     }
 }
 
-/// Move `v` to `state` now and publish it; the domain's CPU time follows.
+/// Move `v` to `state` now and publish it (the domain's CPU time is the
+/// sum of its vCPUs' running time).
 pub fn set_state(v: &mut Vcpu, state: i32) {
-    use core::sync::atomic::Ordering;
-    let now = crate::timer::now_ns();
-    let d = v.domain;
-    if state == RUNSTATE_running {
-        d.running_since.store(now.max(1), Ordering::Release);
-    } else {
-        let since = d.running_since.swap(0, Ordering::AcqRel);
-        if since != 0 {
-            d.cpu_time_ns.fetch_add(now.saturating_sub(since), Ordering::AcqRel);
-        }
+    if v.runstate.info.state == state {
+        return;
     }
+    let now = crate::timer::now_ns();
     v.runstate.change(state, now);
     publish(v);
 }
@@ -81,7 +75,9 @@ pub fn publish(v: &mut Vcpu) {
     if addr == 0 {
         return;
     }
-    if !v.kernel_mode {
+    // The area is in the vCPU's address space: only reachable while it
+    // is loaded (in kernel mode) on this CPU.
+    if !v.kernel_mode || !crate::sched::is_current(v) {
         v.runstate.pending = true;
         return;
     }

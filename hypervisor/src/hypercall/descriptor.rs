@@ -89,16 +89,28 @@ pub fn set_gdt(v: &mut Vcpu, frame_list: u64, entries: u64) -> HcResult {
     if entries > FIRST_RESERVED_GDT_ENTRY {
         return err(Errno::EINVAL);
     }
+    let mut list = Vec::with_capacity(entries.div_ceil(512) as usize);
+    for i in 0..entries.div_ceil(512) {
+        list.push(read_guest::<u64>(frame_list + 8 * i).map_err(|_| Errno::EFAULT)?);
+    }
+    set_gdt_frames(v, &list, entries)?;
+    Ok(0)
+}
+
+/// Give `v` the GDT of `entries` descriptors in machine frames `list`
+/// (`set_gdt`, or a vCPU context from the toolstack), installed at once if
+/// `v` is running here.
+pub fn set_gdt_frames(v: &mut Vcpu, list: &[u64], entries: u64) -> Result<(), Errno> {
+    if entries > FIRST_RESERVED_GDT_ENTRY || (list.len() as u64) < entries.div_ceil(512) {
+        return Err(Errno::EINVAL);
+    }
     let a = v.domain.actor();
     let nr_frames = entries.div_ceil(512);
     let mut frames = Vec::with_capacity(nr_frames as usize);
     let mut descs = Vec::with_capacity(entries as usize);
     let mut result = Ok(());
-    for i in 0..nr_frames {
-        let Ok(mfn) = read_guest::<u64>(frame_list + 8 * i) else {
-            result = Err(Errno::EFAULT);
-            break;
-        };
+    for (i, &mfn) in list.iter().take(nr_frames as usize).enumerate() {
+        let i = i as u64;
         if frame_table::with(|m| m.get_page_and_type(mfn, PageType::SegDesc, a)).is_err() {
             result = Err(Errno::EINVAL);
             break;
@@ -120,13 +132,22 @@ pub fn set_gdt(v: &mut Vcpu, frame_list: u64, entries: u64) -> HcResult {
     }
     if let Err(e) = result {
         release_frames(&frames);
-        return err(e);
+        return Err(e);
     }
     let old = core::mem::replace(&mut v.gdt_frames, frames);
     release_frames(&old);
     v.gdt = descs;
-    install_gdt(v);
-    Ok(0)
+    if crate::sched::is_current(v) {
+        install_gdt(v);
+    }
+    Ok(())
+}
+
+/// Drop `v`'s GDT frames' references (its domain is being destroyed).
+pub fn release_gdt(v: &mut Vcpu) {
+    let old = core::mem::take(&mut v.gdt_frames);
+    release_frames(&old);
+    v.gdt.clear();
 }
 
 /// `update_descriptor(maddr, desc)`: the frame must be usable as a

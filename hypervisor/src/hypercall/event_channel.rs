@@ -38,7 +38,8 @@ fn resolve(v: &Vcpu, id: u16) -> u16 {
 }
 
 /// Mark `port` of `d` pending; the upcall itself is delivered on the way
-/// back to the guest.
+/// back to the guest. A vCPU blocked waiting for it is woken (Xen's
+/// `vcpu_kick`).
 pub fn notify(d: &Domain, port: u32) {
     let vcpu = d.evtchn.lock().vcpu_of(port) as usize;
     match super::event_fifo::raise(d, vcpu, port) {
@@ -53,6 +54,17 @@ pub fn notify(d: &Domain, port: u32) {
                     evtchn::mark_selector(vi, word);
                 }
             }
+        }
+    }
+    kick(d, vcpu);
+}
+
+/// Wake `vcpu` of `d` if an upcall is pending for it.
+fn kick(d: &Domain, vcpu: usize) {
+    let pending = d.vcpu_info(vcpu).is_some_and(|vi| core::hint::black_box(vi.evtchn_upcall_pending) != 0);
+    if pending {
+        if let Some(v) = d.vcpu(vcpu as u32) {
+            crate::sched::unblock(v);
         }
     }
 }
@@ -76,6 +88,7 @@ pub fn unmask_port(d: &Domain, port: u32) -> HcResult {
             }
         }
     }
+    kick(d, vcpu);
     Ok(0)
 }
 

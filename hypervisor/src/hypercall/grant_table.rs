@@ -410,7 +410,9 @@ fn unmap_and_replace_one(v: &mut Vcpu, op: &mut GnttabUnmapAndReplace) {
 fn unmap_grant(v: &mut Vcpu, handle: u32, host_addr: u64, dev_bus_addr: u64, new_addr: u64) -> Result<(), Gntst> {
     let ld = v.domain;
     let map = ld.grant.lock().mapping(handle)?;
-    let rd = domain::by_id(map.dom).ok_or(Gntst::BadDomain)?;
+    // The granting domain may be gone (destroyed while mapped): the
+    // mapping still goes, with the frame references it holds.
+    let rd = domain::by_id(map.dom);
     if dev_bus_addr != 0 {
         return Err(Gntst::BadDevAddr);
     }
@@ -451,7 +453,9 @@ fn unmap_grant(v: &mut Vcpu, handle: u32, host_addr: u64, dev_bus_addr: u64, new
     if new_addr != 0 {
         flush(new_addr);
     }
-    rd.grant.lock().unpin(&DirectFrames, map.gref, map.readonly);
+    if let Some(rd) = rd {
+        rd.grant.lock().unpin(&DirectFrames, map.gref, map.readonly);
+    }
     ld.grant.lock().release_handle(handle);
     Ok(())
 }

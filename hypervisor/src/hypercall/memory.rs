@@ -14,7 +14,7 @@ use dom0_abi::Errno;
 use super::{err, HcResult};
 use crate::arch::x86_64::paging::maddr_to_virt;
 use crate::arch::x86_64::uaccess::{read_guest, write_guest};
-use crate::domain::Vcpu;
+use crate::domain::{Domain, Vcpu};
 use crate::mm::page::Owner;
 use crate::mm::{self, frame_table, m2p, PAGE_SHIFT, PAGE_SIZE};
 
@@ -23,20 +23,21 @@ pub const MAX_EXTENT_ORDER: u32 = 9;
 /// Extents handled before the call is preempted.
 const SLICE: u64 = 4096;
 
-fn target_ok(v: &Vcpu, domid: u16) -> Result<(), Errno> {
+/// The domain `domid` names for `v`: its own, or (privileged callers
+/// only, else `EPERM`) another that exists (else `ESRCH`).
+fn target(v: &Vcpu, domid: u16) -> Result<&'static Domain, Errno> {
     if domid == DOMID_SELF || domid == v.domain.domid {
-        Ok(())
+        Ok(v.domain)
     } else if v.domain.is_privileged {
-        Err(Errno::ESRCH)
+        crate::domain::by_id(domid).filter(|d| !d.dying.load(Ordering::Acquire)).ok_or(Errno::ESRCH)
     } else {
         Err(Errno::EPERM)
     }
 }
 
-/// Allocate one extent of `2^order` zeroed frames for `v`'s domain.
-fn alloc_extent(v: &Vcpu, order: u32) -> Option<u64> {
+/// Allocate one extent of `2^order` zeroed frames for domain `d`.
+fn alloc_extent(d: &Domain, order: u32) -> Option<u64> {
     let n = 1u64 << order;
-    let d = v.domain;
     let tot = d.tot_pages.load(Ordering::Relaxed);
     if tot + n > d.max_pages.load(Ordering::Relaxed) {
         return None;
@@ -53,9 +54,8 @@ fn alloc_extent(v: &Vcpu, order: u32) -> Option<u64> {
 
 /// Give back the frames of the extent at `mfn`: unpinned, the allocation
 /// reference dropped; each frame is freed with its last mapping.
-fn release_extent(v: &Vcpu, mfn: u64, order: u32) -> Result<(), Errno> {
+fn release_extent(d: &Domain, mfn: u64, order: u32) -> Result<(), Errno> {
     let n = 1u64 << order;
-    let d = v.domain;
     // Still owned (mappings keep a released page alive): releasing it again
     // succeeds without effect, as on Xen.
     let releasable =
@@ -93,7 +93,7 @@ fn put_extent(list: u64, i: u64, value: u64) -> Result<(), Errno> {
 /// of extents done, or a continuation.
 fn reservation(v: &mut Vcpu, op: u32, start: u64, arg: u64) -> HcResult {
     let r: XenMemoryReservation = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-    target_ok(v, r.domid.0)?;
+    let d = target(v, r.domid.0)?;
     if r.extent_order > MAX_EXTENT_ORDER {
         return err(Errno::EPERM);
     }
@@ -106,14 +106,14 @@ fn reservation(v: &mut Vcpu, op: u32, start: u64, arg: u64) -> HcResult {
         }
         match op {
             XENMEM_increase_reservation => {
-                let Some(mfn) = alloc_extent(v, r.extent_order) else { break };
+                let Some(mfn) = alloc_extent(d, r.extent_order) else { break };
                 if list != 0 {
                     put_extent(list, i, mfn)?;
                 }
             }
             XENMEM_populate_physmap => {
                 let gpfn = extent_at(list, i)?;
-                let Some(mfn) = alloc_extent(v, r.extent_order) else { break };
+                let Some(mfn) = alloc_extent(d, r.extent_order) else { break };
                 for j in 0..1u64 << r.extent_order {
                     m2p::set(mfn + j, gpfn + j);
                 }
@@ -121,7 +121,7 @@ fn reservation(v: &mut Vcpu, op: u32, start: u64, arg: u64) -> HcResult {
             }
             _ => {
                 let gmfn = extent_at(list, i)?;
-                if release_extent(v, gmfn, r.extent_order).is_err() {
+                if release_extent(d, gmfn, r.extent_order).is_err() {
                     break;
                 }
             }
@@ -138,7 +138,7 @@ const EXCHANGE_SLICE: u64 = 512;
 /// XENMEM_exchange: trade the domain's `in` extents for fresh `out` ones.
 fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
     let mut x: XenMemoryExchange = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-    target_ok(v, x.r#in.domid.0)?;
+    let d = target(v, x.r#in.domid.0)?;
     let (io, oo) = (x.r#in.extent_order, x.out.extent_order);
     let total_pages = x.r#in.nr_extents.checked_shl(io).filter(|p| p >> io == x.r#in.nr_extents);
     if io > MAX_EXTENT_ORDER
@@ -154,7 +154,6 @@ fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
     let start = x.nr_exchanged;
     let mut end = x.r#in.nr_extents.min(start + EXCHANGE_SLICE.max(per_out));
     end -= (end - start) % per_out;
-    let d = v.domain;
     // Check the slice's input frames first: owned, releasable, distinct.
     let mut inputs = alloc::vec::Vec::with_capacity((end - start) as usize);
     for i in start..end {
@@ -179,11 +178,11 @@ fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
     let out_end = (end << io) >> oo;
     let mut got = alloc::vec::Vec::with_capacity((out_end - out_first) as usize);
     for _ in out_first..out_end {
-        match alloc_extent(v, oo) {
+        match alloc_extent(d, oo) {
             Some(m) => got.push(m),
             None => {
                 for &m in &got {
-                    let _ = release_extent(v, m, oo);
+                    let _ = release_extent(d, m, oo);
                 }
                 d.max_pages.fetch_sub(pages_in, Ordering::Relaxed);
                 return err(Errno::ENOMEM);
@@ -191,7 +190,7 @@ fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
         }
     }
     for &gmfn in &inputs {
-        release_extent(v, gmfn, io)?;
+        release_extent(d, gmfn, io)?;
     }
     d.max_pages.fetch_sub(pages_in, Ordering::Relaxed);
     for (k, &mfn) in got.iter().enumerate() {
@@ -214,7 +213,6 @@ fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
 pub fn memory_op(v: &mut Vcpu, cmd: u64, arg: u64) -> HcResult {
     let op = (cmd & MEMOP_CMD_MASK) as u32;
     let start = cmd >> MEMOP_EXTENT_SHIFT;
-    let d = v.domain;
     match op {
         XENMEM_increase_reservation | XENMEM_decrease_reservation | XENMEM_populate_physmap => {
             reservation(v, op, start, arg)
@@ -222,13 +220,13 @@ pub fn memory_op(v: &mut Vcpu, cmd: u64, arg: u64) -> HcResult {
         XENMEM_exchange => exchange(v, arg),
         XENMEM_current_reservation | XENMEM_maximum_reservation => {
             let domid: u16 = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-            target_ok(v, domid)?;
+            let d = target(v, domid)?;
             let n = if op == XENMEM_current_reservation { &d.tot_pages } else { &d.max_pages };
             Ok(n.load(Ordering::Relaxed) as i64)
         }
         XENMEM_maximum_gpfn => {
             let domid: u16 = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-            target_ok(v, domid)?;
+            let d = target(v, domid)?;
             Ok((d.shared_info().arch.max_pfn.max(1) - 1) as i64)
         }
         XENMEM_maximum_ram_page => Ok((mm::m2p::entries().saturating_sub(1)) as i64),
@@ -254,7 +252,7 @@ pub fn memory_op(v: &mut Vcpu, cmd: u64, arg: u64) -> HcResult {
             Ok(0)
         }
         XENMEM_machine_memory_map => {
-            if !d.is_privileged {
+            if !v.domain.is_privileged {
                 return err(Errno::EPERM);
             }
             let mut map: XenMemoryMap = read_guest(arg).map_err(|_| Errno::EFAULT)?;

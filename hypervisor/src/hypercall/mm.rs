@@ -44,6 +44,9 @@ enum PgOwner {
     /// `DOMID_IO`), which a privileged caller may name; nothing the caller
     /// owns belongs to them.
     Special,
+    /// Another domain, named by a privileged caller: L1 entries map its
+    /// frames (foreign mappings), pins act on its page tables.
+    Foreign(u16),
 }
 
 fn check_foreigndom(v: &Vcpu, fd: u64) -> Result<PgOwner, Errno> {
@@ -53,10 +56,22 @@ fn check_foreigndom(v: &Vcpu, fd: u64) -> Result<PgOwner, Errno> {
     } else if v.domain.is_privileged && (fd == DOMID_XEN || fd == DOMID_IO) {
         Ok(PgOwner::Special)
     } else if v.domain.is_privileged {
-        Err(Errno::ESRCH)
+        match crate::domain::by_id(fd) {
+            Some(d) if !d.dying.load(core::sync::atomic::Ordering::Acquire) => Ok(PgOwner::Foreign(fd)),
+            _ => Err(Errno::ESRCH),
+        }
     } else {
         Err(Errno::EPERM)
     }
+}
+
+/// The actor for L1 updates by `v` on behalf of `owner`'s frames.
+fn actor_for(v: &Vcpu, owner: PgOwner) -> crate::mm::pv::Actor {
+    let mut a = v.domain.actor();
+    if let PgOwner::Foreign(id) = owner {
+        a.pg_owner = id;
+    }
+    a
 }
 
 /// Progress of a batch: entries done, resuming a preempted call if marked.
@@ -85,7 +100,7 @@ fn mmu_update_one(v: &mut Vcpu, owner: PgOwner, req: MmuUpdate) -> Result<(), Er
     let ptr = req.ptr & !MMU_UPDATE_CMD_MASK;
     let mfn = ptr >> 12;
     let index = ((ptr & 0xfff) / 8) as usize;
-    let a = v.domain.actor();
+    let a = actor_for(v, owner);
     match cmd {
         MMU_NORMAL_PT_UPDATE | MMU_PT_UPDATE_PRESERVE_AD => {
             let preserve = cmd == MMU_PT_UPDATE_PRESERVE_AD;
@@ -108,7 +123,12 @@ fn mmu_update_one(v: &mut Vcpu, owner: PgOwner, req: MmuUpdate) -> Result<(), Er
             })
         }
         MMU_MACHPHYS_UPDATE => {
-            if owner != PgOwner::Own || !v.domain.owns(mfn) {
+            let mine = match owner {
+                PgOwner::Own => v.domain.owns(mfn),
+                PgOwner::Foreign(id) => frame_table::owner(mfn) == Owner::Domain(id),
+                PgOwner::Special => false,
+            };
+            if !mine {
                 return Err(Errno::EINVAL);
             }
             m2p::set(mfn, req.val);
@@ -181,9 +201,23 @@ fn new_baseptr(v: &mut Vcpu, mfn: u64, user: bool) -> Result<(), Errno> {
 }
 
 /// One `mmuext_op`.
-fn mmuext_one(v: &mut Vcpu, _owner: PgOwner, op: MmuextOp) -> Result<(), Errno> {
-    let a = v.domain.actor();
+fn mmuext_one(v: &mut Vcpu, owner: PgOwner, op: MmuextOp) -> Result<(), Errno> {
+    let a = match owner {
+        // Pins act on the foreign domain's tables, validated as its own.
+        PgOwner::Foreign(id) => {
+            let d = crate::domain::by_id(id).ok_or(Errno::ESRCH)?;
+            d.actor()
+        }
+        _ => v.domain.actor(),
+    };
     let pin = |level| frame_table::with(|m| m.pin(op.arg1, PageType::table(level), a)).map_err(errno);
+    let is_pin = matches!(
+        op.cmd,
+        MMUEXT_PIN_L1_TABLE | MMUEXT_PIN_L2_TABLE | MMUEXT_PIN_L3_TABLE | MMUEXT_PIN_L4_TABLE | MMUEXT_UNPIN_TABLE
+    );
+    if matches!(owner, PgOwner::Foreign(_)) && !is_pin {
+        return Err(Errno::EPERM);
+    }
     match op.cmd {
         MMUEXT_PIN_L1_TABLE => pin(1),
         MMUEXT_PIN_L2_TABLE => pin(2),

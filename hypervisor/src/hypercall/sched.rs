@@ -8,35 +8,27 @@ use crate::arch::x86_64::traps::TrapFrame;
 use crate::arch::x86_64::uaccess::read_guest;
 use crate::domain::{ShutdownReason, Vcpu};
 
-/// Block `v` until an event is pending: events are unmasked first, as
-/// `SCHEDOP_block` does, and the CPU sleeps through interrupts (timers
-/// raise events) until one is.
+/// Block `v` until an event is pending (Xen's `vcpu_block_enable_events`):
+/// events are unmasked first, and a vCPU with an event already pending does
+/// not block. The scheduler takes it off the CPU on the way out.
 pub fn block(v: &mut Vcpu) {
     let Some(vi) = v.vcpu_info() else { return };
     vi.evtchn_upcall_mask = 0;
+    if core::hint::black_box(vi.evtchn_upcall_pending) != 0 {
+        return;
+    }
     v.blocked = true;
     crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_blocked);
-    crate::timer::reprogram(v);
-    loop {
-        crate::pv::softirqs(v);
-        let Some(vi) = v.vcpu_info() else { break };
-        if core::hint::black_box(vi.evtchn_upcall_pending) != 0 {
-            break;
-        }
-        // SAFETY: sleep until the next interrupt; its handler runs on this
-        // stack below the guest frame and returns here.
-        unsafe { core::arch::asm!("sti; hlt; cli", options(nostack)) };
-    }
-    // Running again: a periodic tick that fell due meanwhile is delivered.
-    v.blocked = false;
-    crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_running);
-    crate::timer::expire(v);
+    crate::timer::reprogram();
 }
 
 /// `sched_op(cmd, arg)`.
 pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcResult {
     match cmd {
-        SCHEDOP_yield => Ok(0),
+        SCHEDOP_yield => {
+            crate::sched::yield_now();
+            Ok(0)
+        }
         SCHEDOP_block => {
             block(v);
             Ok(0)
@@ -65,13 +57,15 @@ pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcRes
             if !v.domain.is_privileged {
                 return err(Errno::EPERM);
             }
+            let Some(reason) = ShutdownReason::from_code(r.reason) else {
+                return err(Errno::EINVAL);
+            };
             if u16::from(r.domain_id) == v.domain.domid {
-                return match ShutdownReason::from_code(r.reason) {
-                    Some(reason) => crate::pv::shutdown(v, reason),
-                    None => err(Errno::EINVAL),
-                };
+                crate::pv::shutdown(v, reason)
             }
-            err(Errno::ESRCH)
+            let d = crate::domain::by_id(r.domain_id.into()).ok_or(Errno::ESRCH)?;
+            crate::domain::destroy::shutdown(d, reason);
+            Ok(0)
         }
         _ => err(Errno::ENOSYS),
     }

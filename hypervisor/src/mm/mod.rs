@@ -35,3 +35,8 @@ pub fn alloc_frame() -> Option<frame_alloc::Mfn> {
 pub fn alloc_frames(count: u64, align: u64) -> Option<frame_alloc::Mfn> {
     FRAMES.lock().as_mut()?.alloc_contiguous(count, align).ok()
 }
+
+/// Frames free in the global allocator.
+pub fn free_frames() -> u64 {
+    FRAMES.lock().as_ref().map_or(0, |f| f.free_frames())
+}

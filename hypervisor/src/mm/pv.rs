@@ -93,10 +93,21 @@ pub const HYPERVISOR_L4_END: usize = 272;
 /// The domain an operation acts for.
 #[derive(Clone, Copy, Debug)]
 pub struct Actor {
-    /// Domain ID.
+    /// Domain ID (owner of the page tables).
     pub domid: u16,
     /// May map device memory and use cache attributes.
     pub privileged: bool,
+    /// Owner of the frames L1 entries may map (Xen's `pg_owner`): the
+    /// domain itself, or the foreign domain of a privileged
+    /// `mmu_update` (how dom0 maps a guest's memory).
+    pub pg_owner: u16,
+}
+
+impl Actor {
+    /// Domain `domid` acting on its own frames.
+    pub const fn own(domid: u16, privileged: bool) -> Self {
+        Self { domid, privileged, pg_owner: domid }
+    }
 }
 
 /// Flags whose change needs new references (presence, writability, frame).
@@ -241,8 +252,8 @@ impl<M: Memory> Mm<'_, M> {
                     }
                 }
                 _ => {
-                    // RAM the domain does not own is busy (Xen: -EBUSY).
-                    self.get_page(mfn, a.domid).map_err(|_| MmError::Busy(mfn))?;
+                    // RAM the page owner does not own is busy (Xen: -EBUSY).
+                    self.get_page(mfn, a.pg_owner).map_err(|_| MmError::Busy(mfn))?;
                     if e & RW != 0 && self.get_page_type(mfn, PageType::Writable, a).is_err() {
                         self.put_page(mfn);
                         return Err(MmError::Busy(mfn));
@@ -429,8 +440,8 @@ mod tests {
         }
     }
 
-    const DOM: Actor = Actor { domid: 1, privileged: false };
-    const DOM0: Actor = Actor { domid: 0, privileged: true };
+    const DOM: Actor = Actor::own(1, false);
+    const DOM0: Actor = Actor::own(0, true);
 
     fn machine(frames: usize, owned_by_1: std::ops::Range<u64>) -> Vec<PageInfo> {
         let mut f = vec![PageInfo::default(); frames];

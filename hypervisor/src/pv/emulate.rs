@@ -289,6 +289,7 @@ fn privileged_0f(v: &mut Vcpu, regs: &mut TrapFrame, b: &[u8]) -> Option<usize> 
             }
             // SAFETY: checked against the CPU's supported components.
             unsafe { crate::arch::x86_64::xstate::set_xcr0(value) };
+            v.xcr0 = value;
             Some(2)
         }
         0x30 => {

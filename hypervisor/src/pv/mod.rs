@@ -8,6 +8,7 @@
 //! guest that cannot take an exception is crashed, never the hypervisor.
 
 pub mod bounce;
+pub mod context;
 pub mod emulate;
 pub mod hypercall_page;
 pub mod pci_cfg;
@@ -72,22 +73,27 @@ pub fn toggle_guest_mode(v: &mut Vcpu) {
 
 /// Start running `v` with `frame` on this CPU; never returns.
 pub fn run(v: &'static mut Vcpu, frame: &TrapFrame) -> ! {
-    load_guest_context(v);
-    // SAFETY: a canonical base (checked when set) for the guest's FS.
-    unsafe { Msr::new(MSR_FS_BASE).write(v.fs_base) };
-    crate::hypercall::descriptor::install_gdt(v);
-    crate::hypercall::descriptor::install_ldt(v);
-    crate::timer::reprogram(v);
+    v.frame = *frame;
+    v.online = true;
     let top = guest_frame_ptr();
     // SAFETY: the frame slot at the top of this CPU's primary stack is free
     // (we are not running on it: callers come from boot code below it).
-    unsafe { top.write(*frame) };
-    domain::set_current(v);
+    let regs = unsafe { &mut *top };
+    context::load(v, regs);
+    crate::sched::schedule(regs);
+    crate::timer::reprogram();
+    resume_current(regs)
+}
+
+/// Leave the hypervisor for the current vCPU with `regs` (the frame at the
+/// top of this CPU's primary stack), abandoning the Rust stack below it.
+pub fn resume_current(regs: &mut TrapFrame) -> ! {
     unsafe extern "C" {
         fn resume_frame(frame: *mut TrapFrame) -> !;
     }
-    // SAFETY: the frame is a valid ring-3 iret frame for the guest.
-    unsafe { resume_frame(top) }
+    // SAFETY: the frame is a valid ring-3 iret frame of the current vCPU
+    // (built by an entry or loaded by a context switch).
+    unsafe { resume_frame(regs) }
 }
 
 /// Where the frame of the running guest lives: the top of this CPU's
@@ -108,24 +114,35 @@ extern "C" fn hv_syscall(regs: &mut TrapFrame) {
     } else {
         crate::hypercall::dispatch(v, regs);
     }
-    softirqs(v);
-    bounce::deliver_events(v, regs);
+    exit_to_guest(regs);
 }
 
-/// Work deferred from interrupt handlers, done where the vCPU is not
-/// otherwise borrowed: due timers, console input and physical interrupts
-/// for dom0.
-pub fn softirqs(v: &mut Vcpu) {
-    crate::timer::run_pending(v);
+/// Work deferred from interrupt handlers, done where no vCPU is
+/// borrowed: due timers, console input and physical interrupts for dom0.
+pub fn softirqs() {
+    crate::timer::run_pending();
     crate::console::input::deliver();
     crate::irq::deliver();
 }
 
-/// Leaving the hypervisor for a guest after a trap or interrupt taken in
-/// guest context: deliver pending events.
-pub fn return_to_guest(regs: &mut TrapFrame) {
+/// The way out to a guest with `regs` the frame at the top of this CPU's
+/// primary stack: deferred work, a possible switch to another vCPU, then
+/// the events pending for the one that runs.
+fn exit_to_guest(regs: &mut TrapFrame) {
+    softirqs();
+    crate::sched::schedule(regs);
     if let Some(v) = domain::current() {
-        softirqs(v);
+        bounce::deliver_events(v, regs);
+    }
+}
+
+/// Leaving the hypervisor for a guest after a trap or interrupt taken in
+/// guest context: deliver pending events. Only a frame at the top of the
+/// primary stack may be switched away from (not one on an IST stack).
+pub fn return_to_guest(regs: &mut TrapFrame) {
+    if core::ptr::eq(regs, guest_frame_ptr()) {
+        exit_to_guest(regs);
+    } else if let Some(v) = domain::current() {
         bounce::deliver_events(v, regs);
     }
 }
@@ -217,7 +234,7 @@ fn selector_ok(v: &Vcpu, sel: u16, kind: SegKind) -> bool {
 
 /// Crash the running domain: print why and its registers, then carry out
 /// the crash (for dom0: the host stops, as on Xen).
-pub fn crash(v: &Vcpu, regs: &TrapFrame, why: &str) -> ! {
+pub fn crash(v: &mut Vcpu, regs: &TrapFrame, why: &str) -> ! {
     log::error!("domain {} vcpu {} crashed: {why}", v.domain.domid, v.vcpu_id);
     dump_guest_registers(v, regs);
     shutdown(v, ShutdownReason::Crash)
@@ -250,11 +267,23 @@ pub fn dump_guest_registers(v: &Vcpu, f: &TrapFrame) {
     );
 }
 
-/// Carry out a domain shutdown. Only dom0 exists so far: its shutdown
-/// stops the host, as Xen's does (power off, reboot, or halt on crash with
-/// `noreboot`).
-pub fn shutdown(v: &Vcpu, reason: ShutdownReason) -> ! {
+/// Carry out a domain shutdown requested by (or forced on) its running
+/// vCPU `v`, whose frame is at the top of the stack. A domU stops running
+/// and the control domain hears of it (`VIRQ_DOM_EXC`); its registers are
+/// kept, with the hypercall's result 0, for the toolstack (save, or resume
+/// after a cancelled suspend). Dom0's shutdown stops the host, as Xen's
+/// does (power off, reboot, or halt on crash with `noreboot`).
+pub fn shutdown(v: &mut Vcpu, reason: ShutdownReason) -> ! {
     let d = v.domain;
+    if !d.is_privileged || d.domid != 0 {
+        crate::domain::destroy::shutdown(d, reason);
+        // SAFETY: the running vCPU's frame at the top of the stack.
+        let regs = unsafe { &mut *guest_frame_ptr() };
+        if matches!(regs.entry_vector, ENTRY_SYSCALL | ENTRY_SYSCALL32) {
+            regs.rax = 0;
+        }
+        crate::sched::leave(v)
+    }
     d.state.lock().shutdown = Some(reason);
     match reason {
         ShutdownReason::Poweroff => {

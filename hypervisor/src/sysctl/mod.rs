@@ -3,7 +3,11 @@
 //! `readconsole` (the console ring, incremental, with clear), `physinfo`,
 //! `sched_id` and `getdomaininfolist`. Other operations answer `ENOSYS`.
 
-use dom0_abi::domctl::{XenDomctlGetdomaininfo, XEN_SCHEDULER_NULL};
+use dom0_abi::domctl::{XenDomctlGetdomaininfo, XEN_SCHEDULER_CREDIT};
+
+/// The scheduler `sched_id` reports (vCPUs time-share CPU 0 by credit1's
+/// slice and weights; see [`crate::sched`]).
+pub const SCHED_ID: u32 = XEN_SCHEDULER_CREDIT;
 use dom0_abi::sysctl::*;
 use dom0_abi::Errno;
 
@@ -63,7 +67,7 @@ pub fn sysctl(v: &mut Vcpu, arg: u64) -> HcResult {
         XEN_SYSCTL_sched_id => {
             // One vCPU per physical CPU, never moved: the null scheduler's
             // model (the credit scheduler is yet to come).
-            op.u.sched_id.sched_id = XEN_SCHEDULER_NULL;
+            op.u.sched_id.sched_id = SCHED_ID;
         }
         XEN_SYSCTL_getdomaininfolist => {
             // SAFETY: as above.

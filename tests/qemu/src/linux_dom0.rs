@@ -65,7 +65,7 @@ pub const XEN_MODULES: &[&str] = &["xen-privcmd.ko", "xen-evtchn.ko", "xen-gntde
 
 /// Xen's command line for the Linux dom0 system.
 pub const XEN_CMDLINE: &str =
-    "dom0_mem=512M,max:512M console=com1 com1=115200,8n1 sched=credit loglvl=all guest_loglvl=all noreboot";
+    "dom0_mem=512M,max:512M console=com1 com1=115200,8n1 sched=credit loglvl=all guest_loglvl=info noreboot";
 /// The dom0 kernel's command line (interactive mode).
 pub const LINUX_CMDLINE: &str = "console=hvc0 earlyprintk=xen";
 /// Kernel command-line flag that puts `/init` into driver mode.

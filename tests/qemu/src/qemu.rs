@@ -47,6 +47,11 @@ pub fn base_args(iso: &Path, m: &Machine) -> Vec<String> {
         "isa-debug-exit,iobase=0xf4,iosize=0x04".into(),
     ];
     args.extend(m.extra_args.iter().cloned());
+    // A debugging aid: extra QEMU arguments for every boot (for example
+    // `-s` to attach gdb to a test's machine).
+    if let Ok(extra) = std::env::var("QEMU_TESTS_EXTRA_ARGS") {
+        args.extend(extra.split_whitespace().map(String::from));
+    }
     args
 }
 

@@ -65,3 +65,58 @@ pub fn xcr0() -> u64 {
     unsafe { core::arch::asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi, options(nomem, nostack)) };
     (u64::from(hi) << 32) | u64::from(lo)
 }
+
+/// A vCPU's saved x87/SSE/AVX state: an XSAVE area (the FXSAVE image
+/// where the CPU has no XSAVE), big enough for every component this
+/// hypervisor lets guests enable.
+#[repr(C, align(64))]
+pub struct XsaveArea(pub [u8; 4096]);
+
+impl XsaveArea {
+    /// The state of a fresh vCPU: x87 and SSE in their reset state
+    /// (FCW 0x37f, MXCSR 0x1f80), every XSAVE component in its initial
+    /// configuration (XSTATE_BV 0).
+    pub fn initial() -> alloc::boxed::Box<Self> {
+        let mut a = alloc::boxed::Box::new(Self([0; 4096]));
+        a.0[0..2].copy_from_slice(&0x37fu16.to_le_bytes());
+        a.0[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        a.0[28..32].copy_from_slice(&0xffffu32.to_le_bytes()); // MXCSR_MASK
+        a
+    }
+}
+
+/// Whether the CPU's largest XSAVE image fits an [`XsaveArea`].
+pub fn area_fits() -> bool {
+    !enabled() || cpuid(0xd, 0).ecx as usize <= core::mem::size_of::<XsaveArea>()
+}
+
+/// Save this CPU's x87/SSE/AVX state (every component XCR0 enables).
+/// CR0.TS must be clear.
+pub fn save(area: &mut XsaveArea) {
+    let p = area.0.as_mut_ptr();
+    if enabled() {
+        // SAFETY: a 64-byte-aligned area large enough for every component
+        // (checked at boot by `area_fits`); OSXSAVE is on.
+        unsafe { core::arch::asm!("xsave64 [{}]", in(reg) p, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack)) };
+    } else {
+        // SAFETY: a 16-byte-aligned area of at least 512 bytes.
+        unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) p, options(nostack)) };
+    }
+}
+
+/// Load XCR0 `xcr0` and the state saved in `area`. CR0.TS must be clear.
+pub fn restore(area: &XsaveArea, xcr0: u64) {
+    let p = area.0.as_ptr();
+    if enabled() {
+        // SAFETY: `xcr0` was checked when the guest set it (or is x87|SSE);
+        // the area was written by `save` or is `XsaveArea::initial`, whose
+        // header is valid (reserved bytes zero).
+        unsafe {
+            set_xcr0(xcr0);
+            core::arch::asm!("xrstor64 [{}]", in(reg) p, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
+        }
+    } else {
+        // SAFETY: an FXSAVE image written by `save` or the initial one.
+        unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) p, options(nostack)) };
+    }
+}
