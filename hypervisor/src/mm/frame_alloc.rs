@@ -98,8 +98,17 @@ impl FrameAllocator {
         if count == 0 || !align.is_power_of_two() {
             return Err(FrameError::OutOfMemory);
         }
+        if count == 1 {
+            return self.alloc();
+        }
         let mut start = 0;
         while start + count <= self.nr_frames {
+            // Whole words of busy frames are skipped at once.
+            let w = (start / 64) as usize;
+            if self.bits.get(w) == Some(&0) {
+                start = ((w as u64 + 1) * 64).next_multiple_of(align);
+                continue;
+            }
             match (start..start + count).rev().find(|&m| !self.is_free(m)) {
                 None => {
                     for m in start..start + count {

@@ -92,12 +92,11 @@ pub fn wake_domain(d: &crate::domain::Domain) {
     }
 }
 
-/// An event is pending for `v`: unblock it.
+/// An event is pending for `v`: unblock it (and queue it if it is
+/// runnable but neither queued nor running).
 pub fn unblock(v: &mut Vcpu) {
-    if v.blocked {
-        v.blocked = false;
-        wake(v);
-    }
+    v.blocked = false;
+    wake(v);
 }
 
 /// `SCHEDOP_yield`: the running vCPU goes behind the others waiting.
@@ -170,10 +169,9 @@ pub fn schedule(regs: &mut TrapFrame) {
         }
         crate::pv::context::save(p, regs);
         crate::pv::context::load(next, regs);
-        // Queued behind the others once it is no longer current.
-        if keep {
-            enqueue(p, false);
-        }
+        // Queued behind the others once it is no longer current (it may
+        // also have been woken while the CPU idled).
+        enqueue(p, false);
     } else {
         crate::pv::context::load(next, regs);
     }
@@ -181,10 +179,26 @@ pub fn schedule(regs: &mut TrapFrame) {
     crate::timer::reprogram();
 }
 
+/// Time CPU 0 spent idle (ns).
+static IDLE_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Time `cpu` spent idle since boot (`XEN_SYSCTL_getcpuinfo`): CPUs other
+/// than the scheduler's run nothing.
+pub fn idle_time_ns(cpu: u32) -> u64 {
+    if cpu == CPU_OF_VCPUS { IDLE_NS.load(Ordering::Relaxed) } else { crate::timer::now_ns() }
+}
+
 /// Nothing may run: sleep through interrupts, running what they defer,
 /// until a vCPU may. The outgoing vCPU (if any) stays current, its state
 /// still in the registers, but not running.
 fn idle() -> &'static mut Vcpu {
+    let since = crate::timer::now_ns();
+    let v = idle_loop();
+    IDLE_NS.fetch_add(crate::timer::now_ns().saturating_sub(since), Ordering::Relaxed);
+    v
+}
+
+fn idle_loop() -> &'static mut Vcpu {
     if let Some(p) = domain::current() {
         if p.online && !p.blocked {
             crate::domain::runstate::set_state(p, dom0_abi::vcpu::RUNSTATE_offline);

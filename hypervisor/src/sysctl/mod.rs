@@ -1,7 +1,10 @@
 //! `sysctl`: the toolstack's view of the host, for the privileged domain
 //! only (`EPERM`), with Xen 4.17's interface version (`EACCES`):
 //! `readconsole` (the console ring, incremental, with clear), `physinfo`,
-//! `sched_id` and `getdomaininfolist`. Other operations answer `ENOSYS`.
+//! `sched_id`, `getdomaininfolist`, `getcpuinfo` (idle time per CPU),
+//! `cputopoinfo`, `numainfo` (one node) and the cpupool queries (`INFO`,
+//! `FREEINFO`: pool 0 holds the scheduler's CPUs). Other operations answer
+//! `ENOSYS`; changing cpupools answers `EOPNOTSUPP`.
 
 use dom0_abi::domctl::{XenDomctlGetdomaininfo, XEN_SCHEDULER_CREDIT};
 
@@ -82,6 +85,55 @@ pub fn sysctl(v: &mut Vcpu, arg: u64) -> HcResult {
             }
             l.num_domains = n;
         }
+        XEN_SYSCTL_getcpuinfo => {
+            // SAFETY: as above.
+            let g = unsafe { &mut op.u.getcpuinfo };
+            let cpus = online_cpus();
+            let n = g.max_cpus.min(cpus);
+            for cpu in 0..n {
+                let info = XenSysctlCpuinfo { idletime: crate::sched::idle_time_ns(cpu) };
+                write_guest(g.info.addr() + 8 * u64::from(cpu), &info).map_err(|_| Errno::EFAULT)?;
+            }
+            g.nr_cpus = n;
+        }
+        XEN_SYSCTL_cputopoinfo => {
+            // SAFETY: as above.
+            let t = unsafe { &mut op.u.cputopoinfo };
+            let cpus = online_cpus();
+            if t.cputopo.addr() != 0 {
+                let (threads, cores) = topology(cpus);
+                let size = core::mem::size_of::<XenSysctlCputopo>() as u64;
+                for cpu in 0..t.num_cpus.min(cpus) {
+                    let topo = XenSysctlCputopo { core: (cpu / threads) % cores, socket: cpu / (threads * cores), node: 0 };
+                    write_guest(t.cputopo.addr() + u64::from(cpu) * size, &topo).map_err(|_| Errno::EFAULT)?;
+                }
+                if t.num_cpus < cpus {
+                    // Xen fills what fits and reports how many there are.
+                    t.num_cpus = cpus;
+                    write_guest(arg, &op).map_err(|_| Errno::EFAULT)?;
+                    return err(Errno::ENOBUFS);
+                }
+            }
+            t.num_cpus = cpus;
+        }
+        XEN_SYSCTL_numainfo => {
+            // SAFETY: as above.
+            let n = unsafe { &mut op.u.numainfo };
+            if n.meminfo.addr() != 0 && n.num_nodes >= 1 {
+                let p = physinfo();
+                let mi = XenSysctlMeminfo { memsize: p.total_pages * 4096, memfree: p.free_pages * 4096 };
+                write_guest(n.meminfo.addr(), &mi).map_err(|_| Errno::EFAULT)?;
+            }
+            if n.distance.addr() != 0 && n.num_nodes >= 1 {
+                write_guest(n.distance.addr(), &10u32).map_err(|_| Errno::EFAULT)?;
+            }
+            n.num_nodes = 1;
+        }
+        XEN_SYSCTL_cpupool_op => {
+            // SAFETY: as above.
+            let c = unsafe { &mut op.u.cpupool_op };
+            cpupool_op(c)?;
+        }
         cmd => {
             log::debug!("d{}: sysctl {cmd} not implemented", v.domain.domid);
             return err(Errno::ENOSYS);
@@ -89,6 +141,46 @@ pub fn sysctl(v: &mut Vcpu, arg: u64) -> HcResult {
     }
     write_guest(arg, &op).map_err(|_| Errno::EFAULT)?;
     Ok(0)
+}
+
+/// CPUs online.
+fn online_cpus() -> u32 {
+    crate::arch::x86_64::cpu::pcpus().iter().filter(|c| c.online).count().max(1) as u32
+}
+
+/// Write CPU map `map` into a `xenctl_bitmap` (as many bytes as it has).
+fn write_cpumap(b: &dom0_abi::xen::XenctlBitmap, map: u64) -> Result<(), Errno> {
+    for i in 0..(b.nr_bits as usize).div_ceil(8) {
+        let byte = if i < 8 { (map >> (8 * i)) as u8 } else { 0 };
+        write_guest(b.bitmap.addr() + i as u64, &byte).map_err(|_| Errno::EFAULT)?;
+    }
+    Ok(())
+}
+
+/// `XEN_SYSCTL_cpupool_op`: one pool (0) with the scheduler's CPUs and
+/// every domain; the other online CPUs are free.
+fn cpupool_op(c: &mut XenSysctlCpupoolOp) -> Result<(), Errno> {
+    let pool = crate::sched::pool_cpus();
+    let online = if online_cpus() >= 64 { !0 } else { (1u64 << online_cpus()) - 1 };
+    match c.op {
+        XEN_SYSCTL_CPUPOOL_OP_INFO => {
+            // The first pool with an ID at or above the one asked for.
+            if c.cpupool_id != XEN_SYSCTL_CPUPOOL_PAR_ANY && c.cpupool_id > 0 {
+                return Err(Errno::ENOENT);
+            }
+            c.cpupool_id = 0;
+            c.sched_id = SCHED_ID;
+            c.n_dom = crate::domain::all().len() as u32;
+            write_cpumap(&c.cpumap, pool)
+        }
+        XEN_SYSCTL_CPUPOOL_OP_FREEINFO => write_cpumap(&c.cpumap, online & !pool),
+        XEN_SYSCTL_CPUPOOL_OP_CREATE
+        | XEN_SYSCTL_CPUPOOL_OP_DESTROY
+        | XEN_SYSCTL_CPUPOOL_OP_ADDCPU
+        | XEN_SYSCTL_CPUPOOL_OP_RMCPU
+        | XEN_SYSCTL_CPUPOOL_OP_MOVEDOMAIN => Err(Errno::EOPNOTSUPP),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 /// The host as `XEN_SYSCTL_physinfo` describes it.

@@ -80,6 +80,8 @@ fn lifecycle(host: Host) {
     assert!(log.contains("domu: console ring"), "{log}");
     assert!(log.contains(&format!("domu: domid {id}")), "{log}");
     assert!(log.contains("domu: name domu1"), "{log}");
+    // domctl, sysctl and the hypervisor console are the control domain's.
+    assert!(log.contains("domu: privileged ops -1 -1 -1 -1"), "{log}");
     assert!(log.contains("domu: cmdline hello"), "{log}");
     assert!(log.contains("domu: watching control/shutdown (ok)"), "{log}");
 

@@ -189,6 +189,29 @@ fn text(bytes: &[u8]) -> &str {
     core::str::from_utf8(bytes).unwrap_or("?")
 }
 
+/// The control domain's hypercalls, tried by an unprivileged domain: each
+/// must answer `EPERM` (printed as the raw result).
+fn privileged_ops_refused() {
+    use dom0_abi::domctl::{DomctlCmd, XenDomctl};
+    use dom0_abi::hypercall::{HYPERVISOR_console_io, HYPERVISOR_domctl, HYPERVISOR_sysctl};
+    use dom0_abi::sysctl::{SysctlCmd, XenSysctl};
+    let mut d = XenDomctl::new(DomctlCmd::Getdomaininfo, dom0_abi::DomId(0));
+    let mut c = XenDomctl::new(DomctlCmd::Createdomain, dom0_abi::DomId(0));
+    let mut y = XenSysctl::new(SysctlCmd::Physinfo);
+    let msg = b"x";
+    // SAFETY: each argument is a live structure of the right type; the
+    // hypervisor only refuses them.
+    let r = unsafe {
+        [
+            hypercall::raw(HYPERVISOR_domctl, &mut d as *mut XenDomctl as u64, 0, 0, 0, 0),
+            hypercall::raw(HYPERVISOR_domctl, &mut c as *mut XenDomctl as u64, 0, 0, 0, 0),
+            hypercall::raw(HYPERVISOR_sysctl, &mut y as *mut XenSysctl as u64, 0, 0, 0, 0),
+            hypercall::raw(HYPERVISOR_console_io, 0, 1, msg.as_ptr() as u64, 0, 0),
+        ]
+    };
+    println!("domu: privileged ops {} {} {} {}", r[0], r[1], r[2], r[3]);
+}
+
 fn main(si: &'static StartInfo) {
     let on_ring = console::init(si);
     let cmdline = until_nul(&si.cmd_line);
@@ -209,6 +232,7 @@ fn main(si: &'static StartInfo) {
         Some(v) => println!("domu: name {}", text(v)),
         None => println!("domu: name unreadable"),
     }
+    privileged_ops_refused();
     if cmdline.windows(5).any(|w| w == b"crash") {
         println!("domu: crashing as asked");
         // SAFETY: deliberately not safe: with no trap table the fault
