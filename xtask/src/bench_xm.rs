@@ -1,29 +1,45 @@
-//! `xm create` and `xm destroy` timings for `cargo xtask bench`: the
-//! `domu` test kernel as a PV domU on Xen 4.17 with the Linux dom0 test
-//! system, measured from dom0's shell (each step's wall time less an empty
-//! command's). xl is not run beside it: Debian's `xl` needs the C
+//! `xm create`, `xm destroy` and `xm list` timings for `cargo xtask bench`:
+//! the `domu` test kernel as a PV domU under the Linux dom0 test system, on
+//! Xen 4.17 and on ours in turn (same QEMU machine), measured from dom0's
+//! shell (each step's wall time less an empty command's). The toolstack is
+//! ours on both; xl is not run beside it: Debian's `xl` needs the C
 //! toolstack libraries and its own xenstored, which the busybox dom0 does
-//! not carry, so these are ours alone.
+//! not carry.
 
 use anyhow::Result;
 use qemu_tests::debian;
-use qemu_tests::linux_dom0::{measure_device_throughput, measure_domu_times, LinuxDom0};
+use qemu_tests::linux_dom0::{measure_device_throughput, measure_domu_times, measure_xm_list, machine, Host, LinuxDom0};
+
+/// Domains running while `xm list` is timed.
+const LISTED: u32 = 10;
+
+/// The toolstack timings on one host: create, destroy, list (ms).
+fn toolstack_times(host: Host) -> Result<(f64, f64, f64)> {
+    let mut sys = LinuxDom0::boot_host(host, &machine())?;
+    let t = measure_domu_times(&mut sys)?;
+    let list = measure_xm_list(&mut sys, LISTED)?;
+    let _ = sys.shutdown();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    Ok((ms(t.create_to_first_line), ms(t.destroy), ms(list)))
+}
 
 /// The formatted lines, or why they could not be measured.
 pub fn run() -> Result<String> {
-    let mut sys = match LinuxDom0::boot() {
-        Ok(s) => s,
+    let xen = match toolstack_times(Host::Xen) {
+        Ok(t) => t,
         Err(e) if debian::is_unavailable(&e) => return Ok(format!("skipped: {e:#}")),
         Err(e) => return Err(e),
     };
-    let t = measure_domu_times(&mut sys)?;
+    let ours = toolstack_times(Host::Ours)?;
+    let row = |what: &str, x: f64, o: f64| format!("| {what:<42} | {x:>9.0} | {o:>9.0} | {:>7.2}x |\n", o / x);
+    let mut out = String::from("| xm, `domu` kernel, Linux dom0 (ms)         |  Xen 4.17 |      ours | ours/Xen |\n|---|---|---|---|\n");
+    out.push_str(&row("xm create to the guest's first console line", xen.0, ours.0));
+    out.push_str(&row("xm destroy", xen.1, ours.1));
+    out.push_str(&row(&format!("xm list with {LISTED} domUs running"), xen.2, ours.2));
+    out.push_str("(our toolstack on both; QEMU TCG, 1 CPU)");
+    let mut sys = LinuxDom0::boot()?;
     let d = measure_device_throughput(&mut sys);
     let _ = sys.shutdown();
-    let mut out = format!(
-        "xm create to the guest's first console line: {:>7.0} ms\nxm destroy:                                  {:>7.0} ms\n(ours alone; QEMU TCG, Xen 4.17, Linux dom0)",
-        t.create_to_first_line.as_secs_f64() * 1000.0,
-        t.destroy.as_secs_f64() * 1000.0
-    );
     out.push_str(&devices_report(d));
     Ok(out)
 }

@@ -801,6 +801,40 @@ pub fn measure_domu_times(sys: &mut LinuxDom0) -> Result<DomuTimes> {
     })
 }
 
+/// Time `xm list` (mean of 5, less an empty command's time) with `n`
+/// copies of the `domu` kernel running (`xm create /etc/xen/domu.cfg
+/// name=benchK memory=16`), then destroy them.
+pub fn measure_xm_list(sys: &mut LinuxDom0, n: u32) -> Result<Duration> {
+    let ok = |sys: &mut LinuxDom0, cmd: &str| -> Result<Duration> {
+        let start = Instant::now();
+        let o = sys.run(cmd)?;
+        if o.exit_code != 0 {
+            bail!("{cmd}: exit {}: {}{}", o.exit_code, o.stdout, o.stderr);
+        }
+        Ok(start.elapsed())
+    };
+    for k in 1..=n {
+        ok(sys, &format!("xm create /etc/xen/domu.cfg name=bench{k} memory=16 >/dev/null"))?;
+    }
+    for k in 1..=n {
+        let log = format!("/var/log/xen/console/guest-bench{k}.log");
+        ok(sys, &format!("while ! grep -q 'domu: ready' {log} 2>/dev/null; do usleep 20000; done"))?;
+    }
+    let listed = sys.run("xm list | grep -c '^bench'")?.stdout;
+    if listed.trim() != n.to_string() {
+        bail!("xm list shows {} of the {n} domains", listed.trim());
+    }
+    let mut total = Duration::ZERO;
+    for _ in 0..5 {
+        let base = ok(sys, "true")?;
+        total += ok(sys, "xm list >/dev/null")?.saturating_sub(base);
+    }
+    for k in 1..=n {
+        ok(sys, &format!("xm destroy bench{k}"))?;
+    }
+    Ok(total / 5)
+}
+
 /// Split the console text of command number `n` into its output.
 pub fn parse_output(text: &str, n: u64) -> Result<Output> {
     let rc_tag = "@@XM-RC ";
