@@ -1,7 +1,7 @@
-//! Our `xenstored` and `xenstore` client on the reference system: Xen 4.17
-//! with Debian's Linux as PV dom0, `/init` starting the static
-//! `xenstored` before the shell ([`qemu_tests::linux_dom0`]). One boot,
-//! one test running every check in turn:
+//! Our `xenstored` and `xenstore` client under Debian's Linux as PV dom0,
+//! `/init` starting the static `xenstored` before the shell
+//! ([`qemu_tests::linux_dom0`]), on Xen 4.17 and on ours: one test body,
+//! one boot per hypervisor, running every check in turn:
 //!
 //! * the daemon came up and attached dom0's own xenbus ring;
 //! * the client writes, reads, lists, removes, sets permissions and
@@ -21,12 +21,7 @@
 
 use std::time::Duration;
 
-use qemu_tests::linux_dom0::{boot_or_skip, machine, LinuxDom0, XENSTORED_LOG};
-
-/// Boot the system, or `None` (after printing why) without the archive.
-fn boot() -> Option<LinuxDom0> {
-    boot_or_skip(&machine())
-}
+use qemu_tests::linux_dom0::{boot_host_or_skip, machine, Host, LinuxDom0, XENSTORED_LOG};
 
 /// Runs `cmd`, which must succeed, and returns its standard output.
 fn ok(sys: &mut LinuxDom0, cmd: &str) -> String {
@@ -36,8 +31,17 @@ fn ok(sys: &mut LinuxDom0, cmd: &str) -> String {
 }
 
 #[test]
-fn xenstored_on_linux_dom0() {
-    let Some(mut sys) = boot() else { return };
+fn xenstored_on_xen() {
+    xenstored_on(Host::Xen);
+}
+
+#[test]
+fn xenstored_on_ours() {
+    xenstored_on(Host::Ours);
+}
+
+fn xenstored_on(host: Host) {
+    let Some(mut sys) = boot_host_or_skip(host, &machine()) else { return };
 
     // The daemon is up, on its socket and on dom0's ring.
     let log = ok(&mut sys, &format!("cat {XENSTORED_LOG}"));

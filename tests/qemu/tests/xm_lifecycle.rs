@@ -90,6 +90,10 @@ fn lifecycle(host: Host) {
     assert_eq!(&f[..4], ["domu1", &id.to_string(), "32", "1"], "{list}");
     assert!(f[4].len() == 6 && !f[4].contains('p'), "{list}");
     let _time: f64 = f[5].parse().unwrap();
+    // Its uptime, from the start time xm keeps in xenstore (H:MM:SS).
+    let up = sys.sh_ok("xm uptime domu1");
+    let up = up.lines().nth(1).unwrap().split_whitespace().last().unwrap().to_string();
+    assert!(up.len() >= 7 && up.split(':').count() == 3, "{up}");
 
     let ls = sys.sh_ok(&format!("xenstore-ls -p /local/domain/{id}"));
     assert!(ls.lines().any(|l| l.starts_with("name = \"domu1\"") && l.ends_with(&format!("(n0,r{id})"))), "{ls}");

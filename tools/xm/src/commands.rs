@@ -236,17 +236,22 @@ pub fn format_uptime(secs: u64) -> String {
 }
 
 /// `xm uptime [DOM...]`: dom0's uptime is the host's (`/proc/uptime`);
-/// other domains' start times live in xenstore, which xm does not read yet,
-/// so they show `-`.
+/// another domain's is the time since `xm create` started it (its
+/// `start_time` in xenstore, as xend kept it), `-` when unknown.
 pub fn uptime(hv: &dyn Hypervisor, doms: &[String], out: &mut dyn Write) -> Result<(), CmdError> {
     let host = std::fs::read_to_string("/proc/uptime")
         .ok()
         .and_then(|s| s.split('.').next().and_then(|n| n.trim().parse::<u64>().ok()));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     writeln!(out, "{:<33} {:>4} {}", "Name", "ID", "Uptime")?;
     for d in selected(hv, doms)? {
         let up = match (d.domain.0, host) {
             (0, Some(s)) => format_uptime(s),
-            _ => "-".to_string(),
+            (0, None) => "-".to_string(),
+            (id, _) => match crate::xs::domain_start_time(DomId(id)) {
+                Some(start) => format_uptime((now - start).max(0.0) as u64),
+                None => "-".to_string(),
+            },
         };
         writeln!(out, "{:<33} {:>4} {}", domain_name(d.domain), d.domain.0, up)?;
     }

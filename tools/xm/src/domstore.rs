@@ -183,6 +183,15 @@ impl NameRegistry for XsNames<'_> {
     }
 }
 
+/// Record when the domain started running (`/vm/<uuid>/start_time`,
+/// seconds since the epoch, as xend kept it); best effort: without it `xm
+/// uptime` shows `-`.
+pub fn set_start_time(xs: &mut Client, domid: DomId, secs: f64) {
+    if let Some(vm) = vm_path(xs, domid) {
+        let _ = xs.write(TxId::NONE, &format!("{vm}/start_time"), format!("{secs:.2}").as_bytes());
+    }
+}
+
 /// When the toolstack last restarted the domain (`/vm/<uuid>/xm/restart_time`,
 /// seconds since the epoch), if it did.
 pub fn restart_time(xs: &mut Client, domid: DomId) -> Option<u64> {

@@ -87,6 +87,8 @@ pub fn create(
         domstore::forget(xs, built.domid);
         return Err(e.into());
     }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    domstore::set_start_time(xs, built.domid, now);
     Ok(built)
 }
 

@@ -91,6 +91,14 @@ impl Names {
         }
     }
 
+    /// When `id` started (`<vm>/start_time`, seconds since the epoch), if
+    /// xenstore knows.
+    pub fn start_time(&mut self, id: DomId) -> Option<f64> {
+        let c = self.client()?;
+        let vm = c.read_string(TxId::NONE, &format!("/local/domain/{}/vm", id.0)).ok()?;
+        c.read_string(TxId::NONE, &format!("{}/start_time", vm.trim())).ok()?.trim().parse().ok()
+    }
+
     /// The name of `id`: from xenstore, else [`fallback_name`].
     pub fn name(&mut self, id: DomId) -> String {
         self.lookup(id).unwrap_or_else(|| fallback_name(id))
@@ -104,6 +112,12 @@ static NAMES: Mutex<Option<Names>> = Mutex::new(None);
 /// Replaces the process-wide name source (tests; a future `xm` option).
 pub fn set_names(names: Names) {
     *NAMES.lock().unwrap_or_else(|e| e.into_inner()) = Some(names);
+}
+
+/// When domain `id` started (seconds since the epoch), from xenstore.
+pub fn domain_start_time(id: DomId) -> Option<f64> {
+    let mut guard = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    guard.get_or_insert_with(|| Names::new(socket_path())).start_time(id)
 }
 
 /// The name of domain `id`, from xenstore when a xenstored runs, else
