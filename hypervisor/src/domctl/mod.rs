@@ -5,6 +5,7 @@
 //! [`vcpu`]; creating and destroying domains in [`crate::domain::create`]
 //! and [`crate::domain::destroy`].
 
+pub mod save;
 pub mod vcpu;
 
 use core::sync::atomic::Ordering;
@@ -144,6 +145,17 @@ fn on_domain(v: &mut Vcpu, d: &'static Domain, cmd: u32, op: &mut XenDomctl) -> 
         XEN_DOMCTL_getvcpucontext => vcpu::getvcpucontext(d, op).map(|()| true),
         XEN_DOMCTL_getvcpuinfo => vcpu::getvcpuinfo(d, op).map(|()| true),
         XEN_DOMCTL_setvcpuaffinity | XEN_DOMCTL_getvcpuaffinity => vcpu::affinity(d, cmd, op).map(|()| true),
+        XEN_DOMCTL_gettscinfo => {
+            save::gettscinfo(op);
+            Ok(true)
+        }
+        XEN_DOMCTL_settscinfo => save::settscinfo(op).map(|()| false),
+        XEN_DOMCTL_get_ext_vcpucontext => save::get_ext_vcpucontext(d, op).map(|()| true),
+        XEN_DOMCTL_set_ext_vcpucontext => save::set_ext_vcpucontext(d, op).map(|()| false),
+        XEN_DOMCTL_getvcpuextstate => save::getvcpuextstate(d, op).map(|()| true),
+        XEN_DOMCTL_setvcpuextstate => save::setvcpuextstate(d, op).map(|()| false),
+        XEN_DOMCTL_get_vcpu_msrs => save::get_vcpu_msrs(d, op).map(|()| true),
+        XEN_DOMCTL_set_vcpu_msrs => save::set_vcpu_msrs(d, op).map(|()| false),
         _ => {
             log::debug!("d{}: domctl {cmd} not implemented", v.domain.domid);
             Err(Errno::ENOSYS)

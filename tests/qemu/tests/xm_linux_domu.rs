@@ -94,6 +94,18 @@ fn linux_domu(host: Host) {
     let con = sys.sh_ok("(sleep 2; echo 'echo R$((6*7))'; sleep 4) | timeout 10 xm console linux1 | tr -d '\\033\\r'; echo");
     assert!(con.lines().any(|l| l.trim() == "R42"), "{con}");
 
+    // Save and restore: Linux suspends on control/shutdown = suspend, xm
+    // writes the image and destroys the domain; the restored guest's shell
+    // answers again.
+    let o = sys.run_for("xm save linux1 /tmp/linux1.save", Duration::from_secs(600)).unwrap();
+    assert_eq!(o.exit_code, 0, "{o:?}");
+    assert!(!sys.xm_names().contains(&"linux1".to_string()));
+    let o = sys.run_for("xm restore /tmp/linux1.save", Duration::from_secs(600)).unwrap();
+    assert_eq!(o.exit_code, 0, "{o:?}");
+    sys.sh_ok("rm /tmp/linux1.save");
+    let con = sys.sh_ok("(sleep 2; echo 'echo S$((6*7))'; sleep 4) | timeout 10 xm console linux1 | tr -d '\\033\\r'; echo");
+    assert!(con.lines().any(|l| l.trim() == "S42"), "{con}");
+
     // Pinning: vcpu 0 to cpu 1, then back to any cpu.
     if host == Host::Xen {
         sys.sh_ok("xm vcpu-pin linux1 0 1");
