@@ -145,6 +145,7 @@ fn on_domain(v: &mut Vcpu, d: &'static Domain, cmd: u32, op: &mut XenDomctl) -> 
         XEN_DOMCTL_getvcpucontext => vcpu::getvcpucontext(d, op).map(|()| true),
         XEN_DOMCTL_getvcpuinfo => vcpu::getvcpuinfo(d, op).map(|()| true),
         XEN_DOMCTL_setvcpuaffinity | XEN_DOMCTL_getvcpuaffinity => vcpu::affinity(d, cmd, op).map(|()| true),
+        XEN_DOMCTL_shadow_op => save::shadow_op(v, d, op).map(|()| true),
         XEN_DOMCTL_gettscinfo => {
             save::gettscinfo(op);
             Ok(true)

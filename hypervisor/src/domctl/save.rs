@@ -1,7 +1,10 @@
-//! The vCPU state a save or migration carries besides the basic context
-//! (Xen 4.17's `arch_do_domctl` for PV): the TSC parameters, the extended
-//! context (32-bit callbacks, vMCE capabilities), the XSAVE state and the
-//! MSRs.
+//! What a save or migration asks besides the basic vCPU context (Xen
+//! 4.17's `arch_do_domctl` and `paging_domctl` for PV): the TSC
+//! parameters, the extended context (32-bit callbacks, vMCE capabilities),
+//! the XSAVE state, the MSRs, and log-dirty mode, which a PV guest only
+//! has with shadow paging: like Xen built without it (Debian's), ours
+//! answers `EOPNOTSUPP`, and the toolstack migrates with the guest
+//! stopped.
 
 use dom0_abi::domctl::*;
 use dom0_abi::Errno;
@@ -189,4 +192,42 @@ pub fn set_vcpu_msrs(d: &Domain, op: &XenDomctl) -> Result<(), Errno> {
         }
     }
     Ok(())
+}
+
+/// `XEN_DOMCTL_shadow_op`, as Xen 4.17 without shadow paging answers for
+/// a PV domain: enabling any mode is `EOPNOTSUPP`; `OFF` has nothing to
+/// turn off; `CLEAN`/`PEEK` report no dirty page (a zeroed bitmap, zero
+/// counts); the shadow pool is empty.
+pub fn shadow_op(v: &Vcpu, d: &Domain, op: &mut XenDomctl) -> Result<(), Errno> {
+    // SAFETY: the shadow_op member, plain old data.
+    let s = unsafe { &mut op.u.shadow_op };
+    if core::ptr::eq(d, v.domain) || d.dying.load(core::sync::atomic::Ordering::Acquire) {
+        return Err(Errno::EINVAL);
+    }
+    match s.op {
+        XEN_DOMCTL_SHADOW_OP_OFF => Ok(()),
+        XEN_DOMCTL_SHADOW_OP_ENABLE
+        | XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY
+        | XEN_DOMCTL_SHADOW_OP_ENABLE_TEST
+        | XEN_DOMCTL_SHADOW_OP_SET_ALLOCATION => Err(Errno::EOPNOTSUPP),
+        XEN_DOMCTL_SHADOW_OP_CLEAN | XEN_DOMCTL_SHADOW_OP_PEEK => {
+            if s.dirty_bitmap.p != 0 {
+                let bytes = s.pages.div_ceil(8);
+                let zeros = [0u8; 512];
+                let mut done = 0;
+                while done < bytes {
+                    let n = (bytes - done).min(512);
+                    copy_to_guest(s.dirty_bitmap.p + done, &zeros[..n as usize]).map_err(|_| Errno::EFAULT)?;
+                    done += n;
+                }
+            }
+            s.stats = XenDomctlShadowOpStats { fault_count: 0, dirty_count: 0 };
+            Ok(())
+        }
+        XEN_DOMCTL_SHADOW_OP_GET_ALLOCATION => {
+            s.mb = 0;
+            Ok(())
+        }
+        _ => Err(Errno::EINVAL),
+    }
 }
