@@ -103,6 +103,9 @@ pub fn reprogram() {
         if let Some(at) = v.singleshot {
             earliest(at);
         }
+        if let Some(at) = v.poll_deadline {
+            earliest(at);
+        }
         if v.period_ns != 0 && !v.blocked && crate::sched::is_current(v) && v.online {
             earliest(v.periodic_next);
         }
@@ -119,6 +122,9 @@ pub fn reprogram() {
 pub fn expire(v: &mut Vcpu) {
     let now = now_ns();
     let mut fire = false;
+    if v.polling && v.poll_deadline.is_some_and(|at| at <= now) {
+        crate::sched::end_poll(v);
+    }
     if v.singleshot.is_some_and(|at| at <= now) {
         v.singleshot = None;
         fire = true;
@@ -189,7 +195,9 @@ pub fn sanitize(timeout: u64) -> u64 {
 pub fn update_time_area(v: &Vcpu) {
     use crate::arch::x86_64::uaccess::write_guest;
     let (addr, Some(vi)) = (v.time_area, v.vcpu_info()) else { return };
-    if addr == 0 || !v.kernel_mode {
+    // A guest virtual address: only reachable in the vCPU's own address
+    // space (it is refreshed whenever the vCPU's time is republished).
+    if addr == 0 || !v.kernel_mode || !crate::sched::is_current(v) {
         return;
     }
     let mut t = vi.time;

@@ -370,6 +370,13 @@ pub struct Vcpu {
     pub soft_affinity: u64,
     /// Queued on a run queue.
     pub on_runq: bool,
+    /// Blocked in `SCHEDOP_poll`: woken by an event on `poll_port` (any
+    /// port of the domain when 0) or at `poll_deadline`.
+    pub polling: bool,
+    /// See `polling`.
+    pub poll_port: u32,
+    /// See `polling` (system time; `None`: no timeout).
+    pub poll_deadline: Option<u64>,
 }
 
 impl Vcpu {
@@ -413,6 +420,9 @@ impl Vcpu {
             hard_affinity: !0,
             soft_affinity: !0,
             on_runq: false,
+            polling: false,
+            poll_port: 0,
+            poll_deadline: None,
         }
     }
 

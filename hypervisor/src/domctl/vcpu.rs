@@ -47,8 +47,9 @@ pub fn setvcpucontext(v: &mut Vcpu, d: &'static Domain, op: &XenDomctl) -> Resul
     set_info_guest(t, &c)
 }
 
-/// Xen's `arch_set_info_guest` for a 64-bit PV vCPU that is not running.
-fn set_info_guest(t: &mut Vcpu, c: &VcpuGuestContext) -> Result<(), Errno> {
+/// Xen's `arch_set_info_guest` for a 64-bit PV vCPU that is not running
+/// (`XEN_DOMCTL_setvcpucontext`, `VCPUOP_initialise`).
+pub fn set_info_guest(t: &mut Vcpu, c: &VcpuGuestContext) -> Result<(), Errno> {
     let r = &c.user_regs;
     let addrs = [r.rip, r.rsp, c.kernel_sp, c.ldt_base, c.event_callback_eip, c.failsafe_callback_eip, c.syscall_callback_eip, c.fs_base, c.gs_base_kernel, c.gs_base_user];
     if !addrs.iter().all(|&a| canonical(a)) || !c.trap_ctxt.iter().all(|ti| canonical(ti.address)) {
@@ -116,7 +117,10 @@ fn set_info_guest(t: &mut Vcpu, c: &VcpuGuestContext) -> Result<(), Errno> {
         // (`MMUEXT_SET_LDT`); a context cannot bring one.
         return Err(Errno::EOPNOTSUPP);
     }
-    d.state.lock().vm_assist = c.vm_assist;
+    // The domain's assists come with vCPU 0's context (as Xen's).
+    if t.vcpu_id == 0 {
+        d.state.lock().vm_assist = c.vm_assist;
+    }
     if c.flags & VGCF_I387_VALID != 0 {
         t.fpu.0[..512].copy_from_slice(&c.fpu_ctxt);
         // XSTATE_BV: x87 and SSE come from the image.
@@ -150,6 +154,7 @@ fn set_info_guest(t: &mut Vcpu, c: &VcpuGuestContext) -> Result<(), Errno> {
     let online = c.flags & VGCF_online != 0;
     t.online = online;
     t.blocked = false;
+    t.periodic_next = crate::timer::now_ns() + t.period_ns;
     if online {
         crate::domain::runstate::set_state(t, dom0_abi::vcpu::RUNSTATE_runnable);
         crate::sched::wake(t);

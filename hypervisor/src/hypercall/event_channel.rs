@@ -57,6 +57,26 @@ pub fn notify(d: &Domain, port: u32) {
         }
     }
     kick(d, vcpu);
+    wake_pollers(d, port);
+}
+
+/// Whether `port` of `d` is pending (either ABI).
+pub fn is_pending(d: &Domain, port: u32) -> bool {
+    if let Some(f) = d.fifo.lock().as_ref() {
+        return f.is_pending(port);
+    }
+    let si = d.shared_info();
+    si.evtchn_pending.get((port / 64) as usize).is_some_and(|w| w & (1 << (port % 64)) != 0)
+}
+
+/// Wake the vCPUs of `d` polling for `port` (`SCHEDOP_poll` on it or on
+/// several ports), as Xen's `evtchn_check_pollers`.
+fn wake_pollers(d: &Domain, port: u32) {
+    for v in d.vcpu_list().iter().map(|r| r.get()) {
+        if v.polling && (v.poll_port == 0 || v.poll_port == port) {
+            crate::sched::end_poll(v);
+        }
+    }
 }
 
 /// Wake `vcpu` of `d` if an upcall is pending for it.

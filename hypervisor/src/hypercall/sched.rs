@@ -22,6 +22,41 @@ pub fn block(v: &mut Vcpu) {
     crate::timer::reprogram();
 }
 
+/// Most ports one `SCHEDOP_poll` may name (Xen's limit).
+const MAX_POLL_PORTS: u32 = 128;
+
+/// `SCHEDOP_poll` (Xen's `do_poll`): return at once when a named port is
+/// pending (`EINVAL` for a port that does not exist, `EFAULT` for an
+/// unreadable list), else block until an event arrives on one of them
+/// (masked or not) or the timeout passes.
+fn poll(v: &mut Vcpu, p: &SchedPoll) -> HcResult {
+    if p.nr_ports > MAX_POLL_PORTS {
+        return err(Errno::EINVAL);
+    }
+    let d = v.domain;
+    let mut last = 0;
+    for i in 0..u64::from(p.nr_ports) {
+        let port: u32 = read_guest(p.ports.addr() + 4 * i).map_err(|_| Errno::EFAULT)?;
+        if d.evtchn.lock().status(port).is_err() {
+            return err(Errno::EINVAL);
+        }
+        if crate::hypercall::event_channel::is_pending(d, port) {
+            return Ok(0);
+        }
+        last = port;
+    }
+    v.polling = true;
+    v.poll_port = if p.nr_ports == 1 { last } else { 0 };
+    v.poll_deadline = (p.timeout != 0).then_some(p.timeout);
+    v.blocked = true;
+    crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_blocked);
+    if p.timeout != 0 && p.timeout <= crate::timer::now_ns() {
+        crate::sched::end_poll(v);
+    }
+    crate::timer::reprogram();
+    Ok(0)
+}
+
 /// `sched_op(cmd, arg)`.
 pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcResult {
     match cmd {
@@ -43,6 +78,10 @@ pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcRes
                 crate::pv::dump_guest_registers(v, regs);
             }
             crate::pv::shutdown(v, reason)
+        }
+        SCHEDOP_poll => {
+            let p: SchedPoll = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            poll(v, &p)
         }
         SCHEDOP_shutdown_code => {
             let s: SchedShutdown = read_guest(arg).map_err(|_| Errno::EFAULT)?;

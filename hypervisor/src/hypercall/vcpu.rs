@@ -25,20 +25,67 @@ pub fn set_timer_op(v: &mut Vcpu, timeout: u64) -> HcResult {
     Ok(0)
 }
 
-/// `vcpu_op(cmd, vcpuid, arg)`.
+/// `vcpu_op(cmd, vcpuid, arg)`: on vCPU `vcpuid` of the caller's domain
+/// (`ENOENT` for none). Xen's rules: a context is given once
+/// (`initialise`, else `EEXIST`), `up` needs one (`EINVAL`), the last
+/// online vCPU going down powers the domain off, one-shot timers are the
+/// calling vCPU's own (`EINVAL`).
 pub fn vcpu_op(v: &mut Vcpu, cmd: u32, vcpuid: u64, arg: u64) -> HcResult {
-    // Only one vCPU per domain so far: any other ID names no vCPU.
-    if vcpuid as u32 != v.vcpu_id || vcpuid > u64::from(u32::MAX) {
+    let d = v.domain;
+    if vcpuid > u64::from(u32::MAX) {
         return err(Errno::ENOENT);
     }
+    let is_self = vcpuid as u32 == v.vcpu_id;
+    let other = if is_self { None } else { Some(d.vcpu(vcpuid as u32).ok_or(Errno::ENOENT)?) };
+    if !is_self && matches!(cmd, VCPUOP_set_singleshot_timer | VCPUOP_stop_singleshot_timer) {
+        return err(Errno::EINVAL);
+    }
+    let v: &mut Vcpu = match other {
+        Some(o) => o,
+        None => v,
+    };
     match cmd {
-        // The calling vCPU is up, initialised and running.
-        VCPUOP_is_up => Ok(1),
-        VCPUOP_up => Ok(0),
-        VCPUOP_initialise => err(Errno::EEXIST),
+        VCPUOP_is_up => Ok(i64::from(v.online)),
+        VCPUOP_initialise => {
+            if v.guest_table != 0 {
+                return err(Errno::EEXIST);
+            }
+            let c: dom0_abi::arch_x86::VcpuGuestContext = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let r = crate::domctl::vcpu::set_info_guest(v, &c);
+            log::info!("DBG initialise d{}v{}: {:?} rip {:#x} cs {:#x} ss {:#x} gdt_ents {} flags {:#x}", d.domid, v.vcpu_id, r, c.user_regs.rip, c.user_regs.cs, c.user_regs.ss, c.gdt_ents, c.flags);
+            r?;
+            Ok(0)
+        }
+        VCPUOP_up => {
+            if v.guest_table == 0 {
+                return err(Errno::EINVAL);
+            }
+            if !v.online {
+                v.online = true;
+                v.blocked = false;
+                runstate::set_state(v, RUNSTATE_runnable);
+                crate::sched::wake(v);
+            }
+            Ok(0)
+        }
         VCPUOP_down => {
-            // The domain's last vCPU going down powers the domain off.
-            crate::pv::shutdown(v, crate::domain::ShutdownReason::Poweroff)
+            let others_up = d.vcpu_list().iter().any(|o| o.0 as *const Vcpu != v as *const Vcpu && o.get().online);
+            if !others_up {
+                // The domain's last vCPU going down powers the domain off.
+                if is_self {
+                    crate::pv::shutdown(v, crate::domain::ShutdownReason::Poweroff)
+                }
+                crate::domain::destroy::shutdown(d, crate::domain::ShutdownReason::Poweroff);
+                return Ok(0);
+            }
+            if v.online {
+                v.online = false;
+                crate::sched::remove(v);
+                runstate::set_state(v, RUNSTATE_offline);
+            }
+            // A vCPU taking itself down leaves the CPU on the way out and
+            // resumes here when brought up again.
+            Ok(0)
         }
         VCPUOP_get_runstate_info => {
             let r = v.runstate.snapshot(timer::now_ns());
@@ -73,6 +120,7 @@ pub fn vcpu_op(v: &mut Vcpu, cmd: u32, vcpuid: u64, arg: u64) -> HcResult {
                 return err(Errno::EINVAL);
             }
             v.nmi_pending = true;
+            crate::sched::unblock(v);
             Ok(0)
         }
         VCPUOP_get_physid => {

@@ -96,7 +96,15 @@ pub fn wake_domain(d: &crate::domain::Domain) {
 /// runnable but neither queued nor running).
 pub fn unblock(v: &mut Vcpu) {
     v.blocked = false;
+    v.polling = false;
+    v.poll_deadline = None;
     wake(v);
+}
+
+/// Stop `v`'s `SCHEDOP_poll` (an event on a polled port, or its timeout)
+/// and let it run.
+pub fn end_poll(v: &mut Vcpu) {
+    unblock(v);
 }
 
 /// `SCHEDOP_yield`: the running vCPU goes behind the others waiting.
