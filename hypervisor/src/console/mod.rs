@@ -49,14 +49,13 @@ impl Console {
 
     /// Write guest text as it is (dom0's `console_io` output): to the
     /// serial port only, not the console ring, as Xen does without
-    /// `console_to_ring`.
+    /// `console_to_ring`. The hypervisor's own lines keep their prefix
+    /// whatever the guest printed (as Xen's do), so that they can be told
+    /// apart also when they cut a guest line in two.
     pub fn write_raw(&mut self, bytes: &[u8]) {
-        if let Some(&last) = bytes.last() {
-            if self.serial_enabled {
-                #[cfg(not(test))]
-                serial::write(bytes);
-            }
-            self.at_line_start = last == b'\n';
+        if self.serial_enabled && !bytes.is_empty() {
+            #[cfg(not(test))]
+            serial::write(bytes);
         }
     }
 

@@ -21,16 +21,27 @@ fn errno(e: EvtchnError) -> Errno {
     }
 }
 
-/// The domain `id` names for `v` (`DOMID_SELF` is the caller; others need
-/// privilege).
-fn target(v: &Vcpu, id: u16) -> Result<&'static Domain, Errno> {
+/// The domain `id` names for `v` (`DOMID_SELF` is the caller): one that
+/// exists, else `ESRCH` whoever asks (Xen looks the domain up before it
+/// checks the caller's right to it).
+fn lookup(v: &Vcpu, id: u16) -> Result<&'static Domain, Errno> {
     if id == DOMID_SELF || id == v.domain.domid {
         return Ok(v.domain);
     }
-    if !v.domain.is_privileged {
-        return Err(Errno::EPERM);
-    }
     domain::by_id(id).ok_or(Errno::ESRCH)
+}
+
+/// Whether `v` may act on `d`'s event channels: its own, or any domain's
+/// for a privileged caller (Xen's `XSM_TARGET`); else `EPERM`.
+fn permit(v: &Vcpu, d: &Domain) -> Result<(), Errno> {
+    if d.domid == v.domain.domid || v.domain.is_privileged { Ok(()) } else { Err(Errno::EPERM) }
+}
+
+/// [`lookup`], then [`permit`].
+fn target(v: &Vcpu, id: u16) -> Result<&'static Domain, Errno> {
+    let d = lookup(v, id)?;
+    permit(v, d)?;
+    Ok(d)
 }
 
 fn resolve(v: &Vcpu, id: u16) -> u16 {
@@ -223,8 +234,10 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
         }
         EVTCHNOP_status => {
             let mut s: EvtchnStatus = args(arg)?;
-            let d = target(v, s.dom.0)?;
+            // Xen checks the port before the caller's right to the domain.
+            let d = lookup(v, s.dom.0)?;
             let (state, vcpu) = d.evtchn.lock().status(s.port).map_err(errno)?;
+            permit(v, d)?;
             s.status = EvtchnTable::stat(state);
             s.vcpu = vcpu;
             s.u = dom0_abi::Pod::zeroed();

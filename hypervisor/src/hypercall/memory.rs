@@ -23,16 +23,21 @@ pub const MAX_EXTENT_ORDER: u32 = 9;
 /// Extents handled before the call is preempted.
 const SLICE: u64 = 4096;
 
-/// The domain `domid` names for `v`: its own, or (privileged callers
-/// only, else `EPERM`) another that exists (else `ESRCH`).
+/// The domain `domid` names for `v`: its own, or another that exists
+/// (else `ESRCH`, whoever asks: Xen looks it up first) to a privileged
+/// caller (else `EPERM`).
 fn target(v: &Vcpu, domid: u16) -> Result<&'static Domain, Errno> {
     if domid == DOMID_SELF || domid == v.domain.domid {
-        Ok(v.domain)
-    } else if v.domain.is_privileged {
-        crate::domain::by_id(domid).filter(|d| !d.dying.load(Ordering::Acquire)).ok_or(Errno::ESRCH)
-    } else {
-        Err(Errno::EPERM)
+        return Ok(v.domain);
     }
+    let d = crate::domain::by_id(domid).ok_or(Errno::ESRCH)?;
+    if !v.domain.is_privileged {
+        return Err(Errno::EPERM);
+    }
+    if d.dying.load(Ordering::Acquire) {
+        return Err(Errno::ESRCH);
+    }
+    Ok(d)
 }
 
 /// Allocate one extent of `2^order` zeroed frames for domain `d`.
@@ -90,10 +95,12 @@ fn put_extent(list: u64, i: u64, value: u64) -> Result<(), Errno> {
 }
 
 /// increase/decrease_reservation and populate_physmap: returns the number
-/// of extents done, or a continuation.
+/// of extents done, or a continuation. A domain the caller may not name
+/// (or that does not exist) gets no error but the count done so far, as
+/// Xen answers.
 fn reservation(v: &mut Vcpu, op: u32, start: u64, arg: u64) -> HcResult {
     let r: XenMemoryReservation = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-    let d = target(v, r.domid.0)?;
+    let Ok(d) = target(v, r.domid.0) else { return Ok(start as i64) };
     if r.extent_order > MAX_EXTENT_ORDER {
         return err(Errno::EPERM);
     }

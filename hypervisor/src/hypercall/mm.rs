@@ -47,29 +47,62 @@ enum PgOwner {
     /// Another domain, named by a privileged caller: L1 entries map its
     /// frames (foreign mappings), pins act on its page tables.
     Foreign(u16),
+    /// `DOMID_IO` named by an unprivileged caller: Xen lets it through
+    /// `mmu_update` (whose permission check skips `DOMID_IO`), where L1
+    /// entries then map nothing (RAM is not the device owner's: `EBUSY`);
+    /// `mmuext_op` and `update_va_mapping_otherdomain` refuse it (`EPERM`).
+    Io,
 }
 
+/// The page owner `fd` names for `v`. Another domain must exist (else
+/// `ESRCH`, whoever asks: Xen looks it up first), and only a privileged
+/// caller may name it (else `EPERM`).
 fn check_foreigndom(v: &Vcpu, fd: u64) -> Result<PgOwner, Errno> {
     let fd = fd as u16;
     if fd == DOMID_SELF || fd == v.domain.domid {
         Ok(PgOwner::Own)
     } else if v.domain.is_privileged && (fd == DOMID_XEN || fd == DOMID_IO) {
         Ok(PgOwner::Special)
-    } else if v.domain.is_privileged {
-        match crate::domain::by_id(fd) {
-            Some(d) if !d.dying.load(core::sync::atomic::Ordering::Acquire) => Ok(PgOwner::Foreign(fd)),
-            _ => Err(Errno::ESRCH),
-        }
-    } else {
+    } else if fd == DOMID_IO {
+        Ok(PgOwner::Io)
+    } else if fd == DOMID_XEN {
         Err(Errno::EPERM)
+    } else {
+        match crate::domain::by_id(fd) {
+            None => Err(Errno::ESRCH),
+            Some(_) if !v.domain.is_privileged => Err(Errno::EPERM),
+            Some(d) if d.dying.load(core::sync::atomic::Ordering::Acquire) => Err(Errno::ESRCH),
+            Some(_) => Ok(PgOwner::Foreign(fd)),
+        }
     }
+}
+
+/// Xen's page-table owner: the upper half of `mmu_update`'s foreigndom
+/// names, plus one, the domain whose page tables the requests write. It is
+/// looked up first (`ESRCH`); another domain than the caller is refused to
+/// an unprivileged caller (`EPERM`, after the page owner's checks, as Xen
+/// orders them). A privileged caller's foreign page-table owner is not
+/// supported: its requests act on the caller's own tables.
+fn check_pt_owner(v: &Vcpu, fd: u64) -> Result<(), Errno> {
+    let pt_dom = (fd as u32) >> 16;
+    if pt_dom == 0 {
+        return Ok(());
+    }
+    let d = crate::domain::by_id((pt_dom - 1) as u16).ok_or(Errno::ESRCH)?;
+    check_foreigndom(v, fd)?;
+    if d.domid != v.domain.domid && !v.domain.is_privileged {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// The actor for L1 updates by `v` on behalf of `owner`'s frames.
 fn actor_for(v: &Vcpu, owner: PgOwner) -> crate::mm::pv::Actor {
     let mut a = v.domain.actor();
-    if let PgOwner::Foreign(id) = owner {
-        a.pg_owner = id;
+    match owner {
+        PgOwner::Foreign(id) => a.pg_owner = id,
+        PgOwner::Io => a.pg_owner = DOMID_IO,
+        _ => {}
     }
     a
 }
@@ -126,7 +159,7 @@ fn mmu_update_one(v: &mut Vcpu, owner: PgOwner, req: MmuUpdate) -> Result<(), Er
             let mine = match owner {
                 PgOwner::Own => v.domain.owns(mfn),
                 PgOwner::Foreign(id) => frame_table::owner(mfn) == Owner::Domain(id),
-                PgOwner::Special => false,
+                PgOwner::Special | PgOwner::Io => false,
             };
             if !mine {
                 return Err(Errno::EINVAL);
@@ -171,6 +204,7 @@ fn run_batch<T: dom0_abi::Pod>(
 
 /// `mmu_update(reqs, count, pdone, foreigndom)`.
 pub fn mmu_update(v: &mut Vcpu, reqs: u64, count: u64, pdone: u64, fd: u64) -> HcResult {
+    check_pt_owner(v, fd)?;
     run_batch(v, reqs, count, pdone, fd, mmu_update_one)
 }
 
@@ -202,6 +236,9 @@ fn new_baseptr(v: &mut Vcpu, mfn: u64, user: bool) -> Result<(), Errno> {
 
 /// One `mmuext_op`.
 fn mmuext_one(v: &mut Vcpu, owner: PgOwner, op: MmuextOp) -> Result<(), Errno> {
+    if owner == PgOwner::Io {
+        return Err(Errno::EPERM);
+    }
     let a = match owner {
         // Pins act on the foreign domain's tables, validated as its own.
         PgOwner::Foreign(id) => {
@@ -341,8 +378,10 @@ pub fn update_va_mapping(v: &mut Vcpu, va: u64, val: u64, flags: u64) -> HcResul
 
 /// `update_va_mapping_otherdomain(va, val, flags, domid)`.
 pub fn update_va_mapping_otherdomain(v: &mut Vcpu, va: u64, val: u64, flags: u64, domid: u64) -> HcResult {
-    if check_foreigndom(v, domid)? != PgOwner::Own {
-        return err(Errno::EINVAL);
+    match check_foreigndom(v, domid)? {
+        PgOwner::Own => {}
+        PgOwner::Io => return err(Errno::EPERM),
+        _ => return err(Errno::EINVAL),
     }
     update_va_mapping(v, va, val, flags)
 }

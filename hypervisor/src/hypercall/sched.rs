@@ -93,6 +93,9 @@ pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcRes
         }
         SCHEDOP_remote_shutdown => {
             let r: SchedRemoteShutdown = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            // The domain is looked up before the caller's right to it, as
+            // Xen does (ESRCH, then EPERM).
+            let d = crate::domain::by_id(r.domain_id.into()).ok_or(Errno::ESRCH)?;
             if !v.domain.is_privileged {
                 return err(Errno::EPERM);
             }
@@ -102,7 +105,6 @@ pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcRes
             if u16::from(r.domain_id) == v.domain.domid {
                 crate::pv::shutdown(v, reason)
             }
-            let d = crate::domain::by_id(r.domain_id.into()).ok_or(Errno::ESRCH)?;
             crate::domain::destroy::shutdown(d, reason);
             Ok(0)
         }

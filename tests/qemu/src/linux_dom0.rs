@@ -92,6 +92,8 @@ pub const DOMU_CONFIGS: &[(&str, &str)] = &[
         "/etc/xen/crashy.cfg",
         "name = 'crashy'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 16\nextra = 'crash'\non_crash = 'restart'\n",
     ),
+    ("/etc/xen/hostile.cfg", "name = 'hostile'\nkernel = '/usr/lib/xen/boot/hostile'\nmemory = 16\nvcpus = 1\n"),
+    ("/etc/xen/mm_hostile.cfg", "name = 'mm_hostile'\nkernel = '/usr/lib/xen/boot/mm_hostile'\nmemory = 16\nvcpus = 1\n"),
     ("/etc/xen/nokernel.cfg", "name = 'nok'\nkernel = '/nonexistent/vmlinuz'\nmemory = 16\n"),
     ("/etc/xen/notelf.cfg", "name = 'notelf'\nkernel = '/etc/profile'\nmemory = 16\n"),
     ("/etc/xen/huge.cfg", "name = 'huge'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 65536\n"),
@@ -100,6 +102,10 @@ pub const DOMU_CONFIGS: &[(&str, &str)] = &[
         "name = 'linux1'\nkernel = '/boot/vmlinuz'\nramdisk = '/boot/domu-initrd.cpio'\nmemory = 128\nvcpus = 1\nextra = 'console=hvc0'\n",
     ),
 ];
+/// The hostile PV test kernels, next to [`DOMU_KERNEL`] in the initramfs
+/// (`/usr/lib/xen/boot/<name>`, configuration `/etc/xen/<name>.cfg` in
+/// [`DOMU_CONFIGS`]), for the `xm_hostile` test.
+pub const HOSTILE_KERNELS: &[&str] = &["hostile", "mm_hostile"];
 /// Debian's kernel (the dom0 one) as a domU kernel in the initramfs.
 pub const LINUX_DOMU_KERNEL: &str = "/boot/vmlinuz";
 /// The Linux domU's initramfs in the dom0 initramfs.
@@ -312,6 +318,8 @@ pub struct StaticTools {
     pub xenconsoled: PathBuf,
     /// The `domu` PV test kernel.
     pub domu: PathBuf,
+    /// The [`HOSTILE_KERNELS`], in that order.
+    pub hostile: Vec<PathBuf>,
 }
 
 /// Build `xm` as a statically linked release binary in
@@ -343,7 +351,9 @@ pub fn build_static_tools() -> Result<StaticTools> {
     }
     let bin = |name: &str| target_dir.join(TARGET).join("release").join(name);
     let domu = crate::build::guest("domu")?;
+    let hostile = HOSTILE_KERNELS.iter().map(|k| crate::build::guest(k)).collect::<Result<_>>()?;
     Ok(StaticTools {
+        hostile,
         xm: bin("xm"),
         xenstored: bin("xenstored"),
         xenstore: bin("xenstore"),
@@ -400,6 +410,9 @@ pub fn build_initramfs(a: &Artefacts, t: &StaticTools) -> Result<Vec<u8>> {
         c.dir(d);
     }
     c.file(DOMU_KERNEL.trim_start_matches('/'), 0o644, &read(&t.domu)?);
+    for (name, path) in HOSTILE_KERNELS.iter().zip(&t.hostile) {
+        c.file(&format!("usr/lib/xen/boot/{name}"), 0o644, &read(path)?);
+    }
     c.dir("boot");
     c.file(LINUX_DOMU_KERNEL.trim_start_matches('/'), 0o644, &read(&a.vmlinuz)?);
     c.file(LINUX_DOMU_RAMDISK.trim_start_matches('/'), 0o644, &build_domu_initramfs(a)?);

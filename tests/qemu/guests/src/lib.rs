@@ -14,6 +14,7 @@
 //!   facts, `~ ` marking implementation-specific values;
 //! * [`fmt`]: small formatting helpers (NUL-terminated strings, flag names);
 //! * [`report`]: hypercall results as transcript values;
+//! * [`neighbour`]: the healthy domU a hostile domU is told to attack;
 //! * `traps` (bare builds only): trap table, exception entry stubs, the
 //!   trap recorder, `HYPERVISOR_iret`, and the [`trigger!`] macro;
 //! * `shared` (bare builds only): mapping the shared_info page;
@@ -36,6 +37,7 @@ pub mod console;
 pub mod events;
 pub mod fmt;
 pub mod hypercall;
+pub mod neighbour;
 #[cfg(not(test))]
 #[cfg(not(test))]
 mod panic;

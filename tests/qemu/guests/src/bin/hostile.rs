@@ -2,6 +2,11 @@
 //! and non-canonical pointers, huge counts and bad commands. The guest gets
 //! errors (printed one a line), the hypervisor keeps running, and the
 //! kernel reaches `TRANSCRIPT END`.
+//!
+//! As a domU (started by `xm create` with `neighbour=...` on its command
+//! line, see [`pv_guests::neighbour`]) it prints to its console ring and
+//! also attacks dom0 and the healthy domU beside it: their event channels,
+//! grants, the domain and memory operations meant for the toolstack.
 #![no_std]
 #![no_main]
 
@@ -15,6 +20,8 @@ use dom0_abi::xen::MulticallEntry;
 use dom0_abi::xen_version::*;
 use pv_guests::fmt::yes_no;
 use pv_guests::hypercall::{raw, raw_syscall};
+use pv_guests::key;
+use pv_guests::neighbour::Neighbour;
 use pv_guests::report::show_raw;
 use pv_guests::start::VIRT_BASE;
 use pv_guests::transcript::Transcript;
@@ -61,6 +68,7 @@ fn guard_va() -> u64 {
 }
 
 fn main(si: &'static StartInfo) {
+    pv_guests::console::init(si);
     let mut t = Transcript::begin("hostile");
     t.fact("set_trap_table", pv_guests::report::show(traps::install()));
     // SAFETY: nothing uses the guard page; it is only ever read by the
@@ -76,6 +84,9 @@ fn main(si: &'static StartInfo) {
     misc(&mut t);
     update_va_mapping(&mut t, si);
     numbers(&mut t);
+    if let Some(n) = Neighbour::of(si) {
+        neighbour(&mut t, si, n);
+    }
     last_resort(&mut t, si);
     t.fact("traps taken", traps::count());
     t.end();
@@ -317,6 +328,190 @@ fn numbers(t: &mut Transcript) {
         // SAFETY: no hypercall behind these numbers takes a pointer here.
         t.fact(name, show_raw(unsafe { raw_syscall(nr, 0, 0, 0, 0, 0) }));
     }
+}
+
+/// A domain id no domain has.
+const NO_DOMAIN: u16 = 0x7fef;
+
+/// `event_channel_op(cmd, arg)`.
+fn evtchn<T>(cmd: u32, arg: &mut T) -> i64 {
+    // SAFETY: callers pass the structure `cmd` takes.
+    unsafe { hc(HYPERVISOR_event_channel_op, cmd.into(), arg as *mut T as u64, 0) }
+}
+
+/// `grant_table_op(cmd, arg, 1)`.
+fn gnttab<T>(cmd: u32, arg: &mut T) -> i64 {
+    // SAFETY: callers pass one structure of the type `cmd` takes.
+    unsafe { hc(HYPERVISOR_grant_table_op, cmd.into(), arg as *mut T as u64, 1) }
+}
+
+/// `memory_op(cmd, arg)`.
+fn memory<T>(cmd: u32, arg: &mut T) -> i64 {
+    // SAFETY: callers pass the structure `cmd` takes, its handles live.
+    unsafe { hc(HYPERVISOR_memory_op, cmd.into(), arg as *mut T as u64, 0) }
+}
+
+/// A grant status with its name, as `grants` prints them.
+struct St(i16);
+
+impl core::fmt::Display for St {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let name = dom0_abi::grant_table::Gntst::try_from(self.0).map(|s| s.message()).unwrap_or("?");
+        write!(f, "{} ({name})", self.0)
+    }
+}
+
+/// Attacks on dom0 and on the healthy domU `n` beside us: each must be
+/// refused with Xen's errno (or grant status), and change nothing there
+/// (the test then checks that the neighbour still answers).
+fn neighbour(t: &mut Transcript, si: &StartInfo, n: Neighbour) {
+    use dom0_abi::event_channel::*;
+    use dom0_abi::grant_table::*;
+    use dom0_abi::memory::*;
+    use dom0_abi::types::{DomId, GuestHandle};
+    use dom0_abi::xen::DOMID_SELF;
+    t.specific("neighbour domain", n.domid);
+    t.specific("neighbour console frame and port", format_args!("{:#x} {}", n.console_mfn, n.console_port));
+    t.specific("neighbour store frame and port", format_args!("{:#x} {}", n.store_mfn, n.store_port));
+
+    // Event channels: only a port left unbound for us may be bound.
+    for (name, dom, port) in [
+        ("the neighbour's console port", n.domid, n.console_port),
+        ("the neighbour's store port", n.domid, n.store_port),
+        ("the neighbour's port 0", n.domid, 0),
+        ("the neighbour's port 4095", n.domid, 4095),
+        ("the neighbour's port 1<<20", n.domid, 1 << 20),
+        ("dom0's port 1", 0, 1),
+        ("dom0's port 2", 0, 2),
+        ("a domain that does not exist", NO_DOMAIN, 1),
+    ] {
+        let mut b = EvtchnBindInterdomain { remote_dom: DomId(dom), remote_port: port, local_port: 0xdead };
+        t.fact(key!("evtchn bind_interdomain to {name}"), show_raw(evtchn(EVTCHNOP_bind_interdomain, &mut b)));
+    }
+    for (name, dom) in [("the neighbour", n.domid), ("dom0", 0), ("a domain that does not exist", NO_DOMAIN)] {
+        let mut a = EvtchnAllocUnbound { dom: DomId(dom), remote_dom: DomId(DOMID_SELF), port: 0 };
+        t.fact(key!("evtchn alloc_unbound in {name} for us"), show_raw(evtchn(EVTCHNOP_alloc_unbound, &mut a)));
+        let mut a = EvtchnAllocUnbound { dom: DomId(dom), remote_dom: DomId(dom), port: 0 };
+        t.fact(key!("evtchn alloc_unbound in {name} for itself"), show_raw(evtchn(EVTCHNOP_alloc_unbound, &mut a)));
+        let port = if dom == 0 { 1 } else { n.console_port };
+        let mut st = EvtchnStatus { dom: DomId(dom), port, ..Default::default() };
+        t.fact(key!("evtchn status of {name}'s port"), show_raw(evtchn(EVTCHNOP_status, &mut st)));
+        let mut r = EvtchnReset { dom: DomId(dom) };
+        t.fact(key!("evtchn reset {name}"), show_raw(evtchn(EVTCHNOP_reset, &mut r)));
+    }
+    let mut st = EvtchnStatus { dom: DomId(n.domid), port: 1 << 20, ..Default::default() };
+    t.fact("evtchn status of the neighbour's port 1<<20", show_raw(evtchn(EVTCHNOP_status, &mut st)));
+    // Our own port offered to the neighbour is fine (it is ours).
+    let mut a = EvtchnAllocUnbound { dom: DomId(DOMID_SELF), remote_dom: DomId(n.domid), port: 0 };
+    let r = evtchn(EVTCHNOP_alloc_unbound, &mut a);
+    t.fact("evtchn alloc_unbound in us for the neighbour", show_raw(r));
+    if r == 0 {
+        let mut b = EvtchnBindInterdomain { remote_dom: DomId(DOMID_SELF), remote_port: a.port, local_port: 0 };
+        t.fact("evtchn bind_interdomain to it ourselves", show_raw(evtchn(EVTCHNOP_bind_interdomain, &mut b)));
+        let mut c = EvtchnClose { port: a.port };
+        t.fact("evtchn close it", show_raw(evtchn(EVTCHNOP_close, &mut c)));
+    }
+
+    // Grants: the neighbour granted us nothing.
+    for (name, dom, r, flags) in [
+        ("the neighbour's ref 0 (console)", n.domid, GNTTAB_RESERVED_CONSOLE, GNTMAP_host_map),
+        ("the neighbour's ref 1 (xenstore) read-only", n.domid, GNTTAB_RESERVED_XENSTORE, GNTMAP_host_map | GNTMAP_readonly),
+        ("the neighbour's ref 8", n.domid, 8, GNTMAP_host_map),
+        ("the neighbour's ref 100000", n.domid, 100_000, GNTMAP_host_map),
+        ("dom0's ref 0", 0, 0, GNTMAP_host_map),
+        ("dom0's ref 8", 0, 8, GNTMAP_host_map),
+        ("a domain that does not exist", NO_DOMAIN, 8, GNTMAP_host_map),
+    ] {
+        let mut m = GnttabMapGrantRef { host_addr: guard_va(), flags, r#ref: r, dom: DomId(dom), status: 99, handle: 0xdead, dev_bus_addr: 0 };
+        let res = gnttab(GNTTABOP_map_grant_ref, &mut m);
+        t.fact(key!("grant map {name}"), format_args!("{} status {}", show_raw(res), St(m.status)));
+    }
+    let own = {
+        // SAFETY: mfn_list holds nr_pages entries.
+        let pfn = (core::ptr::addr_of!(GUARDED) as u64 - VIRT_BASE) >> 12;
+        unsafe { (si.mfn_list as *const u64).add(pfn as usize).read_volatile() }
+    };
+    let ptr = |u: u64, dom: u16| GnttabCopyPtr { u, domid: DomId(dom), offset: 0 };
+    for (name, source, dest, flags) in [
+        ("from the neighbour's console frame", ptr(n.console_mfn, n.domid), ptr(own, DOMID_SELF), 0),
+        ("from the neighbour's console frame as our own", ptr(n.console_mfn, DOMID_SELF), ptr(own, DOMID_SELF), 0),
+        ("into the neighbour's store frame", ptr(own, DOMID_SELF), ptr(n.store_mfn, n.domid), 0),
+        ("from the neighbour's ref 0", ptr(0, n.domid), ptr(own, DOMID_SELF), GNTCOPY_source_gref),
+        ("from dom0's ref 8", ptr(8, 0), ptr(own, DOMID_SELF), GNTCOPY_source_gref),
+    ] {
+        let mut c = GnttabCopy { source, dest, len: 8, flags, status: 99 };
+        let res = gnttab(GNTTABOP_copy, &mut c);
+        t.fact(key!("grant copy {name}"), format_args!("{} status {}", show_raw(res), St(c.status)));
+    }
+    for (name, dom) in [("the neighbour", n.domid), ("dom0", 0), ("a domain that does not exist", NO_DOMAIN)] {
+        let mut frames = [0u64; 1];
+        let mut s = GnttabSetupTable { dom: DomId(dom), nr_frames: 1, status: 99, frame_list: GuestHandle::new(frames.as_mut_ptr() as u64) };
+        let res = gnttab(GNTTABOP_setup_table, &mut s);
+        t.fact(key!("grant setup_table of {name}"), format_args!("{} status {}", show_raw(res), St(s.status)));
+        let mut q = GnttabQuerySize { dom: DomId(dom), nr_frames: 0, max_nr_frames: 0, status: 99 };
+        let res = gnttab(GNTTABOP_query_size, &mut q);
+        t.fact(key!("grant query_size of {name}"), format_args!("{} status {}", show_raw(res), St(q.status)));
+    }
+
+    // The domain operations of the toolstack.
+    for (name, dom, reason) in [("the neighbour", n.domid, SHUTDOWN_poweroff), ("dom0", 0, SHUTDOWN_crash)] {
+        let remote = SchedRemoteShutdown { domain_id: DomId(dom), reason };
+        // SAFETY: a live struct.
+        let r = unsafe { hc(HYPERVISOR_sched_op, SCHEDOP_remote_shutdown.into(), addr(&remote), 0) };
+        t.fact(key!("sched_op(remote_shutdown) of {name}"), show_raw(r));
+    }
+    {
+        use dom0_abi::domctl::{DomctlCmd, XenDomctl};
+        use dom0_abi::sysctl::{SysctlCmd, XenSysctl};
+        for (name, cmd, dom) in [
+            ("pausedomain the neighbour", DomctlCmd::Pausedomain, n.domid),
+            ("destroydomain the neighbour", DomctlCmd::Destroydomain, n.domid),
+            ("destroydomain dom0", DomctlCmd::Destroydomain, 0),
+            ("getdomaininfo of dom0", DomctlCmd::Getdomaininfo, 0),
+        ] {
+            let mut d = XenDomctl::new(cmd, DomId(dom));
+            // SAFETY: a live domctl.
+            let r = unsafe { hc(HYPERVISOR_domctl, &mut d as *mut XenDomctl as u64, 0, 0) };
+            t.fact(key!("domctl {name}"), show_raw(r));
+        }
+        let mut y = XenSysctl::new(SysctlCmd::Physinfo);
+        // SAFETY: a live sysctl.
+        let r = unsafe { hc(HYPERVISOR_sysctl, &mut y as *mut XenSysctl as u64, 0, 0) };
+        t.fact("sysctl physinfo", show_raw(r));
+    }
+
+    // Memory of other domains.
+    for (name, dom) in [("the neighbour", n.domid), ("dom0", 0), ("a domain that does not exist", NO_DOMAIN)] {
+        let mut ext = [n.console_mfn];
+        let mut r = XenMemoryReservation {
+            extent_start: GuestHandle::new(ext.as_mut_ptr() as u64),
+            nr_extents: 1,
+            extent_order: 0,
+            mem_flags: 0,
+            domid: DomId(dom),
+        };
+        t.fact(key!("decrease_reservation of {name}"), show_raw(memory(XENMEM_decrease_reservation, &mut r)));
+        let mut ext = [0u64];
+        r.extent_start = GuestHandle::new(ext.as_mut_ptr() as u64);
+        t.fact(key!("increase_reservation of {name}"), show_raw(memory(XENMEM_increase_reservation, &mut r)));
+        let mut ext = [0x10_0000u64];
+        r.extent_start = GuestHandle::new(ext.as_mut_ptr() as u64);
+        t.fact(key!("populate_physmap of {name}"), show_raw(memory(XENMEM_populate_physmap, &mut r)));
+        let mut d = DomId(dom);
+        t.fact(key!("current_reservation of {name}"), show_raw(memory(XENMEM_current_reservation, &mut d)));
+        t.fact(key!("maximum_reservation of {name}"), show_raw(memory(XENMEM_maximum_reservation, &mut d)));
+        t.fact(key!("maximum_gpfn of {name}"), show_raw(memory(XENMEM_maximum_gpfn, &mut d)));
+    }
+    // Our own reservation, with the neighbour's frame as the extent.
+    let mut ext = [n.console_mfn];
+    let mut r = XenMemoryReservation {
+        extent_start: GuestHandle::new(ext.as_mut_ptr() as u64),
+        nr_extents: 1,
+        extent_order: 0,
+        mem_flags: 0,
+        domid: DomId(DOMID_SELF),
+    };
+    t.fact("decrease_reservation of ours, the neighbour's console frame", show_raw(memory(XENMEM_decrease_reservation, &mut r)));
 }
 
 /// Last, because a hypervisor that gets it wrong corrupts the guest's own

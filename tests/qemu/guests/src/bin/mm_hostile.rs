@@ -7,6 +7,12 @@
 //! page table in use, and racing pin/unpin/remap in one multicall. Each
 //! attempt prints its result (the errno when refused); the hypervisor must
 //! keep running and the kernel reach `TRANSCRIPT END`.
+//!
+//! As a domU (started by `xm create` with `neighbour=...` on its command
+//! line, see [`pv_guests::neighbour`]) it prints to its console ring and
+//! also goes after the frames of the healthy domU beside it: mapping them,
+//! writing them as page tables, copying, pinning, freeing them, and naming
+//! that domain or dom0 as the foreign domain of its requests.
 #![no_std]
 #![no_main]
 
@@ -14,9 +20,10 @@ use dom0_abi::hypercall::{HYPERVISOR_mmu_update, HYPERVISOR_mmuext_op, HYPERVISO
 use dom0_abi::memory::*;
 use dom0_abi::mmu::*;
 use dom0_abi::types::{DomId, GuestHandle};
-use dom0_abi::xen::{MulticallEntry, DOMID_SELF};
+use dom0_abi::xen::{MulticallEntry, DOMID_IO, DOMID_SELF, DOMID_XEN};
 use pv_guests::fmt::yes_no;
 use pv_guests::hypercall::{self, XenResult};
+use pv_guests::neighbour::Neighbour;
 use pv_guests::pt::{self, Frame, Frames, Scratch, ScratchPage, DATA_RO, DATA_RW, P, PAGE, PSE, RW, TABLE, A};
 use pv_guests::report::{show, show_raw};
 use pv_guests::transcript::Transcript;
@@ -39,6 +46,7 @@ struct Space {
 }
 
 fn main(si: &'static StartInfo) {
+    pv_guests::console::init(si);
     let mut t = Transcript::begin("mm_hostile");
     t.fact("set_trap_table", show(traps::install()));
     let a = Scratch::new(core::ptr::addr_of_mut!(PAGE_A));
@@ -53,6 +61,9 @@ fn main(si: &'static StartInfo) {
     xen_slots(&mut t, &s);
     pins(&mut t, &s);
     race(&mut t, si, &s, &mut frames);
+    if let Some(n) = Neighbour::of(si) {
+        neighbour(&mut t, si, &s, a, n);
+    }
     free_in_use(&mut t, si, &s, a);
     t.fact("mmuext_op(UNPIN_TABLE new L4)", show(pt::mmuext1(MMUEXT_UNPIN_TABLE, s.l4.mfn, 0)));
     t.fact("restore scratch page", show(a.restore(si)));
@@ -328,6 +339,101 @@ fn race(t: &mut Transcript, si: &StartInfo, s: &Space, frames: &mut Frames) {
     for (i, (e, name)) in batch.iter().zip(names).enumerate() {
         t.fact(key!("multicall entry {i} ({name})"), show_raw(e.result as i64));
     }
+}
+
+/// A domain id no domain has.
+const NO_DOMAIN: u16 = 0x7fef;
+
+/// `mmuext_op` of one operation on behalf of `foreigndom`.
+fn mmuext_for(cmd: u32, arg1: u64, arg2: u64, foreigndom: u16) -> XenResult {
+    let op = MmuextOp { cmd, arg1, arg2 };
+    let mut done = 0u32;
+    // SAFETY: one live operation and a live count.
+    hypercall::check(unsafe {
+        hypercall::raw(HYPERVISOR_mmuext_op, &op as *const MmuextOp as u64, 1, &mut done as *mut u32 as u64, foreigndom.into(), 0)
+    })
+}
+
+/// `update_va_mapping_otherdomain(va, pte, flags, dom)`.
+fn uvm_other(a: Scratch, pte: u64, dom: u16) -> XenResult {
+    use dom0_abi::hypercall::HYPERVISOR_update_va_mapping_otherdomain;
+    // SAFETY: the scratch page is ours to remap; the hypervisor must
+    // refuse the foreign domain.
+    hypercall::check(unsafe { hypercall::raw(HYPERVISOR_update_va_mapping_otherdomain, a.va, pte, UVMF_INVLPG, dom.into(), 0) })
+}
+
+/// The frames of the healthy domU `n` beside us (its console and xenstore
+/// rings) and dom0 as a foreign domain: every attempt must be refused.
+fn neighbour(t: &mut Transcript, si: &StartInfo, s: &Space, a: Scratch, n: Neighbour) {
+    t.specific("neighbour domain", n.domid);
+    t.specific("neighbour console frame", format_args!("{:#x}", n.console_mfn));
+    t.specific("neighbour store frame", format_args!("{:#x}", n.store_mfn));
+    t.fact("neighbour console frame is ours", yes_no(ours(si, n.console_mfn)));
+    for (name, mfn) in [("console", n.console_mfn), ("store", n.store_mfn)] {
+        t.fact(key!("update_va_mapping(neighbour {name} frame writable)"), show(uvm(a, (mfn * PAGE) | DATA_RW)));
+        t.fact(key!("update_va_mapping(neighbour {name} frame read-only)"), show(uvm(a, (mfn * PAGE) | DATA_RO)));
+        t.fact("restore scratch page", show(a.restore(si)));
+        t.fact(key!("mmu_update(new L1: neighbour {name} frame)"), show(pt::set_entry(s.l1.maddr(56), (mfn * PAGE) | DATA_RW)));
+        let _ = pt::set_entry(s.l1.maddr(56), 0);
+        t.fact(key!("mmu_update(write into the neighbour {name} frame)"), show(pt::set_entry(mfn * PAGE, 0)));
+        let mut done = 0;
+        let req = MmuUpdate { ptr: (mfn * PAGE) | MMU_MACHPHYS_UPDATE, val: s.data.pfn };
+        t.fact(key!("mmu_update(MACHPHYS_UPDATE neighbour {name} frame)"), show(pt::mmu_update(&[req], &mut done)));
+        t.fact(key!("mmuext_op(PIN_L1_TABLE neighbour {name} frame)"), show(pt::mmuext1(MMUEXT_PIN_L1_TABLE, mfn, 0)));
+        t.fact(key!("mmuext_op(CLEAR_PAGE neighbour {name} frame)"), show(pt::mmuext1(MMUEXT_CLEAR_PAGE, mfn, 0)));
+        t.fact(key!("mmuext_op(COPY_PAGE from neighbour {name} frame)"), show(pt::mmuext1(MMUEXT_COPY_PAGE, s.spare.mfn, mfn)));
+        t.fact(key!("mmuext_op(COPY_PAGE over neighbour {name} frame)"), show(pt::mmuext1(MMUEXT_COPY_PAGE, mfn, s.spare.mfn)));
+        t.fact(key!("mmuext_op(NEW_BASEPTR neighbour {name} frame)"), show(pt::mmuext1(MMUEXT_NEW_BASEPTR, mfn, 0)));
+    }
+    let mfn = n.console_mfn;
+    let mut done = 0;
+    let req = [MmuUpdate { ptr: s.l1.maddr(56), val: (mfn * PAGE) | DATA_RW }];
+    t.fact("mmu_update(new L1: neighbour console frame, foreigndom the neighbour)", show(pt::mmu_update_for(&req, &mut done, n.domid)));
+    let req = [MmuUpdate { ptr: s.l1.maddr(56), val: s.data.pte(DATA_RW) }];
+    t.fact("mmu_update(new L1: own frame, foreigndom dom0)", show(pt::mmu_update_for(&req, &mut done, 0)));
+    let req = [MmuUpdate { ptr: (mfn * PAGE) | MMU_MACHPHYS_UPDATE, val: 5 }];
+    t.fact("mmu_update(MACHPHYS_UPDATE neighbour console frame, foreigndom the neighbour)", show(pt::mmu_update_for(&req, &mut done, n.domid)));
+    // The page-table owner in the upper half of foreigndom (Xen's
+    // `pt_owner`): the neighbour's frame written as its own page table.
+    let pt_owner = |dom: u16| ((u32::from(dom) + 1) << 16) | u32::from(DOMID_SELF);
+    let req = [MmuUpdate { ptr: mfn * PAGE, val: 0 }];
+    // SAFETY: a live request and count; the hypervisor must refuse.
+    let r = unsafe { hypercall::raw(HYPERVISOR_mmu_update, req.as_ptr() as u64, 1, &mut done as *mut u32 as u64, pt_owner(n.domid).into(), 0) };
+    t.fact("mmu_update(write into the neighbour console frame, pt_owner the neighbour)", show_raw(r));
+    t.fact("mmuext_op(PIN_L1_TABLE neighbour console frame, foreigndom the neighbour)", show(mmuext_for(MMUEXT_PIN_L1_TABLE, mfn, 0, n.domid)));
+    t.fact("mmuext_op(CLEAR_PAGE neighbour console frame, foreigndom the neighbour)", show(mmuext_for(MMUEXT_CLEAR_PAGE, mfn, 0, n.domid)));
+    t.fact("mmuext_op(PIN_L1_TABLE own frame, foreigndom dom0)", show(mmuext_for(MMUEXT_PIN_L1_TABLE, s.spare.mfn, 0, 0)));
+    t.fact("update_va_mapping_otherdomain(neighbour console frame, the neighbour)", show(uvm_other(a, (mfn * PAGE) | DATA_RW, n.domid)));
+    t.fact("update_va_mapping_otherdomain(own frame, dom0)", show(uvm_other(a, s.data.pte(DATA_RW), 0)));
+    // A domain that does not exist, and the hypervisor's pseudo-domains.
+    let req = [MmuUpdate { ptr: s.l1.maddr(56), val: s.data.pte(DATA_RW) }];
+    for (name, dom) in [("a domain that does not exist", NO_DOMAIN), ("DOMID_XEN", DOMID_XEN), ("DOMID_IO", DOMID_IO)] {
+        t.fact(key!("mmu_update(new L1: own frame, foreigndom {name})"), show(pt::mmu_update_for(&req, &mut done, dom)));
+        let _ = pt::set_entry(s.l1.maddr(56), 0);
+        t.fact(key!("mmuext_op(PIN_L1_TABLE own frame, foreigndom {name})"), show(mmuext_for(MMUEXT_PIN_L1_TABLE, s.spare.mfn, 0, dom)));
+        t.fact(key!("update_va_mapping_otherdomain(own frame, {name})"), show(uvm_other(a, s.data.pte(DATA_RW), dom)));
+        t.fact("restore scratch page", show(a.restore(si)));
+    }
+    // SAFETY: a live request and count; the hypervisor must refuse.
+    let r = unsafe { hypercall::raw(HYPERVISOR_mmu_update, req.as_ptr() as u64, 1, &mut done as *mut u32 as u64, pt_owner(NO_DOMAIN).into(), 0) };
+    t.fact("mmu_update(new L1: own frame, pt_owner a domain that does not exist)", show_raw(r));
+    let _ = pt::set_entry(s.l1.maddr(56), 0);
+    t.fact("restore scratch page", show(a.restore(si)));
+    let reserve = |dom: u16| {
+        let mut ext = [mfn];
+        let mut r = XenMemoryReservation {
+            extent_start: GuestHandle::new(ext.as_mut_ptr() as u64),
+            nr_extents: 1,
+            extent_order: 0,
+            mem_flags: 0,
+            domid: DomId(dom),
+        };
+        // SAFETY: one live extent.
+        unsafe { pt::memory_op(XENMEM_decrease_reservation, &mut r) }
+    };
+    t.fact("decrease_reservation(neighbour console frame)", show(reserve(DOMID_SELF)));
+    t.fact("decrease_reservation(neighbour console frame, domid the neighbour)", show(reserve(n.domid)));
+    t.fact("neighbour console frame still the neighbour's in the m2p", yes_no(!ours(si, mfn)));
 }
 
 /// Give back frames that are still in use, then use them.
