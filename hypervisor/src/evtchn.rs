@@ -65,7 +65,8 @@ pub enum EvtchnError {
 pub struct EvtchnTable {
     states: Vec<PortState>,
     vcpus: Vec<u32>,
-    virq_port: [u32; NR_VIRQS as usize],
+    /// The port of each VIRQ, per vCPU (global VIRQs live in vCPU 0's row).
+    virq_port: Vec<[u32; NR_VIRQS as usize]>,
     nr_vcpus: u32,
 }
 
@@ -92,7 +93,12 @@ impl EvtchnTable {
     pub fn new(nr_vcpus: u32) -> Self {
         let mut states = alloc::vec![PortState::Free; NR_EVENT_CHANNELS as usize];
         states[0] = PortState::Reserved;
-        Self { states, vcpus: alloc::vec![0; NR_EVENT_CHANNELS as usize], virq_port: [0; NR_VIRQS as usize], nr_vcpus }
+        Self {
+            states,
+            vcpus: alloc::vec![0; NR_EVENT_CHANNELS as usize],
+            virq_port: alloc::vec![[0; NR_VIRQS as usize]; nr_vcpus.max(1) as usize],
+            nr_vcpus,
+        }
     }
 
     fn free_port(&self) -> Result<u32, EvtchnError> {
@@ -134,7 +140,8 @@ impl EvtchnTable {
         self.states[port as usize] = PortState::Interdomain { remote, remote_port };
     }
 
-    /// Bind `virq` on `vcpu`.
+    /// Bind `virq` on `vcpu` (a per-vCPU VIRQ once per vCPU, a global one
+    /// once, on vCPU 0).
     pub fn bind_virq(&mut self, virq: u32, vcpu: u32) -> Result<u32, EvtchnError> {
         if virq >= NR_VIRQS || (is_global(virq) && vcpu != 0) {
             return Err(EvtchnError::Invalid);
@@ -142,19 +149,24 @@ impl EvtchnTable {
         if vcpu >= self.nr_vcpus {
             return Err(EvtchnError::NoVcpu);
         }
-        if self.virq_port[virq as usize] != 0 {
+        if self.virq_port[vcpu as usize][virq as usize] != 0 {
             return Err(EvtchnError::Exists);
         }
         let p = self.free_port()?;
         self.states[p as usize] = PortState::Virq(virq);
         self.vcpus[p as usize] = vcpu;
-        self.virq_port[virq as usize] = p;
+        self.virq_port[vcpu as usize][virq as usize] = p;
         Ok(p)
     }
 
-    /// The port bound to `virq`, if any.
+    /// The port bound to global `virq` (or to `virq` on vCPU 0), if any.
     pub fn virq_port(&self, virq: u32) -> Option<u32> {
-        self.virq_port.get(virq as usize).copied().filter(|&p| p != 0)
+        self.virq_port_on(virq, 0)
+    }
+
+    /// The port bound to `virq` on `vcpu`, if any.
+    pub fn virq_port_on(&self, virq: u32, vcpu: u32) -> Option<u32> {
+        self.virq_port.get(vcpu as usize)?.get(virq as usize).copied().filter(|&p| p != 0)
     }
 
     /// Bind `pirq` to a new port (notifying vCPU 0); one port per pirq.
@@ -185,7 +197,12 @@ impl EvtchnTable {
             PortState::Free | PortState::Reserved => return Err(EvtchnError::Invalid),
             PortState::Interdomain { remote, remote_port } => Some((remote, remote_port)),
             PortState::Virq(v) => {
-                self.virq_port[v as usize] = 0;
+                // Bound on vCPU 0 if global; a global VIRQ's port may have
+                // been moved to another vCPU since (`bind_vcpu`).
+                let row = if is_global(v) { 0 } else { self.vcpus[port as usize] as usize };
+                if let Some(slot) = self.virq_port.get_mut(row).and_then(|r| r.get_mut(v as usize)) {
+                    *slot = 0;
+                }
                 None
             }
             _ => None,

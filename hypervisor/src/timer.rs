@@ -136,7 +136,7 @@ pub fn expire(v: &mut Vcpu) {
         fire = true;
     }
     if fire {
-        let port = v.domain.evtchn.lock().virq_port(VIRQ_TIMER);
+        let port = v.domain.evtchn.lock().virq_port_on(VIRQ_TIMER, v.vcpu_id);
         if let Some(p) = port {
             crate::hypercall::event_channel::notify(v.domain, p);
         }

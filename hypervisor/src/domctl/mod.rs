@@ -28,6 +28,12 @@ pub fn domctl(v: &mut Vcpu, arg: u64) -> HcResult {
     if op.interface_version != XEN_DOMCTL_INTERFACE_VERSION {
         return err(Errno::EACCES);
     }
+    // Xen looks the target up before its permission check: a domain that
+    // does not exist is ESRCH for everyone.
+    let needs_target = !matches!(op.cmd, XEN_DOMCTL_createdomain | XEN_DOMCTL_getdomaininfo);
+    if needs_target && domain::by_id(op.domain.0).is_none() {
+        return err(Errno::ESRCH);
+    }
     if !v.domain.is_privileged {
         return err(Errno::EPERM);
     }

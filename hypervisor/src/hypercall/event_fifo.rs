@@ -39,8 +39,8 @@ pub fn init_control(v: &mut Vcpu, arg: u64) -> HcResult {
     let mut ic: EvtchnInitControl = read_guest(arg).map_err(|_| Errno::EFAULT)?;
     ic.link_bits = EVTCHN_FIFO_LINK_BITS as u8;
     let d = v.domain;
-    // One vCPU per domain so far.
-    if ic.vcpu != 0 {
+    let nr_vcpus = d.vcpu_list().len().max(1);
+    if ic.vcpu as usize >= nr_vcpus {
         return Err(Errno::ENOENT);
     }
     if ic.offset as usize > 4096 - CONTROL_BLOCK_SIZE || ic.offset % 8 != 0 {
@@ -50,7 +50,7 @@ pub fn init_control(v: &mut Vcpu, arg: u64) -> HcResult {
     let mut fifo = d.fifo.lock();
     let first = fifo.is_none();
     if first {
-        let mut f = Fifo::new(1, crate::evtchn::NR_EVENT_CHANNELS as usize);
+        let mut f = Fifo::new(nr_vcpus, crate::evtchn::NR_EVENT_CHANNELS as usize);
         // Ports pending under the 2-level ABI stay pending.
         let si = d.shared_info();
         for port in 1..crate::evtchn::NR_EVENT_CHANNELS {

@@ -51,9 +51,7 @@ pub fn vcpu_op(v: &mut Vcpu, cmd: u32, vcpuid: u64, arg: u64) -> HcResult {
                 return err(Errno::EEXIST);
             }
             let c: dom0_abi::arch_x86::VcpuGuestContext = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-            let r = crate::domctl::vcpu::set_info_guest(v, &c);
-            log::info!("DBG initialise d{}v{}: {:?} rip {:#x} cs {:#x} ss {:#x} gdt_ents {} flags {:#x}", d.domid, v.vcpu_id, r, c.user_regs.rip, c.user_regs.cs, c.user_regs.ss, c.gdt_ents, c.flags);
-            r?;
+            crate::domctl::vcpu::set_info_guest(v, &c)?;
             Ok(0)
         }
         VCPUOP_up => {
