@@ -68,6 +68,7 @@ pub struct EvtchnTable {
     /// The port of each VIRQ, per vCPU (global VIRQs live in vCPU 0's row).
     virq_port: Vec<[u32; NR_VIRQS as usize]>,
     nr_vcpus: u32,
+    max_port: u32,
 }
 
 /// Where a send lands.
@@ -98,11 +99,23 @@ impl EvtchnTable {
             vcpus: alloc::vec![0; NR_EVENT_CHANNELS as usize],
             virq_port: alloc::vec![[0; NR_VIRQS as usize]; nr_vcpus.max(1) as usize],
             nr_vcpus,
+            max_port: u32::MAX,
         }
     }
 
     fn free_port(&self) -> Result<u32, EvtchnError> {
-        self.states.iter().position(|s| *s == PortState::Free).map(|p| p as u32).ok_or(EvtchnError::NoSpace)
+        let p = self.states.iter().position(|s| *s == PortState::Free).ok_or(EvtchnError::NoSpace)? as u32;
+        // Ports above the domain's limit (`max_evtchn_port`) are not given.
+        if p > self.max_port {
+            return Err(EvtchnError::NoSpace);
+        }
+        Ok(p)
+    }
+
+    /// Limit the ports handed out to `max_port` and below (the toolstack's
+    /// `max_evtchn_port` at creation).
+    pub fn set_max_port(&mut self, max_port: u32) {
+        self.max_port = max_port;
     }
 
     fn state(&self, port: u32) -> Result<PortState, EvtchnError> {

@@ -69,10 +69,11 @@ pub fn publish(si: &mut dom0_abi::xen::SharedInfo) {
     }
 }
 
-/// Write the wallclock (at system time 0) into a shared-info page, with
-/// the version odd while it changes.
-fn publish_wallclock(si: &mut dom0_abi::xen::SharedInfo) {
-    let wall = WALLCLOCK_SEC.load(Ordering::Relaxed);
+/// Write the wallclock (at system time 0), shifted by `offset` seconds
+/// (the domain's `settimeoffset`), into a shared-info page, with the
+/// version odd while it changes.
+pub fn publish_wallclock_offset(si: &mut dom0_abi::xen::SharedInfo, offset: i64) {
+    let wall = WALLCLOCK_SEC.load(Ordering::Relaxed).wrapping_add(offset as u64);
     si.wc_version = si.wc_version.wrapping_add(1) | 1;
     core::sync::atomic::fence(Ordering::SeqCst);
     si.wc_sec = wall as u32;
@@ -80,6 +81,11 @@ fn publish_wallclock(si: &mut dom0_abi::xen::SharedInfo) {
     si.wc_nsec = WALLCLOCK_NSEC.load(Ordering::Relaxed);
     core::sync::atomic::fence(Ordering::SeqCst);
     si.wc_version = si.wc_version.wrapping_add(1);
+}
+
+/// [`publish_wallclock_offset`] without an offset.
+fn publish_wallclock(si: &mut dom0_abi::xen::SharedInfo) {
+    publish_wallclock_offset(si, 0);
 }
 
 /// `XENPF_settime`: the wallclock was `secs`.`nsecs` at system time
@@ -90,7 +96,7 @@ pub fn set_wallclock(secs: u64, nsecs: u32, system_time: u64) {
     WALLCLOCK_SEC.store((at_boot / ns) as u64, Ordering::Relaxed);
     WALLCLOCK_NSEC.store((at_boot % ns) as u32, Ordering::Relaxed);
     for d in crate::domain::all() {
-        publish_wallclock(d.shared_info());
+        publish_wallclock_offset(d.shared_info(), d.time_offset.load(Ordering::Relaxed));
     }
 }
 

@@ -75,7 +75,11 @@ pub fn create(n: NewDomain) -> Result<&'static Domain, Errno> {
         max_pages: AtomicU64::new(n.max_pages),
         p2m: n.p2m,
         shared_info_mfn,
-        evtchn: Mutex::new(crate::evtchn::EvtchnTable::new(n.max_vcpus)),
+        evtchn: Mutex::new({
+            let mut t = crate::evtchn::EvtchnTable::new(n.max_vcpus);
+            t.set_max_port(n.max_evtchn_port);
+            t
+        }),
         fifo: Mutex::new(None),
         grant: Mutex::new(grant),
         vcpu_info_maddr: [const { AtomicU64::new(0) }; MAX_VIRT_CPUS],

@@ -119,6 +119,7 @@ fn on_domain(v: &mut Vcpu, d: &'static Domain, cmd: u32, op: &mut XenDomctl) -> 
         XEN_DOMCTL_settimeoffset => {
             let secs = unsafe { op.u.settimeoffset.time_offset_seconds };
             d.time_offset.store(secs, Ordering::Release);
+            crate::timer::publish_wallclock_offset(d.shared_info(), secs);
             Ok(false)
         }
         XEN_DOMCTL_get_address_size => {
@@ -142,6 +143,12 @@ fn on_domain(v: &mut Vcpu, d: &'static Domain, cmd: u32, op: &mut XenDomctl) -> 
         XEN_DOMCTL_iomem_permission => {
             let p = unsafe { op.u.iomem_permission };
             let end = p.first_mfn.checked_add(p.nr_mfns).filter(|_| p.nr_mfns > 0).ok_or(Errno::EINVAL)?;
+            // Device memory is mapped by the control domain only: no device
+            // passthrough to other domains yet, so a grant is refused
+            // rather than recorded and ignored.
+            if p.allow_access != 0 && !d.is_privileged {
+                return Err(Errno::EOPNOTSUPP);
+            }
             permit(&d.iomem, (p.first_mfn, end - 1), p.allow_access != 0);
             Ok(false)
         }

@@ -117,7 +117,12 @@ fn do_io(v: &Vcpu, regs: &mut TrapFrame, port: u16, bytes: u16, is_in: bool) -> 
         }
         return true;
     }
-    let allowed = v.domain.is_privileged && !port_denied(port, bytes);
+    // The control domain has every port but the hypervisor's; another
+    // domain those its toolstack gave it (`XEN_DOMCTL_ioport_permission`).
+    let last = u32::from(port) + u32::from(bytes) - 1;
+    let granted = v.domain.is_privileged
+        || v.domain.ioports.lock().iter().any(|&(first, end)| first <= u32::from(port) && last <= end);
+    let allowed = granted && !port_denied(port, bytes);
     if is_in {
         let value = if allowed { u64::from(io_read(port, bytes)) } else { mask };
         regs.rax = if bytes == 4 { value } else { (regs.rax & !mask) | (value & mask) };
