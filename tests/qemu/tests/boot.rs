@@ -178,8 +178,13 @@ fn compressed(cmd: &[&str], data: &[u8]) -> Vec<u8> {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    child.stdin.take().unwrap().write_all(data).unwrap();
+    // Feed the input from another thread while the output is read: a
+    // compressor's output can fill the pipe before it has read everything.
+    let mut stdin = child.stdin.take().unwrap();
+    let input = data.to_vec();
+    let feeder = std::thread::spawn(move || stdin.write_all(&input));
     let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
     assert!(out.status.success(), "{cmd:?} failed");
     let mut v = out.stdout;
     v.extend_from_slice(&(data.len() as u32).to_le_bytes());
