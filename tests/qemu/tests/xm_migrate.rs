@@ -94,8 +94,17 @@ fn guest_line(sys: &mut LinuxDom0, line: &str) -> String {
 
 /// The guest's counter (started by [`start_counter`]).
 fn counter(sys: &mut LinuxDom0) -> u64 {
-    let v = in_guest(sys, "cat /tmp/count");
-    v.parse().unwrap_or_else(|_| panic!("counter {v:?}"))
+    // The counter rewrites its file (`echo $n > /tmp/count`): a read can
+    // fall between the truncation and the write and see it empty.
+    let mut v = String::new();
+    for _ in 0..5 {
+        v = in_guest(sys, "cat /tmp/count");
+        if let Ok(n) = v.parse() {
+            return n;
+        }
+        sys.settle(Duration::from_millis(300));
+    }
+    panic!("counter {v:?}")
 }
 
 fn start_counter(sys: &mut LinuxDom0) {
