@@ -142,7 +142,7 @@ fn main() -> Result<()> {
                 println!("{}", bench_linux::run()?);
             }
             if part("xm") {
-                println!("\nPV domU lifecycle with xm on Xen 4.17 (Linux dom0 system):");
+                println!("\nPV domU lifecycle with xm, Xen 4.17 and ours (Linux dom0 system):");
                 println!("{}", bench_xm::run()?);
             }
             if part("migrate") {
