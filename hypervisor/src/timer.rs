@@ -129,7 +129,7 @@ pub fn expire(v: &mut Vcpu) {
     let now = now_ns();
     let mut fire = false;
     if v.polling && v.poll_deadline.is_some_and(|at| at <= now) {
-        crate::sched::end_poll(v);
+        crate::sched::unblock(v);
     }
     if v.singleshot.is_some_and(|at| at <= now) {
         v.singleshot = None;

@@ -12,9 +12,7 @@ use crate::domain::{Domain, Vcpu};
 use crate::mm::frame_table;
 use crate::mm::page::PageType;
 
-fn canonical(a: u64) -> bool {
-    ((a as i64) << 16 >> 16) as u64 == a
-}
+use crate::pv::canonical;
 
 /// A selector a ring-3 guest kernel may load: RPL 0 becomes 3, as Xen's
 /// `fixup_guest_{code,stack}_selector` do for 64-bit PV.
@@ -262,7 +260,7 @@ fn read_cpumap(b: &dom0_abi::xen::XenctlBitmap) -> Result<u64, Errno> {
 }
 
 /// Write a CPU map into a `xenctl_bitmap` (as many bytes as it holds).
-fn write_cpumap(b: &dom0_abi::xen::XenctlBitmap, map: u64) -> Result<(), Errno> {
+pub fn write_cpumap(b: &dom0_abi::xen::XenctlBitmap, map: u64) -> Result<(), Errno> {
     let bytes = (b.nr_bits as usize).div_ceil(8);
     for i in 0..bytes {
         let byte = if i < 8 { (map >> (8 * i)) as u8 } else { 0 };

@@ -15,9 +15,7 @@ use crate::domain::Vcpu;
 /// longer list without terminator is refused rather than walked forever).
 const MAX_TRAP_ENTRIES: u64 = 4096;
 
-fn canonical(a: u64) -> bool {
-    ((a as i64) << 16 >> 16) as u64 == a
-}
+use crate::pv::canonical;
 
 /// `set_trap_table(traps)`: install entries until one with address 0; a
 /// null list clears the table.

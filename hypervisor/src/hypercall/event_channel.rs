@@ -85,7 +85,7 @@ pub fn is_pending(d: &Domain, port: u32) -> bool {
 fn wake_pollers(d: &Domain, port: u32) {
     for v in d.vcpu_list().iter().map(|r| r.get()) {
         if v.polling && (v.poll_port == 0 || v.poll_port == port) {
-            crate::sched::end_poll(v);
+            crate::sched::unblock(v);
         }
     }
 }

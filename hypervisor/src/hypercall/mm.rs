@@ -216,9 +216,7 @@ fn invlpg(va: u64) {
     x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(va));
 }
 
-fn canonical(a: u64) -> bool {
-    ((a as i64) << 16 >> 16) as u64 == a
-}
+use crate::pv::canonical;
 
 /// Switch the kernel (or user) page-table base to `mfn`.
 fn new_baseptr(v: &mut Vcpu, mfn: u64, user: bool) -> Result<(), Errno> {

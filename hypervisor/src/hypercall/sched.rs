@@ -51,7 +51,7 @@ fn poll(v: &mut Vcpu, p: &SchedPoll) -> HcResult {
     v.blocked = true;
     crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_blocked);
     if p.timeout != 0 && p.timeout <= crate::timer::now_ns() {
-        crate::sched::end_poll(v);
+        crate::sched::unblock(v);
     }
     crate::timer::reprogram();
     Ok(0)

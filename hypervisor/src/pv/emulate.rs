@@ -143,9 +143,7 @@ const MSR_PLATFORM_ID: u32 = 0x17;
 /// The PAT value PV guests see (Xen's `XEN_MSR_PAT`).
 const PV_PAT: u64 = 0x0005_0100_0704_0600 | 0x6;
 
-fn canonical(a: u64) -> bool {
-    ((a as i64) << 16 >> 16) as u64 == a
-}
+use crate::pv::canonical;
 
 fn rdmsr(v: &Vcpu, msr: u32) -> Option<u64> {
     // SAFETY (all arms): reading architectural MSRs that exist on x86-64.

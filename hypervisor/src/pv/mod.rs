@@ -185,7 +185,8 @@ pub fn do_iret(v: &mut Vcpu, regs: &mut TrapFrame) -> u64 {
     ctx.rax
 }
 
-fn canonical(a: u64) -> bool {
+/// Whether `a` is a canonical 48-bit virtual address.
+pub fn canonical(a: u64) -> bool {
     ((a as i64) << 16 >> 16) as u64 == a
 }
 

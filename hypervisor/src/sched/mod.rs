@@ -92,19 +92,14 @@ pub fn wake_domain(d: &crate::domain::Domain) {
     }
 }
 
-/// An event is pending for `v`: unblock it (and queue it if it is
-/// runnable but neither queued nor running).
+/// An event is pending for `v` (or its `SCHEDOP_poll` ended): unblock it,
+/// end its poll, and queue it if it is runnable but neither queued nor
+/// running.
 pub fn unblock(v: &mut Vcpu) {
     v.blocked = false;
     v.polling = false;
     v.poll_deadline = None;
     wake(v);
-}
-
-/// Stop `v`'s `SCHEDOP_poll` (an event on a polled port, or its timeout)
-/// and let it run.
-pub fn end_poll(v: &mut Vcpu) {
-    unblock(v);
 }
 
 /// `SCHEDOP_yield`: the running vCPU goes behind the others waiting.

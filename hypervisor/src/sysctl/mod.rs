@@ -148,15 +148,6 @@ fn online_cpus() -> u32 {
     crate::arch::x86_64::cpu::pcpus().iter().filter(|c| c.online).count().max(1) as u32
 }
 
-/// Write CPU map `map` into a `xenctl_bitmap` (as many bytes as it has).
-fn write_cpumap(b: &dom0_abi::xen::XenctlBitmap, map: u64) -> Result<(), Errno> {
-    for i in 0..(b.nr_bits as usize).div_ceil(8) {
-        let byte = if i < 8 { (map >> (8 * i)) as u8 } else { 0 };
-        write_guest(b.bitmap.addr() + i as u64, &byte).map_err(|_| Errno::EFAULT)?;
-    }
-    Ok(())
-}
-
 /// `XEN_SYSCTL_cpupool_op`: one pool (0) with the scheduler's CPUs and
 /// every domain; the other online CPUs are free.
 fn cpupool_op(c: &mut XenSysctlCpupoolOp) -> Result<(), Errno> {
@@ -171,9 +162,9 @@ fn cpupool_op(c: &mut XenSysctlCpupoolOp) -> Result<(), Errno> {
             c.cpupool_id = 0;
             c.sched_id = SCHED_ID;
             c.n_dom = crate::domain::all().len() as u32;
-            write_cpumap(&c.cpumap, pool)
+            crate::domctl::vcpu::write_cpumap(&c.cpumap, pool)
         }
-        XEN_SYSCTL_CPUPOOL_OP_FREEINFO => write_cpumap(&c.cpumap, online & !pool),
+        XEN_SYSCTL_CPUPOOL_OP_FREEINFO => crate::domctl::vcpu::write_cpumap(&c.cpumap, online & !pool),
         XEN_SYSCTL_CPUPOOL_OP_CREATE
         | XEN_SYSCTL_CPUPOOL_OP_DESTROY
         | XEN_SYSCTL_CPUPOOL_OP_ADDCPU

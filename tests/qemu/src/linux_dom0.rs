@@ -799,14 +799,7 @@ pub struct DomuTimes {
 /// time, seen from the host, is reduced by that of an empty command (the
 /// serial console's typing and marker overhead).
 pub fn measure_domu_times(sys: &mut LinuxDom0) -> Result<DomuTimes> {
-    let timed = |sys: &mut LinuxDom0, cmd: &str| -> Result<Duration> {
-        let start = Instant::now();
-        let o = sys.run(cmd)?;
-        if o.exit_code != 0 {
-            bail!("{cmd}: exit {}: {}{}", o.exit_code, o.stdout, o.stderr);
-        }
-        Ok(start.elapsed())
-    };
+    let timed = timed_ok;
     let baseline = timed(sys, "true")?;
     let log = "/var/log/xen/console/guest-domu1.log";
     let create = timed(
@@ -821,18 +814,22 @@ pub fn measure_domu_times(sys: &mut LinuxDom0) -> Result<DomuTimes> {
     })
 }
 
+/// Run `cmd`, which must exit 0, and return its wall time seen from the
+/// host.
+fn timed_ok(sys: &mut LinuxDom0, cmd: &str) -> Result<Duration> {
+    let start = Instant::now();
+    let o = sys.run(cmd)?;
+    if o.exit_code != 0 {
+        bail!("{cmd}: exit {}: {}{}", o.exit_code, o.stdout, o.stderr);
+    }
+    Ok(start.elapsed())
+}
+
 /// Time `xm list` (mean of 5, less an empty command's time) with `n`
 /// copies of the `domu` kernel running (`xm create /etc/xen/domu.cfg
 /// name=benchK memory=16`), then destroy them.
 pub fn measure_xm_list(sys: &mut LinuxDom0, n: u32) -> Result<Duration> {
-    let ok = |sys: &mut LinuxDom0, cmd: &str| -> Result<Duration> {
-        let start = Instant::now();
-        let o = sys.run(cmd)?;
-        if o.exit_code != 0 {
-            bail!("{cmd}: exit {}: {}{}", o.exit_code, o.stdout, o.stderr);
-        }
-        Ok(start.elapsed())
-    };
+    let ok = timed_ok;
     for k in 1..=n {
         ok(sys, &format!("xm create /etc/xen/domu.cfg name=bench{k} memory=16 >/dev/null"))?;
     }
