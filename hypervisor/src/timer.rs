@@ -103,7 +103,7 @@ pub fn set_wallclock(secs: u64, nsecs: u32, system_time: u64) {
 /// Program the APIC for this CPU's nearest deadline: any vCPU's one-shot
 /// timer, the running vCPU's periodic tick, the end of its time slice.
 pub fn reprogram() {
-    let mut next: Option<u64> = crate::sched::slice_deadline();
+    let mut next: Option<u64> = crate::sched::deadline();
     let mut earliest = |at: u64| next = Some(next.map_or(at, |n| n.min(at)));
     crate::sched::for_each_vcpu(|v| {
         if let Some(at) = v.singleshot {

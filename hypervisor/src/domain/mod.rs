@@ -370,6 +370,8 @@ pub struct Vcpu {
     pub soft_affinity: u64,
     /// Queued on a run queue.
     pub on_runq: bool,
+    /// Credit1's state: balance, priority, parking.
+    pub csched: crate::sched::credit::CreditVcpu,
     /// Blocked in `SCHEDOP_poll`: woken by an event on `poll_port` (any
     /// port of the domain when 0) or at `poll_deadline`.
     pub polling: bool,
@@ -420,6 +422,7 @@ impl Vcpu {
             hard_affinity: !0,
             soft_affinity: !0,
             on_runq: false,
+            csched: Default::default(),
             polling: false,
             poll_port: 0,
             poll_deadline: None,

@@ -104,7 +104,9 @@ pub fn set_info_guest(t: &mut Vcpu, c: &VcpuGuestContext) -> Result<(), Errno> {
     t.gs_base_kernel = c.gs_base_kernel;
     t.gs_base_user = c.gs_base_user;
     t.cr0_ts = c.ctrlreg[0] & 8 != 0;
-    t.iopl = ((r.rflags >> 12) & 3) as u32;
+    // Kept as RFLAGS.IOPL bits, as `PHYSDEVOP_set_iopl` keeps it (Xen's
+    // `v->arch.pv.iopl`): Linux starts its secondary vCPUs with IOPL 1.
+    t.iopl = (r.rflags & (3 << 12)) as u32;
     for n in [0usize, 1, 2, 3, 6, 7] {
         if let Ok(val) = crate::debugreg::check(n as u32, c.debugreg[n]) {
             t.debugreg[n] = val;
@@ -198,7 +200,7 @@ pub fn getvcpucontext(d: &Domain, op: &XenDomctl) -> Result<(), Errno> {
         rdi: f.rdi,
         rip: f.rip,
         cs: f.cs as u16,
-        rflags: (f.rflags & !(3 << 12)) | (u64::from(t.iopl) << 12),
+        rflags: (f.rflags & !(3 << 12)) | u64::from(t.iopl),
         rsp: f.rsp,
         ss: f.ss as u16,
         saved_upcall_mask: t.vcpu_info().map_or(1, |vi| vi.evtchn_upcall_mask),

@@ -61,7 +61,7 @@ fn poll(v: &mut Vcpu, p: &SchedPoll) -> HcResult {
 pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcResult {
     match cmd {
         SCHEDOP_yield => {
-            crate::sched::yield_now();
+            crate::sched::yield_now(v);
             Ok(0)
         }
         SCHEDOP_block => {

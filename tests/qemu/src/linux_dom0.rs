@@ -106,7 +106,7 @@ pub const DOMU_CONFIGS: &[(&str, &str)] = &[
     ("/etc/xen/huge.cfg", "name = 'huge'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 65536\n"),
     (
         "/etc/xen/linux.cfg",
-        "name = 'linux1'\nkernel = '/boot/vmlinuz'\nramdisk = '/boot/domu-initrd.cpio'\nmemory = 128\nvcpus = 1\nextra = 'console=hvc0'\n",
+        "name = 'linux1'\nkernel = '/boot/vmlinuz'\nramdisk = '/boot/domu-initrd.cpio'\nmemory = 128\nvcpus = 2\nextra = 'console=hvc0'\n",
     ),
 ];
 /// The hostile PV test kernels, next to [`DOMU_KERNEL`] in the initramfs

@@ -49,6 +49,12 @@ fn wait_for(sys: &mut LinuxDom0, cmd: &str, want: &str, secs: u64) -> String {
     panic!("{cmd} never showed {want:?}; last output:\n{last}\nlogs:\n{logs}\nserial:\n{}", sys.log());
 }
 
+/// CPU seconds of each of linux1's vCPUs (`xm vcpu-list`).
+fn vcpu_times(sys: &mut LinuxDom0) -> Vec<f64> {
+    let l = sys.sh_ok("xm vcpu-list linux1 | awk 'NR > 1 {print $6}'");
+    l.split_whitespace().map(|t| t.parse().unwrap()).collect()
+}
+
 #[test]
 fn linux_domu_on_xen() {
     linux_domu(Host::Xen);
@@ -79,6 +85,19 @@ fn linux_domu(host: Host) {
     assert!(con.lines().any(|l| l.trim() == "L42"), "{con}");
     let log = sys.sh_ok(CAT_LOG);
     assert!(log.contains("L42"), "{log}");
+
+    // Two vCPUs: Linux brings its second up (VCPUOP_initialise/up) and a
+    // parallel workload keeps both busy.
+    assert!(log.contains("smp: Brought up 1 node, 2 CPUs"), "{log}");
+    let before = vcpu_times(&mut sys);
+    sys.sh_ok(
+        "(sleep 2; echo 'for i in 1 2; do (n=0; while [ $n -lt 20000 ]; do n=$((n+1)); done) & done; wait; \
+         echo P$(grep -c ^processor /proc/cpuinfo)$((6*7))'; sleep 2) | timeout 10 xm console linux1 >/dev/null; true",
+    );
+    wait_for(&mut sys, CAT_LOG, "P242", 240);
+    let after = vcpu_times(&mut sys);
+    eprintln!("vCPU times before and after the parallel workload: {before:?} {after:?}");
+    assert!(after.iter().zip(&before).all(|(a, b)| a - b >= 0.3), "{before:?} -> {after:?}");
 
     // Reboot: Linux reboots on control/shutdown = reboot and xenconsoled
     // builds it again (on_reboot defaults to restart) under a new id.

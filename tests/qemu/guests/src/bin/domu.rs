@@ -11,6 +11,8 @@
 //! * `reboot`: the same with `SHUTDOWN_reboot`.
 //!
 //! Bytes typed on its console are echoed back as `domu: input <text>`.
+//! With `spin` on its command line it never yields while it waits: a
+//! CPU-bound guest, for the scheduler's tests (weights, caps).
 //! With `crash` on its command line it instead reads an unmapped address
 //! without a trap table right after the facts, so the hypervisor crashes it.
 //!
@@ -242,13 +244,14 @@ fn main(si: &'static StartInfo) {
     }
     let (ty, _) = store.request(XS_WATCH, &[b"control/shutdown", TOKEN], false, &mut buf);
     println!("domu: watching control/shutdown ({})", if ty == XS_WATCH { "ok" } else { "refused" });
-    println!("domu: ready");
-    wait_for_shutdown(&mut store)
+    let spin = cmdline.windows(4).any(|w| w == b"spin");
+    println!("domu: ready{}", if spin { " (spinning)" } else { "" });
+    wait_for_shutdown(&mut store, spin)
 }
 
-/// Yield until `control/shutdown` asks for something we know, echoing
-/// console input meanwhile.
-fn wait_for_shutdown(store: &mut Store) -> ! {
+/// Yield (or with `spin`, keep the CPU busy) until `control/shutdown`
+/// asks for something we know, echoing console input meanwhile.
+fn wait_for_shutdown(store: &mut Store, spin: bool) -> ! {
     let mut buf = [0u8; MAX_MSG];
     let mut input = [0u8; 64];
     loop {
@@ -274,6 +277,10 @@ fn wait_for_shutdown(store: &mut Store) -> ! {
                 hypercall::shutdown(code);
             }
         }
-        sched_yield();
+        if spin {
+            core::hint::spin_loop();
+        } else {
+            sched_yield();
+        }
     }
 }
