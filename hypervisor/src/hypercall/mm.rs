@@ -209,7 +209,7 @@ pub fn mmu_update(v: &mut Vcpu, reqs: u64, count: u64, pdone: u64, fd: u64) -> H
 }
 
 fn flush_all() {
-    x86_64::instructions::tlb::flush_all();
+    crate::mm::tlbflush::flush_local();
 }
 
 fn invlpg(va: u64) {

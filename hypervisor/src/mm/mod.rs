@@ -6,6 +6,7 @@ pub mod frame_table;
 pub mod m2p;
 pub mod page;
 pub mod pv;
+pub mod tlbflush;
 pub mod memmap;
 
 /// Size of a machine frame.

@@ -87,4 +87,8 @@ pub struct PageInfo {
     pub linear_entries: u16,
     /// Entries of other page tables of its level that map this one.
     pub linear_uses: u16,
+    /// The TLB-flush clock when its last writable use ended (or it was
+    /// freed): CPUs not flushed since may still write it through a stale
+    /// TLB entry ([`crate::mm::tlbflush`]).
+    pub tlbflush_timestamp: u64,
 }

@@ -151,7 +151,7 @@ impl<M: Memory> Mm<'_, M> {
         let Ok(p) = self.page(mfn) else { return };
         p.count = p.count.saturating_sub(1);
         if p.count == 0 {
-            *p = PageInfo::default();
+            *p = PageInfo { tlbflush_timestamp: super::tlbflush::now(), ..PageInfo::default() };
             self.freed.push(mfn);
         }
     }
@@ -168,7 +168,12 @@ impl<M: Memory> Mm<'_, M> {
             return Ok(());
         }
         // First use: claim the type provisionally (so a table reaching
-        // itself as another type conflicts), then validate.
+        // itself as another type conflicts), then validate. Contents the
+        // guest must not write: no CPU may keep a writable TLB entry from
+        // before (Xen's flush on a type change, by the TLB-flush clock).
+        if ty != PageType::Writable {
+            super::tlbflush::flush_if_stale(p.tlbflush_timestamp);
+        }
         p.ty = ty;
         p.type_count = 1;
         if let Some(level) = ty.level() {
@@ -189,6 +194,9 @@ impl<M: Memory> Mm<'_, M> {
         if p.type_count == 0 {
             let ty = p.ty;
             p.ty = PageType::None;
+            if ty == PageType::Writable {
+                p.tlbflush_timestamp = super::tlbflush::now();
+            }
             if let Some(level) = ty.level() {
                 self.devalidate(mfn, level);
             }

@@ -46,6 +46,7 @@ pub fn load_guest_context(v: &Vcpu) {
     // (checked when set).
     unsafe {
         paging::load_cr3(root << 12);
+        crate::mm::tlbflush::flushed();
         let (active, inactive) =
             if v.kernel_mode { (v.gs_base_kernel, v.gs_base_user) } else { (v.gs_base_user, v.gs_base_kernel) };
         Msr::new(MSR_GS_BASE).write(active);

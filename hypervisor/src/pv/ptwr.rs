@@ -103,7 +103,7 @@ pub fn try_emulate(v: &mut Vcpu, regs: &mut TrapFrame, cr2: u64) -> bool {
         (Op::Mov | Op::Xchg, _) => {}
         _ => regs.rflags = (regs.rflags & !FLAGS_MASK) | flags,
     }
-    x86_64::instructions::tlb::flush_all();
+    crate::mm::tlbflush::flush_local();
     regs.rip += w.len as u64;
     true
 }

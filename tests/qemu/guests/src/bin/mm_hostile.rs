@@ -4,7 +4,8 @@
 //! frames, type confusion between levels, linear page-table loops,
 //! superpages, reserved bits, m2p updates of frames it does not own,
 //! updates of the hypervisor's L4 slots, bad pins and unpins, freeing a
-//! page table in use, and racing pin/unpin/remap in one multicall. Each
+//! page table in use, racing pin/unpin/remap in one multicall, and writing
+//! a new page table through a writable TLB entry left behind. Each
 //! attempt prints its result (the errno when refused); the hypervisor must
 //! keep running and the kernel reach `TRANSCRIPT END`.
 //!
@@ -61,6 +62,7 @@ fn main(si: &'static StartInfo) {
     xen_slots(&mut t, &s);
     pins(&mut t, &s);
     race(&mut t, si, &s, &mut frames);
+    stale_tlb(&mut t, si, &s, &mut frames, a);
     if let Some(n) = Neighbour::of(si) {
         neighbour(&mut t, si, &s, a, n);
     }
@@ -339,6 +341,28 @@ fn race(t: &mut Transcript, si: &StartInfo, s: &Space, frames: &mut Frames) {
     for (i, (e, name)) in batch.iter().zip(names).enumerate() {
         t.fact(key!("multicall entry {i} ({name})"), show_raw(e.result as i64));
     }
+}
+
+/// A writable mapping removed without a TLB flush leaves its TLB entry
+/// behind; the page then pinned as an L1 must not be writable through it
+/// (Xen flushes when a page that was writable takes a table type: its
+/// TLB-flush clock). The write must fault and the pinned table stay empty.
+fn stale_tlb(t: &mut Transcript, si: &StartInfo, s: &Space, frames: &mut Frames, a: Scratch) {
+    let x = fresh(si, frames);
+    t.fact("update_va_mapping(fresh frame writable)", show(a.map(x.pte(DATA_RW))));
+    a.write(0, 0);
+    // SAFETY: the scratch page is ours; nothing else uses its address.
+    let unmap = unsafe { hypercall::update_va_mapping(a.va, 0, UVMF_NONE) };
+    t.fact("update_va_mapping(unmap it, no flush)", show(unmap));
+    t.fact("mmuext_op(PIN_L1_TABLE it)", show(pt::mmuext1(MMUEXT_PIN_L1_TABLE, x.mfn, 0)));
+    let (va, val) = (a.va + 8, s.l4.pte(DATA_RW));
+    let before = traps::count();
+    pv_guests::trigger!("movq {v}, ({p})"; v = in(reg) val, p = in(reg) va);
+    t.fact("write through the stale TLB entry faults", yes_no(traps::count() != before));
+    t.fact("update_va_mapping(it read-only)", show(a.map(x.pte(DATA_RO))));
+    t.fact("the pinned L1 is still empty", yes_no(a.read(8) == 0));
+    t.fact("mmuext_op(UNPIN_TABLE it)", show(pt::mmuext1(MMUEXT_UNPIN_TABLE, x.mfn, 0)));
+    t.fact("restore scratch page", show(a.restore(si)));
 }
 
 /// A domain id no domain has.
