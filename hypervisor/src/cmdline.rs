@@ -9,6 +9,9 @@
 //! * `loglvl=<level>[/<level>]` with `none|error|warning|info|debug|all`,
 //! * `dom0_mem=[min:<size>,][max:<size>,][<size>]` with K/M/G/T suffixes
 //!   (no suffix means KiB, as in Xen; a leading `-` means "all but"),
+//! * `dom0_max_vcpus=<n>` or `<min>-<max>` (dom0's vCPUs: as many as the
+//!   scheduler's CPUs, within these bounds, at most 32),
+//! * `sched=credit` (the only scheduler),
 //! * `noreboot[=<bool>]`,
 //! * `debug_fault=pagefault` (test aid: take a page fault in ring 0 after
 //!   bring-up, to prove the exception dump works).
@@ -138,6 +141,8 @@ pub struct BootOptions {
     pub loglvl: LogLevel,
     /// dom0's memory.
     pub dom0_mem: Dom0Mem,
+    /// Bounds on dom0's vCPU count (`dom0_max_vcpus=`).
+    pub dom0_max_vcpus: Dom0Vcpus,
     /// Halt instead of rebooting after a crash.
     pub noreboot: bool,
     /// Fault injection for the test suite.
@@ -151,6 +156,7 @@ impl Default for BootOptions {
             com1_baud: 115_200,
             loglvl: LogLevel::Info,
             dom0_mem: Dom0Mem::default(),
+            dom0_max_vcpus: Dom0Vcpus::default(),
             noreboot: false,
             debug_fault: None,
         }
@@ -231,6 +237,14 @@ pub fn parse<'a>(line: &'a str, mut warn: impl FnMut(OptionWarning<'a>)) -> Boot
                 Some(m) => opts.dom0_mem = m,
                 None => warn(malformed("[min:<size>,][max:<size>,][<size>] with K/M/G/T suffix")),
             },
+            "dom0_max_vcpus" => match value.and_then(parse_dom0_vcpus) {
+                Some(v) => opts.dom0_max_vcpus = v,
+                None => warn(malformed("<n> or <min>-<max>")),
+            },
+            "sched" => match value {
+                Some("credit") => {}
+                _ => warn(malformed("credit (the only scheduler)")),
+            },
             "noreboot" => match parse_bool(value) {
                 Some(b) => opts.noreboot = b,
                 None => warn(malformed("a boolean")),
@@ -271,6 +285,43 @@ fn parse_loglvl(value: &str) -> Option<LogLevel> {
     let (level, rate_limited) = value.split_once('/').unwrap_or((value, value));
     LogLevel::from_name(rate_limited)?;
     LogLevel::from_name(level)
+}
+
+/// `dom0_max_vcpus=`: how many vCPUs dom0 gets (Xen's rule: as many as
+/// the scheduler has CPUs, raised to `min`, lowered to `max`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dom0Vcpus {
+    /// At least this many.
+    pub min: u32,
+    /// At most this many.
+    pub max: u32,
+}
+
+impl Default for Dom0Vcpus {
+    fn default() -> Self {
+        Self { min: 1, max: u32::MAX }
+    }
+}
+
+impl Dom0Vcpus {
+    /// dom0's vCPU count with `pool_cpus` CPUs in the scheduler, within
+    /// the domain limit `limit`.
+    pub fn resolve(self, pool_cpus: u32, limit: u32) -> u32 {
+        pool_cpus.max(self.min).min(self.max).clamp(1, limit)
+    }
+}
+
+/// `<n>` (exactly n) or `<min>-<max>` (either may be empty).
+fn parse_dom0_vcpus(value: &str) -> Option<Dom0Vcpus> {
+    let num = |s: &str| s.parse::<u32>().ok().filter(|&n| n > 0);
+    match value.split_once('-') {
+        None => num(value).map(|n| Dom0Vcpus { min: n, max: n }),
+        Some((lo, hi)) => {
+            let min = if lo.is_empty() { 1 } else { num(lo)? };
+            let max = if hi.is_empty() { u32::MAX } else { num(hi)? };
+            (min <= max).then_some(Dom0Vcpus { min, max })
+        }
+    }
 }
 
 fn parse_bool(value: Option<&str>) -> Option<bool> {
@@ -349,6 +400,24 @@ mod tests {
         assert!(warnings.is_empty());
         assert_eq!(strip_image_path("/boot/x"), "");
         assert_eq!(strip_image_path("console=com1"), "console=com1");
+    }
+
+    #[test]
+    fn dom0_max_vcpus_forms() {
+        let (o, w) = parse_collect("dom0_max_vcpus=2 sched=credit");
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(o.dom0_max_vcpus.resolve(1, 128), 2);
+        let (o, _) = parse_collect("dom0_max_vcpus=2-4");
+        assert_eq!((o.dom0_max_vcpus.resolve(1, 128), o.dom0_max_vcpus.resolve(8, 128)), (2, 4));
+        let (o, _) = parse_collect("dom0_max_vcpus=-3");
+        assert_eq!(o.dom0_max_vcpus.resolve(8, 128), 3);
+        assert_eq!(BootOptions::default().dom0_max_vcpus.resolve(1, 128), 1);
+        assert_eq!(Dom0Vcpus { min: 500, max: 500 }.resolve(1, 128), 128);
+        for bad in ["dom0_max_vcpus=0", "dom0_max_vcpus=4-2", "dom0_max_vcpus=x", "sched=credit2"] {
+            let (o, w) = parse_collect(bad);
+            assert_eq!(w.len(), 1, "{bad}: {w:?}");
+            assert_eq!(o.dom0_max_vcpus, Dom0Vcpus::default());
+        }
     }
 
     #[test]

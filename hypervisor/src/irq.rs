@@ -7,7 +7,7 @@
 //! Lock order: the pirq table, then a domain's event-channel table.
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use spin::Mutex;
+use crate::sync::Mutex;
 
 use crate::arch::x86_64::{apic, ioapic};
 use crate::pirq::{PirqTable, NR_GSIS};

@@ -26,6 +26,7 @@ pub mod console;
 pub mod mm;
 pub mod pirq;
 pub mod segdesc;
+pub mod sync;
 pub mod time;
 pub mod version;
 pub mod xstate_policy;

@@ -228,7 +228,7 @@ fn init_console(opts: &BootOptions) {
 
 /// The machine memory map as the boot loader gave it (start, size, e820
 /// type), for `XENMEM_machine_memory_map`.
-pub static HOST_E820: spin::Mutex<[(u64, u64, u32); 64]> = spin::Mutex::new([(0, 0, 0); 64]);
+pub static HOST_E820: crate::sync::Mutex<[(u64, u64, u32); 64]> = crate::sync::Mutex::new([(0, 0, 0); 64]);
 
 fn ram_map(mbi: &BootInformation<'_>) -> RangeSet {
     let mut ram = RangeSet::new();
@@ -381,7 +381,7 @@ fn start_dom0(ctx: &BootContext, kernel: &BootModule) -> ! {
         unsafe { core::slice::from_raw_parts(paging::maddr_to_virt(m.start) as *const u8, m.size as usize) }
     };
     let initrd = ctx.modules.get(1).map(bytes);
-    match crate::domain::dom0_build::build(bytes(kernel), initrd, &kernel.cmdline, &ctx.opts.dom0_mem) {
+    match crate::domain::dom0_build::build(bytes(kernel), initrd, &kernel.cmdline, &ctx.opts.dom0_mem, ctx.opts.dom0_max_vcpus) {
         Ok(d) => {
             printk!("Starting dom0 ({} pages)\n", d.domain.tot_pages.load(Ordering::Relaxed));
             crate::pv::run(d.vcpu, &d.frame)

@@ -105,7 +105,7 @@ pub fn set_wallclock(secs: u64, nsecs: u32, system_time: u64) {
 pub fn reprogram() {
     let mut next: Option<u64> = crate::sched::deadline();
     let mut earliest = |at: u64| next = Some(next.map_or(at, |n| n.min(at)));
-    crate::sched::for_each_vcpu(|v| {
+    crate::sched::for_each_vcpu_here(|v| {
         if let Some(at) = v.singleshot {
             earliest(at);
         }
@@ -163,7 +163,7 @@ pub fn interrupt() {
 /// running vCPU's slice if it is over, and re-arm.
 pub fn run_pending() {
     if TIMER_DUE[crate::arch::x86_64::cpu::this_cpu().cpu_id as usize].swap(false, Ordering::AcqRel) {
-        crate::sched::for_each_vcpu(expire);
+        crate::sched::for_each_vcpu_here(expire);
         crate::sched::tick(now_ns());
         reprogram();
     }

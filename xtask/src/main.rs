@@ -8,6 +8,7 @@
 
 mod bench;
 mod bench_linux;
+mod bench_sched;
 mod bench_xenstore;
 mod bench_xm;
 
@@ -85,7 +86,7 @@ enum Task {
     },
     /// Cycles per operation on ours and on Xen 4.17 (same QEMU), as a table.
     Bench {
-        /// Run one part only: kernel, xenstore, linux, xm or migrate.
+        /// Run one part only: kernel, xenstore, linux, xm, sched or migrate.
         #[arg(long)]
         only: Option<String>,
     },
@@ -126,8 +127,8 @@ fn main() -> Result<()> {
         Task::Bench { only } => {
             let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
             if let Some(o) = only.as_deref() {
-                if !["kernel", "xenstore", "linux", "xm", "migrate"].contains(&o) {
-                    bail!("--only takes kernel, xenstore, linux, xm or migrate, not {o:?}");
+                if !["kernel", "xenstore", "linux", "xm", "sched", "migrate"].contains(&o) {
+                    bail!("--only takes kernel, xenstore, linux, xm, sched or migrate, not {o:?}");
                 }
             }
             if part("kernel") {
@@ -144,6 +145,10 @@ fn main() -> Result<()> {
             if part("xm") {
                 println!("\nPV domU lifecycle with xm, Xen 4.17 and ours (Linux dom0 system):");
                 println!("{}", bench_xm::run()?);
+            }
+            if part("sched") {
+                println!("\nThe credit scheduler, Xen 4.17 and ours (Linux dom0 system):");
+                println!("{}", bench_sched::run()?);
             }
             if part("migrate") {
                 println!("\nLive migration with xm on Xen 4.17 (two Linux dom0 systems):");
@@ -182,7 +187,7 @@ fn run(args: &ImageArgs, smp: u32, mem: u32) -> Result<()> {
             // The main job: Debian's Linux as dom0 on our hypervisor, with the
             // busybox shell that carries xm, xenstored and xenconsoled.
             let iso = workspace_root().join("target/linux-dom0-ours.iso");
-            qemu_tests::linux_dom0::build_iso_for(qemu_tests::linux_dom0::Host::Ours, &iso, false)?;
+            qemu_tests::linux_dom0::build_iso_for(qemu_tests::linux_dom0::Host::Ours, &iso, false, "")?;
             let mem = mem.max(1024);
             return boot_interactive(&iso, smp, mem);
         }

@@ -4,7 +4,7 @@
 //! `CONSOLEIO_read`.
 
 use core::sync::atomic::{AtomicBool, Ordering};
-use spin::Mutex;
+use crate::sync::Mutex;
 
 /// The hypervisor's vector for the serial interrupt.
 pub const SERIAL_VECTOR: u32 = 0x30;

@@ -9,7 +9,7 @@ pub mod input;
 pub mod serial;
 
 use core::fmt::{self, Write};
-use spin::Mutex;
+use crate::sync::Mutex;
 
 use conring::Conring;
 

@@ -1,6 +1,6 @@
 //! COM1 through the `uart_16550` driver.
 
-use spin::Mutex;
+use crate::sync::Mutex;
 use uart_16550::backend::PioBackend;
 use uart_16550::{BaudRate, Config, Uart16550};
 

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use dom0_abi::Errno;
-use spin::Mutex;
+use crate::sync::Mutex;
 
 use super::{Domain, DomainState, DomId, SchedParams, Vcpu, VcpuRef, MAX_VIRT_CPUS};
 use crate::arch::x86_64::paging::maddr_to_virt;

@@ -57,6 +57,8 @@ pub fn resume(d: &Domain) {
 pub fn destroy(d: &'static Domain) {
     d.dying.store(true, Ordering::Release);
     let domid = d.domid;
+    // None of its vCPUs is loaded on any CPU once this returns.
+    crate::sched::deschedule_domain(d);
     for v in d.vcpu_list() {
         release_vcpu(v.get());
     }

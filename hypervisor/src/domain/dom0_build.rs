@@ -25,7 +25,7 @@ use crate::arch::x86_64::apic;
 use crate::arch::x86_64::gdt::{FLAT_RING3_CS64, FLAT_RING3_DS32};
 use crate::arch::x86_64::paging::{self, maddr_to_virt, Pte};
 use crate::arch::x86_64::traps::TrapFrame;
-use crate::cmdline::Dom0Mem;
+use crate::cmdline::{Dom0Mem, Dom0Vcpus};
 use crate::mm::page::PageType;
 use crate::mm::{self, frame_table, m2p, PAGE_SHIFT, PAGE_SIZE};
 use crate::pv::hypercall_page;
@@ -260,7 +260,7 @@ fn pfns_written(layout: &Layout, nr_pages: u64, init_p2m: bool) -> u64 {
 }
 
 /// Build dom0 from boot module `module` (and `initrd`) with `cmdline`.
-pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem) -> Result<Dom0, BuildError> {
+pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem, vcpus: Dom0Vcpus) -> Result<Dom0, BuildError> {
     let unpacked = unpack(module)?;
     let k = pvboot::parse(unpacked.bytes()).map_err(BuildError::Kernel)?;
     pvboot::policy::check_dom0(&k.notes).map_err(BuildError::Feature)?;
@@ -387,7 +387,9 @@ pub fn build(module: &[u8], initrd: Option<&[u8]>, cmdline: &str, mem: &Dom0Mem)
     let domain = super::create::create(super::create::NewDomain {
         domid: 0,
         privileged: true,
-        max_vcpus: 1,
+        // vCPUs past the first stay down until dom0 brings them up
+        // (`VCPUOP_initialise`/`up`), as Linux does for its CPUs.
+        max_vcpus: vcpus.resolve(crate::sched::pool_cpus().count_ones(), super::MAX_VIRT_CPUS as u32),
         tot_pages: nr_pages,
         // Without `max:`, dom0 may grow without limit, as on Xen (~0U).
         max_pages: mem.max.map_or(u64::from(u32::MAX), |m| (m.resolve(free * PAGE_SIZE) / PAGE_SIZE).max(nr_pages)),

@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64,
 
 use dom0_abi::arch_x86::TrapInfo;
 use dom0_abi::xen::SharedInfo;
-use spin::Mutex;
+use crate::sync::Mutex;
 
 use crate::arch::x86_64::paging::maddr_to_virt;
 use crate::arch::x86_64::traps::TrapFrame;
@@ -368,8 +368,12 @@ pub struct Vcpu {
     pub hard_affinity: u64,
     /// CPUs it prefers (soft affinity).
     pub soft_affinity: u64,
-    /// Queued on a run queue.
-    pub on_runq: bool,
+    /// Queued on a run queue (claimed by whoever queues it).
+    pub on_runq: AtomicBool,
+    /// The CPU whose run queue and timers it belongs to.
+    pub processor: u32,
+    /// The CPU it is loaded on ([`NOT_RUNNING`] when on none).
+    pub running_on: AtomicU32,
     /// Credit1's state: balance, priority, parking.
     pub csched: crate::sched::credit::CreditVcpu,
     /// Blocked in `SCHEDOP_poll`: woken by an event on `poll_port` (any
@@ -421,7 +425,9 @@ impl Vcpu {
             xcr0: 0x3,
             hard_affinity: !0,
             soft_affinity: !0,
-            on_runq: false,
+            on_runq: AtomicBool::new(false),
+            processor: 0,
+            running_on: AtomicU32::new(NOT_RUNNING),
             csched: Default::default(),
             polling: false,
             poll_port: 0,
@@ -439,10 +445,32 @@ impl Vcpu {
 static CURRENT: [AtomicPtr<Vcpu>; crate::arch::x86_64::cpu::MAX_CPUS] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; crate::arch::x86_64::cpu::MAX_CPUS];
 
+/// `Vcpu::running_on` of a vCPU loaded on no CPU.
+pub const NOT_RUNNING: u32 = u32::MAX;
+
 /// Make `v` the vCPU of this CPU.
 pub fn set_current(v: &mut Vcpu) {
+    let cpu = crate::arch::x86_64::cpu::this_cpu().cpu_id;
+    v.running_on.store(cpu, Ordering::SeqCst);
+    CURRENT[cpu as usize].store(v, Ordering::Release);
+}
+
+/// This CPU runs no vCPU any more (its state is saved).
+pub fn clear_current() {
     let cpu = crate::arch::x86_64::cpu::this_cpu().cpu_id as usize;
-    CURRENT[cpu].store(v, Ordering::Release);
+    let p = CURRENT[cpu].swap(core::ptr::null_mut(), Ordering::AcqRel);
+    // SAFETY: vCPUs are leaked while they may be current.
+    if let Some(v) = unsafe { p.as_ref() } {
+        v.running_on.store(NOT_RUNNING, Ordering::SeqCst);
+    }
+}
+
+/// The vCPU loaded on CPU `cpu`, if any (another CPU's: read only its
+/// atomics and scheduling priority).
+pub fn current_on(cpu: u32) -> Option<&'static Vcpu> {
+    let p = CURRENT.get(cpu as usize)?.load(Ordering::Acquire);
+    // SAFETY: vCPUs are leaked while they may be current.
+    unsafe { p.as_ref() }
 }
 
 /// The vCPU running on this CPU.

@@ -80,9 +80,9 @@ fn on_domain(v: &mut Vcpu, d: &'static Domain, cmd: u32, op: &mut XenDomctl) -> 
             d.pause_count
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| (c < 255).then_some(c + 1))
                 .map_err(|_| Errno::EOVERFLOW)?;
-            for v in d.vcpu_list() {
-                crate::sched::remove(v.get());
-            }
+            // Paused when this returns (Xen's `domain_pause`: vCPUs running
+            // on other CPUs are saved first).
+            crate::sched::deschedule_domain(d);
             Ok(false)
         }
         XEN_DOMCTL_unpausedomain => {
@@ -178,7 +178,7 @@ fn on_domain(v: &mut Vcpu, d: &'static Domain, cmd: u32, op: &mut XenDomctl) -> 
 }
 
 /// Grant (`allow`) or revoke the inclusive range `r` in a permission list.
-fn permit<T: Copy + Ord>(list: &spin::Mutex<alloc::vec::Vec<(T, T)>>, r: (T, T), allow: bool) {
+fn permit<T: Copy + Ord>(list: &crate::sync::Mutex<alloc::vec::Vec<(T, T)>>, r: (T, T), allow: bool) {
     let mut l = list.lock();
     if allow {
         if !l.contains(&r) {

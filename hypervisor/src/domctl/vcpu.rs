@@ -240,7 +240,7 @@ pub fn getvcpuinfo(d: &Domain, op: &mut XenDomctl) -> Result<(), Errno> {
         blocked: u8::from(t.blocked),
         running: u8::from(crate::sched::is_running(t)),
         cpu_time: t.runstate.snapshot(now).time[dom0_abi::vcpu::RUNSTATE_running as usize],
-        cpu: crate::sched::CPU_OF_VCPUS,
+        cpu: t.processor,
     };
     Ok(())
 }
@@ -291,6 +291,7 @@ pub fn affinity(d: &Domain, cmd: u32, op: &mut XenDomctl) -> Result<(), Errno> {
         }
         if let Some(h) = hard {
             t.hard_affinity = h;
+            crate::sched::affinity_changed(t);
         }
         if let Some(s) = soft {
             t.soft_affinity = s;

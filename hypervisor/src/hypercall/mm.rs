@@ -261,24 +261,30 @@ fn mmuext_one(v: &mut Vcpu, owner: PgOwner, op: MmuextOp) -> Result<(), Errno> {
         MMUEXT_UNPIN_TABLE => frame_table::with(|m| m.unpin(op.arg1, a)).map_err(errno),
         MMUEXT_NEW_BASEPTR => new_baseptr(v, op.arg1, false),
         MMUEXT_NEW_USER_BASEPTR => new_baseptr(v, op.arg1, true),
-        MMUEXT_TLB_FLUSH_LOCAL | MMUEXT_TLB_FLUSH_ALL => {
+        MMUEXT_TLB_FLUSH_LOCAL => {
             flush_all();
             Ok(())
         }
-        MMUEXT_INVLPG_LOCAL | MMUEXT_INVLPG_ALL => {
+        MMUEXT_INVLPG_LOCAL => {
             if canonical(op.arg1) {
                 invlpg(op.arg1);
             }
             Ok(())
         }
-        MMUEXT_TLB_FLUSH_MULTI | MMUEXT_INVLPG_MULTI => {
-            // The vCPU mask must be readable; every vCPU runs here.
-            read_guest::<u64>(op.arg2).map_err(|_| Errno::EFAULT)?;
-            if op.cmd == MMUEXT_TLB_FLUSH_MULTI {
-                flush_all();
-            } else if canonical(op.arg1) {
-                invlpg(op.arg1);
+        MMUEXT_TLB_FLUSH_ALL | MMUEXT_INVLPG_ALL | MMUEXT_TLB_FLUSH_MULTI | MMUEXT_INVLPG_MULTI => {
+            if matches!(op.cmd, MMUEXT_TLB_FLUSH_MULTI | MMUEXT_INVLPG_MULTI) {
+                // The vCPU mask must be readable.
+                read_guest::<u64>(op.arg2).map_err(|_| Errno::EFAULT)?;
             }
+            if op.cmd == MMUEXT_INVLPG_ALL || op.cmd == MMUEXT_INVLPG_MULTI {
+                if canonical(op.arg1) {
+                    invlpg(op.arg1);
+                }
+            } else {
+                flush_all();
+            }
+            // Other CPUs (whole flushes: the vCPUs named may run on any).
+            crate::mm::tlbflush::flush_others();
             Ok(())
         }
         MMUEXT_FLUSH_CACHE | MMUEXT_FLUSH_CACHE_GLOBAL => {
@@ -348,7 +354,7 @@ pub fn l1_for(v: &Vcpu, va: u64) -> Option<u64> {
 
 fn flush_after(va: u64, flags: u64) -> Result<(), Errno> {
     // Beyond the flush type: UVMF_LOCAL/UVMF_ALL or a vCPU-mask pointer,
-    // which must be readable. Every vCPU runs on this CPU.
+    // which must be readable.
     let target = flags & !UVMF_FLUSHTYPE_MASK;
     if flags & UVMF_FLUSHTYPE_MASK != UVMF_NONE && target != UVMF_LOCAL && target != UVMF_ALL {
         read_guest::<u64>(target).map_err(|_| Errno::EFAULT)?;
@@ -356,7 +362,11 @@ fn flush_after(va: u64, flags: u64) -> Result<(), Errno> {
     match flags & UVMF_FLUSHTYPE_MASK {
         UVMF_INVLPG => invlpg(va),
         UVMF_TLB_FLUSH => flush_all(),
-        _ => {}
+        _ => return Ok(()),
+    }
+    if target != UVMF_LOCAL {
+        // All vCPUs or a mask of them: they may run on other CPUs.
+        crate::mm::tlbflush::flush_others();
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! memory reached through the direct map.
 
 use alloc::vec::Vec;
-use spin::Mutex;
+use crate::sync::Mutex;
 
 use super::page::{Owner, PageInfo};
 use super::pv::{Memory, Mm};

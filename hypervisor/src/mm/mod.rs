@@ -25,7 +25,7 @@ pub const fn align_down(x: u64, align: u64) -> u64 {
 }
 
 /// The machine frame allocator, set up once at boot.
-pub static FRAMES: spin::Mutex<Option<frame_alloc::FrameAllocator>> = spin::Mutex::new(None);
+pub static FRAMES: crate::sync::Mutex<Option<frame_alloc::FrameAllocator>> = crate::sync::Mutex::new(None);
 
 /// Allocate one frame from the global allocator.
 pub fn alloc_frame() -> Option<frame_alloc::Mfn> {

@@ -5,7 +5,7 @@
 //! register is written under a lock just before, so the hypervisor's own
 //! configuration accesses never interleave with the domain's).
 
-use spin::Mutex;
+use crate::sync::Mutex;
 use x86_64::instructions::port::Port;
 
 use crate::domain::Domain;

@@ -18,6 +18,8 @@
 //! Xen's constants: 10 ms tick, 30 ms slice, 3 ticks per accounting
 //! period, 10 credits per ms.
 
+use core::sync::atomic::{AtomicI64, Ordering};
+
 use crate::domain::{self, Vcpu};
 
 /// Credits burnt per millisecond of CPU time.
@@ -43,11 +45,12 @@ pub enum Pri {
     Boost,
 }
 
-/// Credit1's per-vCPU state (Xen's `struct csched_unit`).
-#[derive(Clone, Copy, Debug)]
+/// Credit1's per-vCPU state (Xen's `struct csched_unit`). The balance is
+/// atomic: the vCPU's CPU burns it while the accounting CPU adds to it.
+#[derive(Debug)]
 pub struct CreditVcpu {
     /// Credit balance.
-    pub credit: i64,
+    pub credit: AtomicI64,
     /// Run-queue priority.
     pub pri: Pri,
     /// Burnt up to this system time while running.
@@ -64,7 +67,7 @@ pub struct CreditVcpu {
 
 impl Default for CreditVcpu {
     fn default() -> Self {
-        Self { credit: 0, pri: Pri::Under, start_time: NOT_RUNNING, residual: 0, active: false, parked: false, yielded: false }
+        Self { credit: AtomicI64::new(0), pri: Pri::Under, start_time: NOT_RUNNING, residual: 0, active: false, parked: false, yielded: false }
     }
 }
 
@@ -77,7 +80,7 @@ pub fn burn(v: &mut Vcpu, now: u64) {
     let val = (now - c.start_time) * CREDITS_PER_MSEC as u64 + c.residual;
     let credits = val / NS_PER_MSEC;
     c.residual = val % NS_PER_MSEC;
-    c.credit -= credits as i64;
+    c.credit.fetch_sub(credits as i64, Ordering::AcqRel);
     c.start_time = now;
 }
 
@@ -131,7 +134,7 @@ pub struct AcctSummary {
 /// The sum of the active vCPUs' balances after the last accounting
 /// (Xen's `credit_balance`): while negative, the next period shares out
 /// that much more and lets domains earn past one slice.
-static CREDIT_BALANCE: core::sync::atomic::AtomicI64 = core::sync::atomic::AtomicI64::new(0);
+static CREDIT_BALANCE: AtomicI64 = AtomicI64::new(0);
 
 /// One accounting period over every domain (Xen's `csched_acct`), the
 /// pool having `nr_cpus` CPUs. Calls `unpark` for each vCPU let back on
@@ -140,7 +143,7 @@ static CREDIT_BALANCE: core::sync::atomic::AtomicI64 = core::sync::atomic::Atomi
 /// by weight; domains are visited in creation order (Xen rotates the ones
 /// left short to the front, lazily).
 pub fn account(nr_cpus: u32, mut unpark: impl FnMut(&'static mut Vcpu)) -> AcctSummary {
-    use core::sync::atomic::Ordering::Relaxed;
+    use Ordering::Relaxed;
     let mut sum = AcctSummary::default();
     // Each domain's weight counts once per active vCPU.
     let mut weight_total: i64 = 0;
@@ -195,7 +198,8 @@ pub fn account(nr_cpus: u32, mut unpark: impl FnMut(&'static mut Vcpu)) -> AcctS
             if !c.active {
                 continue;
             }
-            let mut credit = c.credit + fair;
+            let earned = c.credit.fetch_add(fair, Ordering::AcqRel) + fair;
+            let mut credit = earned;
             if credit < 0 {
                 c.pri = Pri::Over;
                 if cap != 0 && credit < -credit_cap && !c.parked {
@@ -213,7 +217,11 @@ pub fn account(nr_cpus: u32, mut unpark: impl FnMut(&'static mut Vcpu)) -> AcctS
                     credit /= 2;
                 }
             }
-            c.credit = credit;
+            if credit != earned {
+                // Clamped or halved: adjust by the difference, keeping
+                // what its CPU burnt meanwhile.
+                c.credit.fetch_add(credit - earned, Ordering::AcqRel);
+            }
             new_balance += credit;
             if c.parked && credit >= 0 {
                 c.parked = false;
@@ -224,14 +232,4 @@ pub fn account(nr_cpus: u32, mut unpark: impl FnMut(&'static mut Vcpu)) -> AcctS
     }
     CREDIT_BALANCE.store(new_balance, Relaxed);
     sum
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn priorities_order_boost_first() {
-        assert!(Pri::Boost > Pri::Under && Pri::Under > Pri::Over);
-    }
 }

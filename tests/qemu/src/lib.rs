@@ -18,6 +18,7 @@ pub mod image;
 pub mod linux_dom0;
 pub mod ours;
 pub mod qemu;
+pub mod sched;
 pub mod tools;
 pub mod transcript;
 pub mod xen;

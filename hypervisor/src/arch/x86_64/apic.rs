@@ -10,6 +10,10 @@ use super::{cpu, paging, pit, rdtsc};
 
 /// Vector of the local APIC timer.
 pub const TIMER_VECTOR: u32 = 0xf0;
+/// IPI: look at the run queue and pending events (Xen's event check).
+pub const EVENT_CHECK_VECTOR: u32 = 0xf1;
+/// IPI: flush the TLB ([`crate::mm::tlbflush`]).
+pub const FLUSH_VECTOR: u32 = 0xf2;
 /// Spurious-interrupt vector.
 pub const SPURIOUS_VECTOR: u32 = 0xff;
 
@@ -187,6 +191,14 @@ fn send_ipi(dest: u32, low: u32) {
         while read(REG_ICR_LOW) & (1 << 12) != 0 {
             core::hint::spin_loop();
         }
+    }
+}
+
+/// Send interrupt `vector` to CPU `cpu` (fixed delivery, physical
+/// destination); nothing before the CPUs are registered.
+pub fn send_to_cpu(target: u32, vector: u32) {
+    if let Some(p) = cpu::pcpus().get(target as usize) {
+        send_ipi(p.apic_id, vector & 0xff);
     }
 }
 

@@ -2,7 +2,7 @@
 //! of device memory, behind one lock.
 
 use alloc::vec::Vec;
-use spin::Mutex;
+use crate::sync::Mutex;
 
 use super::paging::maddr_to_virt;
 

@@ -117,6 +117,19 @@ extern "C" fn ap_entry(block_va: u64) -> ! {
     super::cpuid_fault::enable_this_cpu();
     cpu::mark_online();
     AP_UP.store(me.cpu_id, Ordering::SeqCst);
-    // Parked until the scheduler gives this CPU work.
-    super::halt_forever()
+    // Into the scheduler, below the guest-frame slot at the top of the
+    // primary stack (this function's frame is there).
+    let below_slot = (cpu::primary_stack_top(block_va) - 512) & !0xf;
+    // SAFETY: the primary stack is this CPU's; `ap_main` never returns, so
+    // nothing needs this function's frame again.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {sp}",
+            "xor ebp, ebp",
+            "call {main}",
+            sp = in(reg) below_slot,
+            main = sym crate::sched::ap_main,
+            options(noreturn),
+        )
+    }
 }

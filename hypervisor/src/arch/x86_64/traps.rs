@@ -85,6 +85,12 @@ extern "C" fn hv_trap(frame: &mut TrapFrame) {
             }
         }
         apic::TIMER_VECTOR => apic::timer_interrupt(),
+        apic::FLUSH_VECTOR => {
+            apic::eoi();
+            crate::mm::tlbflush::service();
+        }
+        // Only to interrupt: the way out looks at the run queue and events.
+        apic::EVENT_CHECK_VECTOR => apic::eoi(),
         v if crate::irq::is_gsi_vector(v) => crate::irq::interrupt(v),
         v if v == crate::console::input::SERIAL_VECTOR => {
             crate::console::input::interrupt();
