@@ -187,7 +187,7 @@ fn run(args: &ImageArgs, smp: u32, mem: u32) -> Result<()> {
             // The main job: Debian's Linux as dom0 on our hypervisor, with the
             // busybox shell that carries xm, xenstored and xenconsoled.
             let iso = workspace_root().join("target/linux-dom0-ours.iso");
-            qemu_tests::linux_dom0::build_iso_for(qemu_tests::linux_dom0::Host::Ours, &iso, false, "")?;
+            qemu_tests::linux_dom0::build_iso_for(qemu_tests::linux_dom0::Host::Ours, &iso, false)?;
             let mem = mem.max(1024);
             return boot_interactive(&iso, smp, mem);
         }

@@ -84,10 +84,10 @@ pub fn with<R>(f: impl FnOnce(&mut Mm<'_, DirectMap>) -> R) -> R {
     if !freed.is_empty() {
         // A freed frame goes back to the allocator, which may hand it to
         // the hypervisor or another domain: no TLB may still map it (the
-        // domain that freed it may not have flushed; Xen filters the
-        // flush by the frames' stamps when it allocates them). Every vCPU
-        // runs on this CPU.
-        super::tlbflush::flush_local();
+        // domain that freed it may not have flushed). Every CPU not
+        // flushed since the frames were freed flushes now (Xen filters the
+        // same flush by the frames' stamps when it allocates them).
+        super::tlbflush::flush_if_stale(super::tlbflush::now());
         let mut alloc = super::FRAMES.lock();
         for mfn in freed {
             m2p::set(mfn, m2p::INVALID_M2P_ENTRY);

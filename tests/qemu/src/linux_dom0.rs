@@ -462,12 +462,11 @@ pub const OURS_CMDLINE: &str = "dom0_mem=512M,max:512M console=com1 com1=115200 
 /// Build the GRUB image of the system at `out`; `driver` selects the
 /// init script's driver mode (see the module docs).
 pub fn build_iso(out: &Path, driver: bool) -> Result<()> {
-    build_iso_for(Host::Xen, out, driver, "")
+    build_iso_for(Host::Xen, out, driver)
 }
 
-/// [`build_iso`] with dom0 on `host`, `hv_args` appended to its command
-/// line.
-pub fn build_iso_for(host: Host, out: &Path, driver: bool, hv_args: &str) -> Result<()> {
+/// [`build_iso`] with dom0 on `host`.
+pub fn build_iso_for(host: Host, out: &Path, driver: bool) -> Result<()> {
     let a = artefacts()?;
     tools::ensure()?;
     let tools = build_static_tools()?;
@@ -484,7 +483,7 @@ pub fn build_iso_for(host: Host, out: &Path, driver: bool, hv_args: &str) -> Res
     };
     let spec = ImageSpec {
         hypervisor,
-        cmdline: Some(format!("{hv_cmdline} {hv_args}").trim_end().into()),
+        cmdline: Some(hv_cmdline.into()),
         modules: vec![
             Module { file: a.vmlinuz, name: "dom0".into(), args: cmdline },
             Module { file: initrd.clone(), name: "initrd".into(), args: String::new() },
@@ -541,7 +540,7 @@ impl LinuxDom0 {
         static BOOTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = BOOTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let iso = scratch_dir().join(format!("linux-dom0-{}-{host:?}-{n}.iso", std::process::id()));
-        build_iso_for(host, &iso, true, &m.hv_args)?;
+        build_iso_for(host, &iso, true)?;
         let booted = Self::boot_iso(&iso, m);
         let _ = fs::remove_file(&iso);
         booted

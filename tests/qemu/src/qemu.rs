@@ -19,14 +19,11 @@ pub struct Machine {
     /// More QEMU arguments (network devices of the two-host migration
     /// tests, for example).
     pub extra_args: Vec<String>,
-    /// More hypervisor command-line options (appended to the host's own,
-    /// for systems built by [`crate::linux_dom0`]).
-    pub hv_args: String,
 }
 
 impl Default for Machine {
     fn default() -> Self {
-        Self { smp: 1, mem_mib: 512, cpu: "max,-smap,-smep".into(), extra_args: Vec::new(), hv_args: String::new() }
+        Self { smp: 1, mem_mib: 512, cpu: "max,-smap,-smep".into(), extra_args: Vec::new() }
     }
 }
 
