@@ -130,3 +130,13 @@ fn save_log(dir: &Path, name: &str, text: &str) -> PathBuf {
     }
     path
 }
+
+/// Measure on Xen 4.17 first: `Ok(Err(line))` when Debian's archive cannot
+/// be reached (the part prints that line and is skipped).
+pub fn xen_first<T>(measure: impl FnOnce() -> Result<T>) -> Result<Result<T, String>> {
+    match measure() {
+        Ok(t) => Ok(Ok(t)),
+        Err(e) if debian::is_unavailable(&e) => Ok(Err(format!("skipped: {e:#}"))),
+        Err(e) => Err(e),
+    }
+}

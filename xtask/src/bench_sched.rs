@@ -11,7 +11,6 @@
 //!   parallel speed-up.
 
 use anyhow::Result;
-use qemu_tests::debian;
 use qemu_tests::linux_dom0::{machine, Host, LinuxDom0};
 use qemu_tests::sched::{fairness_error, measure, parallel_workload, weighted_pair};
 
@@ -38,10 +37,9 @@ fn measure_host(host: Host) -> Result<(f64, f64, f64)> {
 
 /// The formatted table, or why it could not be measured.
 pub fn run() -> Result<String> {
-    let xen = match measure_host(Host::Xen) {
-        Ok(t) => t,
-        Err(e) if debian::is_unavailable(&e) => return Ok(format!("skipped: {e:#}")),
-        Err(e) => return Err(e),
+    let xen = match crate::bench::xen_first(|| measure_host(Host::Xen))? {
+        Ok(x) => x,
+        Err(skipped) => return Ok(skipped),
     };
     let ours = measure_host(Host::Ours)?;
     let mut out = String::from("| credit scheduler, Linux dom0, 1 CPU             |  Xen 4.17 |      ours | ours/Xen |\n|---|---|---|---|\n");
