@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::linux_dom0::{LinuxDom0, LINUX_DOMU_READY};
+use crate::linux_dom0::{without_xen, LinuxDom0, LINUX_DOMU_READY};
 
 /// How long a CPU share is measured (dom0 seconds).
 pub const WINDOW_S: u32 = 24;
@@ -25,7 +25,7 @@ pub struct Share {
 
 /// CPU seconds of each domain in `names`, from `xm list`.
 pub fn cpu_times(sys: &mut LinuxDom0, names: &[&str]) -> Result<Vec<f64>> {
-    let list = sys.run("xm list")?.stdout;
+    let list = without_xen(&sys.run("xm list")?.stdout);
     names
         .iter()
         .map(|n| {
@@ -55,6 +55,7 @@ pub fn measure(sys: &mut LinuxDom0, names: &[&str]) -> Result<Share> {
             Duration::from_secs(u64::from(WINDOW_S) * 10),
         )?
         .stdout;
+    let o = without_xen(&o);
     let t1 = cpu_times(sys, names)?;
     let wall_line = o.lines().find(|l| l.starts_with("wall ")).ok_or_else(|| anyhow!("no wall line in {o}"))?;
     let w: Vec<f64> = wall_line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
@@ -68,13 +69,14 @@ pub fn measure(sys: &mut LinuxDom0, names: &[&str]) -> Result<Share> {
     })
 }
 
-/// Run `cmd` in dom0; it must succeed.
+/// Run `cmd` in dom0; it must succeed. Its output, without the
+/// hypervisor's console lines that share the serial port.
 fn ok(sys: &mut LinuxDom0, cmd: &str) -> Result<String> {
     let o = sys.run(cmd)?;
     if o.exit_code != 0 {
         bail!("{cmd}: exit {}: {}{}", o.exit_code, o.stdout, o.stderr);
     }
-    Ok(o.stdout)
+    Ok(without_xen(&o.stdout))
 }
 
 /// Create a spinning `domu` named `name`, pinned to CPU 0, and wait until

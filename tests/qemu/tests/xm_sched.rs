@@ -16,7 +16,8 @@
 //!   9 % off, is held to 25 %);
 //! * the pinned vCPUs are seen on CPU 0 only (`xm vcpu-list`) meanwhile;
 //! * cap 25 (`xm sched-credit -c 25`) on the one left alone: it gets at
-//!   most 27 % of a CPU (and is not starved: at least 15 %);
+//!   most 27 % of a CPU on ours (Xen's, seen at 27.6 %, is held to 30 %),
+//!   and is not starved (at least 15 %);
 //! * both shut down, free memory back where it was.
 //!
 //! The measured numbers are printed as `sched: ...` lines (the bench reads
@@ -60,7 +61,10 @@ fn shares(host: Host) -> Option<String> {
     let (t, wall) = (&m.cpu, m.wall);
     let share = t[0] / wall;
     println!("sched: {h}: cap 25 alone over {wall:.1} s: {:.2} s of CPU, {:.1} %", t[0], share * 100.0);
-    assert!(share <= 0.27, "{h}: cap 25 let spinA use {:.1} % of a CPU", share * 100.0);
+    // Ours must stay at 27 %; Xen's credit1 overshoots a little (27.6 %
+    // seen), held to 30 %.
+    let cap_bound = if host == Host::Ours { 0.27 } else { 0.30 };
+    assert!(share <= cap_bound, "{h}: cap 25 let spinA use {:.1} % of a CPU", share * 100.0);
     assert!(share >= 0.15, "{h}: cap 25 starved spinA: {:.1} % of a CPU", share * 100.0);
     // Without the cap it has the CPU again.
     sys.sh_ok("xm sched-credit -d spinA -c 0");
