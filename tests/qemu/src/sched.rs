@@ -121,8 +121,11 @@ pub fn fairness_error(s: &Share) -> f64 {
 pub fn parallel_workload(sys: &mut LinuxDom0, n: u32) -> Result<f64> {
     let log = "/var/log/xen/console/guest-linux1.log";
     ok(sys, &format!("rm -f {log}; xm create /etc/xen/linux.cfg >/dev/null"))?;
+    // The log is read without terminal escapes and with a newline added:
+    // it ends in the guest's prompt, and the driver's markers must start
+    // their lines.
     let ready = Instant::now();
-    while !ok(sys, &format!("tr -d '\\033\\r' < {log} 2>/dev/null; true"))?.contains(LINUX_DOMU_READY) {
+    while !ok(sys, &format!("tr -d '\\033\\r' < {log} 2>/dev/null; echo"))?.contains(LINUX_DOMU_READY) {
         if ready.elapsed() > Duration::from_secs(300) {
             bail!("the Linux domU did not start");
         }
@@ -135,7 +138,7 @@ pub fn parallel_workload(sys: &mut LinuxDom0, n: u32) -> Result<f64> {
     ok(sys, &format!("(sleep 2; echo '{cmd}'; sleep 1) | timeout 10 xm console linux1 >/dev/null; true"))?;
     let start = Instant::now();
     let line = loop {
-        let text = ok(sys, &format!("tr -d '\\033\\r' < {log}"))?;
+        let text = ok(sys, &format!("tr -d '\\033\\r' < {log}; echo"))?;
         if let Some(l) = text.lines().find(|l| l.starts_with("PAR ") && l.ends_with(" PAR")) {
             break l.to_string();
         }
