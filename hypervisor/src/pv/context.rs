@@ -59,6 +59,9 @@ pub fn load(v: &'static mut Vcpu, regs: &mut TrapFrame) {
         }
     }
     super::load_guest_context(v);
+    // Its virtual CR4's FSGSBASE: set on whichever CPU it set it on, it
+    // must follow it to this one (Linux sets it on every CPU it brings up).
+    crate::arch::x86_64::set_fsgsbase(v.cr4 & crate::arch::x86_64::CR4_FSGSBASE != 0);
     // SAFETY: a canonical base (checked when set, or read back from the
     // register when the vCPU was last descheduled).
     unsafe { Msr::new(MSR_FS_BASE).write(v.fs_base) };

@@ -54,19 +54,17 @@ pub fn has_fsgsbase() -> bool {
 }
 
 /// Turn CR4.FSGSBASE on or off on this CPU (a PV guest kernel's choice,
-/// made through its virtual CR4).
+/// made through its virtual CR4; each vCPU's is loaded with it), writing
+/// CR4 only when it changes.
 pub fn set_fsgsbase(on: bool) {
-    if !has_fsgsbase() {
+    let cr4: u64;
+    // SAFETY: reading CR4 has no side effects.
+    unsafe { core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack)) };
+    if (cr4 & CR4_FSGSBASE != 0) == on || (on && !has_fsgsbase()) {
         return;
     }
     // SAFETY: the bit only enables the FS/GS base instructions; the
     // hypervisor keeps bases in the MSRs either way and saves the guest's
     // on every mode switch.
-    unsafe {
-        if on {
-            core::arch::asm!("mov {t}, cr4", "or {t}, {b}", "mov cr4, {t}", t = out(reg) _, b = in(reg) CR4_FSGSBASE, options(nostack));
-        } else {
-            core::arch::asm!("mov {t}, cr4", "and {t}, {b}", "mov cr4, {t}", t = out(reg) _, b = in(reg) !CR4_FSGSBASE, options(nostack));
-        }
-    }
+    unsafe { core::arch::asm!("mov cr4, {}", in(reg) cr4 ^ CR4_FSGSBASE, options(nostack)) };
 }
