@@ -99,8 +99,12 @@ pub struct Mapping {
     pub frame: u64,
     /// Mapped read-only.
     pub readonly: bool,
-    /// The guest-virtual address of the host mapping.
+    /// The guest-virtual address of the host mapping, or the machine
+    /// address of its L1 entry when `contains_pte`.
     pub host_addr: u64,
+    /// Mapped with `GNTMAP_contains_pte`: `host_addr` names the L1 entry
+    /// itself (how Linux maps rings into its vmalloc area).
+    pub contains_pte: bool,
 }
 
 /// Why `set_version` refused.
@@ -490,7 +494,7 @@ mod tests {
     #[test]
     fn handles_come_in_xens_order() {
         let (mut t, _) = table();
-        let m = Mapping { dom: 0, gref: 1, frame: 1, readonly: false, host_addr: 0 };
+        let m = Mapping { dom: 0, gref: 1, frame: 1, readonly: false, host_addr: 0, contains_pte: false };
         assert_eq!(t.mapping(0), Err(Gntst::BadHandle));
         let a = t.alloc_handle().unwrap();
         let b = t.alloc_handle().unwrap();

@@ -1,7 +1,9 @@
 //! `grant_table_op`: grant tables (v1) as Xen 4.17 offers them to PV
 //! domains: `query_size`, `setup_table`, `set_version`/`get_version`,
 //! `map_grant_ref` and `unmap_grant_ref` (host mappings through the
-//! caller's L1 tables), `unmap_and_replace`, `copy`, `swap_grant_ref`
+//! caller's L1 tables, named by a linear address or, with
+//! `GNTMAP_contains_pte`, by the machine address of the L1 entry),
+//! `unmap_and_replace`, `copy`, `swap_grant_ref`
 //! and (for v1, none) `get_status_frames`. The bookkeeping is in [`crate::grant`];
 //! this module parses the guest's operations, finds the domains, takes and
 //! drops page references through the page-type engine, and writes the
@@ -27,7 +29,7 @@ use crate::arch::x86_64::uaccess::{range_ok, read_guest, write_guest};
 use crate::domain::{self, Domain, Vcpu};
 use crate::grant::{GrantTable, Mapping, SharedEntries, Use, VersionError, DEFAULT_MAX_FRAMES};
 use crate::mm::frame_table::{self, DirectMap};
-use crate::mm::page::PageType;
+use crate::mm::page::{Owner, PageType};
 use crate::mm::pv::{Memory, Mm, A, ADDR_MASK, D, P, RW, US};
 use crate::mm::{self as hvmm, PAGE_SIZE};
 
@@ -301,13 +303,37 @@ fn l1_slot(v: &Vcpu, va: u64) -> Option<(u64, usize)> {
     Some((super::mm::l1_for(v, va)?, paging::index(va, 1)))
 }
 
-/// Whether `mfn` is (still) an L1 page table.
-fn is_l1(m: &Mm<'_, DirectMap>, mfn: u64) -> bool {
-    m.frames.get(mfn as usize).is_some_and(|p| p.ty == PageType::L1)
+/// The L1 table and index of the entry a grant host mapping writes, by
+/// Xen's two meanings of `host_addr`: with `GNTMAP_contains_pte` the
+/// machine address of the entry itself (8-aligned, or it would straddle
+/// two entries), otherwise a linear address of the caller's current
+/// address space. Either way the table is checked to be one of the
+/// caller's L1s under the frame-table lock ([`is_own_l1`]).
+fn host_slot(v: &Vcpu, addr: u64, contains_pte: bool) -> Option<(u64, usize)> {
+    if !contains_pte {
+        return l1_slot(v, addr);
+    }
+    if addr % 8 != 0 {
+        log::debug!("grant: misaligned PTE address {addr:#x}");
+        return None;
+    }
+    Some((addr >> 12, (addr & (PAGE_SIZE - 1)) as usize / 8))
 }
 
-fn flush(va: u64) {
-    x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(va));
+/// Whether `mfn` is (still) an L1 page table of domain `domid`.
+fn is_own_l1(m: &Mm<'_, DirectMap>, mfn: u64, domid: u16) -> bool {
+    m.frames.get(mfn as usize).is_some_and(|p| p.ty == PageType::L1 && p.owner == Owner::Domain(domid))
+}
+
+/// Flush the TLB after a grant host mapping at `addr` changed: the one
+/// page of a linear address, everything for a PTE address (whose linear
+/// addresses are unknown).
+fn flush_host(addr: u64, contains_pte: bool) {
+    if contains_pte {
+        x86_64::instructions::tlb::flush_all();
+    } else {
+        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(addr));
+    }
 }
 
 /// References a grant use of `frame` holds (general, plus a writable type
@@ -361,18 +387,19 @@ fn map_grant(v: &mut Vcpu, op: &mut GnttabMapGrantRef) -> Result<u32, Gntst> {
 /// Pin the grant, take the frame's references, and write the mapping.
 fn map_pinned(v: &mut Vcpu, rd: &'static Domain, op: &GnttabMapGrantRef) -> Result<Mapping, Gntst> {
     let readonly = op.flags & GNTMAP_readonly != 0;
+    let contains_pte = op.flags & GNTMAP_contains_pte != 0;
     let ldom = v.domain.domid;
     let pin = rd.grant.lock().pin(&DirectFrames, op.r#ref, ldom, readonly, Use::Map)?;
     let r = (|| {
-        // Device mappings and PTE-address mappings are not offered.
-        if op.flags & (GNTMAP_device_map | GNTMAP_contains_pte) != 0 || op.flags & GNTMAP_host_map == 0 {
+        // Device mappings are not offered.
+        if op.flags & GNTMAP_device_map != 0 || op.flags & GNTMAP_host_map == 0 {
             return Err(Gntst::GeneralError);
         }
         // Found before taking the frame table (the walk takes it too).
-        let slot = l1_slot(v, op.host_addr);
+        let slot = host_slot(v, op.host_addr, contains_pte);
         frame_table::with(|m| {
             get_frame(m, pin.frame, rd, readonly).map_err(|e| if pin.first { e } else { Gntst::GeneralError })?;
-            let Some((l1, index)) = slot.filter(|&(l1, _)| is_l1(m, l1)) else {
+            let Some((l1, index)) = slot.filter(|&(l1, _)| is_own_l1(m, l1, ldom)) else {
                 put_frame(m, pin.frame, readonly);
                 return Err(Gntst::GeneralError);
             };
@@ -386,8 +413,8 @@ fn map_pinned(v: &mut Vcpu, rd: &'static Domain, op: &GnttabMapGrantRef) -> Resu
         rd.grant.lock().unpin(&DirectFrames, op.r#ref, readonly);
         return Err(e);
     }
-    flush(op.host_addr);
-    Ok(Mapping { dom: rd.domid, gref: op.r#ref, frame: pin.frame, readonly, host_addr: op.host_addr })
+    flush_host(op.host_addr, contains_pte);
+    Ok(Mapping { dom: rd.domid, gref: op.r#ref, frame: pin.frame, readonly, host_addr: op.host_addr, contains_pte })
 }
 
 fn unmap_one(v: &mut Vcpu, op: &mut GnttabUnmapGrantRef) {
@@ -404,9 +431,11 @@ fn unmap_and_replace_one(v: &mut Vcpu, op: &mut GnttabUnmapAndReplace) {
     };
 }
 
-/// Remove the grant mapping `handle` at `host_addr`; with `new_addr`, the
-/// mapping at `new_addr` moves there (with the references it holds) and
-/// `new_addr` is left unmapped, as Xen's `unmap_and_replace` does.
+/// Remove the grant mapping `handle` at `host_addr` (a PTE address if it
+/// was mapped with `GNTMAP_contains_pte`); with `new_addr`, the mapping at
+/// `new_addr` moves there (with the references it holds) and `new_addr`
+/// is left unmapped, as Xen's `unmap_and_replace` does (linear addresses
+/// only).
 fn unmap_grant(v: &mut Vcpu, handle: u32, host_addr: u64, dev_bus_addr: u64, new_addr: u64) -> Result<(), Gntst> {
     let ld = v.domain;
     let map = ld.grant.lock().mapping(handle)?;
@@ -419,11 +448,15 @@ fn unmap_grant(v: &mut Vcpu, handle: u32, host_addr: u64, dev_bus_addr: u64, new
     if host_addr == 0 {
         return Ok(());
     }
-    let (l1, index) = l1_slot(v, host_addr).ok_or(Gntst::GeneralError)?;
+    if new_addr != 0 && map.contains_pte {
+        return Err(Gntst::GeneralError);
+    }
+    let (l1, index) = host_slot(v, host_addr, map.contains_pte).ok_or(Gntst::GeneralError)?;
     let stolen_slot = if new_addr != 0 { Some(l1_slot(v, new_addr).ok_or(Gntst::GeneralError)?) } else { None };
+    let ldom = ld.domid;
     frame_table::with(|m| {
         // The tables were found before taking the frame table: still L1s?
-        if !is_l1(m, l1) || stolen_slot.is_some_and(|(nl1, _)| !is_l1(m, nl1)) {
+        if !is_own_l1(m, l1, ldom) || stolen_slot.is_some_and(|(nl1, _)| !is_own_l1(m, nl1, ldom)) {
             return Err(Gntst::GeneralError);
         }
         // Steal the replacement first, as Xen does: it is dropped if the
@@ -449,9 +482,9 @@ fn unmap_grant(v: &mut Vcpu, handle: u32, host_addr: u64, dev_bus_addr: u64, new
         put_frame(m, map.frame, map.readonly);
         Ok(())
     })?;
-    flush(host_addr);
+    flush_host(host_addr, map.contains_pte);
     if new_addr != 0 {
-        flush(new_addr);
+        flush_host(new_addr, false);
     }
     if let Some(rd) = rd {
         rd.grant.lock().unpin(&DirectFrames, map.gref, map.readonly);

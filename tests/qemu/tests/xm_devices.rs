@@ -39,7 +39,7 @@
 use std::time::{Duration, Instant};
 
 use qemu_tests::linux_dom0::{
-    boot_or_skip, machine, LinuxDom0, DEVICE_DOMU_CONFIG, DEVICE_DOMU_IP, DEVICE_DOMU_ROOT, DEVICE_DOMU_ROOT_GZ,
+    boot_host_or_skip, machine, Host, LinuxDom0, DEVICE_DOMU_CONFIG, DEVICE_DOMU_IP, DEVICE_DOMU_ROOT, DEVICE_DOMU_ROOT_GZ,
     DOM0_IP, LINUX_DOMU_READY, SEEDS_DIR, XENCONSOLED_LOG, XENSTORED_LOG,
 };
 use qemu_tests::qemu::Machine;
@@ -59,8 +59,8 @@ const ST_FN: &str = "st() { xm list | awk 'NR > 1 { print $1 }'; { losetup -a | 
      ls /sys/bus/xen-backend/devices; ls /sys/class/net/*/brif 2>/dev/null | grep '^vif'; \
      for k in vbd vif; do xenstore-list /local/domain/0/backend/$k 2>/dev/null; done; } | sort; }";
 
-fn boot() -> Option<LinuxDom0> {
-    boot_or_skip(&Machine { smp: 2, ..machine() })
+fn boot(host: Host) -> Option<LinuxDom0> {
+    boot_host_or_skip(host, &Machine { smp: 2, ..machine() })
 }
 
 /// The shell command printing guest `name`'s console log, printable.
@@ -173,7 +173,16 @@ fn all_connected(sys: &mut LinuxDom0, id: &str, secs: u64) -> Vec<String> {
 
 #[test]
 fn vbd_and_vif_on_xen() {
-    let Some(mut sys) = boot() else { return };
+    vbd_and_vif(Host::Xen);
+}
+
+#[test]
+fn vbd_and_vif_on_ours() {
+    vbd_and_vif(Host::Ours);
+}
+
+fn vbd_and_vif(host: Host) {
+    let Some(mut sys) = boot(host) else { return };
     let started = Instant::now();
     let (cfg, _) = DEVICE_DOMU_CONFIG;
     assert_eq!(sys.sh_ok("[ -d /sys/class/net/xenbr0/bridge ] && echo bridge"), "bridge\n", "no xenbr0 in dom0");
@@ -228,7 +237,11 @@ fn vbd_and_vif_on_xen() {
     wait_until(&mut sys, &ready("linux2", 1), 240);
     eprintln!("Linux domU ready after {:.1?}", t.elapsed());
     let log = sys.sh_ok(&cat_log("linux2"));
-    assert!(log.contains("root=ext4"), "not on its ext4 root:\n{log}");
+    if !log.contains("root=ext4") {
+        let s = states(&mut sys, &id);
+        let more = sys.sh_guest("dmesg | tail -40; xm dmesg | tail -40").stdout;
+        panic!("not on its ext4 root:\n{log}\ndevice states:\n{s}\ndom0 and hypervisor logs:\n{more}");
+    }
     let devs = all_connected(&mut sys, &id, 60);
     assert_eq!(devs, ["vbd/51712", "vbd/51728", "vif/0"]);
     let be = sys.sh_ok(&format!(
