@@ -3,7 +3,8 @@
 //! itself (loopback, domain 0 to domain 0), maps them with
 //! `GNTTABOP_map_grant_ref` read-write and read-only (checking the data,
 //! the handles, the PTE and the `GTF_reading`/`GTF_writing` flags the
-//! hypervisor sets while mapped), unmaps them, copies through grants with
+//! hypervisor sets while mapped), maps them by the machine address of the
+//! L1 entry (`GNTMAP_contains_pte`), unmaps them, copies through grants with
 //! `GNTTABOP_copy`, then tries every error Xen reports: bad references,
 //! entries that permit nothing, read-only grants mapped writable, bad
 //! handles and addresses, unknown domains, counts and pointers.
@@ -190,6 +191,41 @@ fn setup(t: &mut Transcript, label: &str, dom: u16, nr_frames: u32, list: u64) {
     t.fact(label, format_args!("{} status {}", show(res), St(s.status)));
 }
 
+/// Mappings named by the machine address of their L1 entry
+/// (`GNTMAP_contains_pte`, how Linux maps its backends' rings): the map,
+/// its PTE, an unmap by the linear address (not the entry's address:
+/// refused), `unmap_and_replace` (not offered in this mode), the unmap;
+/// then misaligned and non-L1 entry addresses.
+fn pte_address_maps(t: &mut Transcript, si: &StartInfo, table: &Table, map_rw: Scratch, map_ro: Scratch, data_mfn: u64) {
+    let flags = GNTMAP_host_map | GNTMAP_contains_pte;
+    let Some((pte_ma, _)) = pt::l1_entry_of(si, map_rw.va) else {
+        t.fact("map ref 10 by pte address", "no L1");
+        return;
+    };
+    let m = map(t, "map ref 10 by pte address", pte_ma, flags, REF_RW, 0);
+    t.fact("data through the pte-address mapping", yes_no(map_rw.read(0) == MARK_DATA));
+    match pt::l1_entry_of(si, map_rw.va) {
+        Some((_, pte)) => {
+            t.fact("pte-address mapping pte flags", format_args!("{:#x}", pte & FLAGS_MASK));
+            t.fact("pte-address mapping frame is the granted page", yes_no((pte & pt::ADDR_MASK) / PAGE == data_mfn));
+        }
+        None => t.fact("pte-address mapping pte flags", "none"),
+    }
+    t.fact("entry 10 flags while mapped by pte address", table.flags(REF_RW));
+    unmap(t, "unmap a pte-address mapping by its linear address", map_rw.va, m.handle);
+    let mut ur = GnttabUnmapAndReplace { host_addr: pte_ma, new_addr: map_ro.va, handle: m.handle, status: 99 };
+    let r = op1(GNTTABOP_unmap_and_replace, &mut ur);
+    t.fact("unmap_and_replace of a pte-address mapping", format_args!("{} status {}", show(r), St(ur.status)));
+    unmap(t, "unmap by pte address", pte_ma, m.handle);
+    t.fact("pte-address mapping gone", yes_no(pt::l1_entry_of(si, map_rw.va).is_some_and(|(_, e)| e & pt::P == 0)));
+    t.fact("entry 10 flags after unmapping by pte address", table.flags(REF_RW));
+    map(t, "map by a misaligned pte address", pte_ma + 4, flags, REF_RW, 0);
+    map(t, "map by the address of a data page", data_mfn * PAGE + 8, flags, REF_RW, 0);
+    map(t, "map by a pte address beyond RAM", 0xf_ffff_f000_0000, flags, REF_RW, 0);
+    t.fact("entry 10 flags after the pte-address errors", table.flags(REF_RW));
+    t.fact("restore rw page", show(map_rw.restore(si)));
+}
+
 fn main(si: &'static StartInfo) {
     let mut t = Transcript::begin("grants");
     let gt = Scratch::new(core::ptr::addr_of_mut!(PAGE_GT));
@@ -342,6 +378,7 @@ fn main(si: &'static StartInfo) {
     }
     unmap(&mut t, "unmap it", map_rw.va, m.handle);
     t.fact("restore rw page", show(map_rw.restore(si)));
+    pte_address_maps(&mut t, si, &table, map_rw, map_ro, data_mfn);
     let mut none: [GnttabMapGrantRef; 0] = [];
     t.fact("map count 0", show(op(GNTTABOP_map_grant_ref, &mut none)));
     t.fact("map count 0x80000000", show(op_raw(GNTTABOP_map_grant_ref, batch.as_mut_ptr() as u64, 0x8000_0000)));
