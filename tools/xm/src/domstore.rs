@@ -10,8 +10,10 @@
 //!   `memory/*`, `console/*`, `store/*`, `cpu/*`,
 //!   `control/platform-feature-*`): owned by dom0, readable by the domain
 //!   (`n0 r<id>`);
-//! * the nodes the domain writes (`control/shutdown`, `device`, `data`,
-//!   `drivers`, `feature`, `attr`, `error`): owned by the domain (`n<id>`);
+//! * the nodes the domain writes (`control/shutdown`,
+//!   `control/feature-{poweroff,reboot,suspend}`, `control/sysrq`,
+//!   `device`, `data`, `drivers`, `feature`, `attr`, `error`): owned by the
+//!   domain (`n<id>`), as libxl makes them for a PV guest;
 //! * `/vm/<uuid>/…`: the configuration the toolstack keeps (actions, image,
 //!   memory, and under `xm/` what `xm` needs to rebuild the domain on
 //!   restart), `n0 r<id>`.
@@ -93,7 +95,11 @@ pub fn domain_nodes(cfg: &DomainConfig, built: &BuiltDomain, uuid: &str, src: &C
         add(format!("{dom}/cpu/{v}/availability"), "online".into(), &ro);
     }
     add(format!("{dom}/control"), String::new(), &ro);
-    add(format!("{dom}/control/shutdown"), String::new(), &rw);
+    // The guest announces what it handles here (Linux's
+    // `setup_shutdown_watcher` writes `feature-poweroff` etc.).
+    for c in ["shutdown", "feature-poweroff", "feature-reboot", "feature-suspend", "sysrq"] {
+        add(format!("{dom}/control/{c}"), String::new(), &rw);
+    }
     add(format!("{dom}/control/platform-feature-multiprocessor-suspend"), "1".into(), &ro);
     add(format!("{dom}/control/platform-feature-xs_reset_watches"), "1".into(), &ro);
     for d in ["device", "data", "drivers", "feature", "attr", "error"] {
@@ -259,6 +265,8 @@ mod tests {
         assert_eq!(get("/local/domain/7/cpu/1/availability").value, "online");
         assert_eq!(get("/local/domain/7/name").perms, ["n0", "r7"]);
         assert_eq!(get("/local/domain/7/control/shutdown").perms, ["n7"]);
+        assert_eq!(get("/local/domain/7/control/feature-poweroff").perms, ["n7"]);
+        assert_eq!(get("/local/domain/7/control/sysrq").perms, ["n7"]);
         assert_eq!(get("/local/domain/7/device").perms, ["n7"]);
         assert_eq!(get("/vm/u-u-i-d/on_crash").value, "restart");
         assert_eq!(get("/vm/u-u-i-d/image/cmdline").value, "crash");
