@@ -1,7 +1,9 @@
 //! `memcpy`, `memmove`, `memset`, `memcmp`, `bcmp`: the compiler emits calls
 //! to them and a freestanding link has no C library to provide them. String
 //! instructions keep the compiler from turning the loops back into calls,
-//! and no SSE is used.
+//! and no SSE is used. Copies and fills move quadwords, then the remaining
+//! bytes: QEMU's TCG runs a `rep` string instruction one iteration at a
+//! time, so a 4 KiB page takes 512 iterations instead of 4096.
 
 /// Copy `n` bytes between non-overlapping ranges.
 ///
@@ -9,10 +11,21 @@
 /// The C `memcpy` contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    // SAFETY: the caller passes valid, disjoint ranges of `n` bytes.
+    // SAFETY: the caller passes valid, disjoint ranges of `n` bytes. The
+    // forward copy is also right for `dest` below an overlapping `src`
+    // (memmove relies on it): every quadword is read before the writes
+    // reach it.
     unsafe {
-        core::arch::asm!("rep movsb", inout("rcx") n => _, inout("rdi") dest => _, inout("rsi") src => _,
-            options(nostack, preserves_flags));
+        core::arch::asm!(
+            "rep movsq",
+            "mov rcx, {rest}",
+            "rep movsb",
+            rest = in(reg) n & 7,
+            inout("rcx") n >> 3 => _,
+            inout("rdi") dest => _,
+            inout("rsi") src => _,
+            options(nostack, preserves_flags),
+        );
     }
     dest
 }
@@ -43,10 +56,19 @@ pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mu
 /// The C `memset` contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
+    let pattern = u64::from(c as u8) * 0x0101_0101_0101_0101;
     // SAFETY: the caller passes a valid range of `n` bytes.
     unsafe {
-        core::arch::asm!("rep stosb", inout("rcx") n => _, inout("rdi") dest => _, in("al") c as u8,
-            options(nostack, preserves_flags));
+        core::arch::asm!(
+            "rep stosq",
+            "mov rcx, {rest}",
+            "rep stosb",
+            rest = in(reg) n & 7,
+            inout("rcx") n >> 3 => _,
+            inout("rdi") dest => _,
+            in("rax") pattern,
+            options(nostack, preserves_flags),
+        );
     }
     dest
 }
