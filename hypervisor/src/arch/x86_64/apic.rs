@@ -41,6 +41,15 @@ static XAPIC_VA: AtomicU64 = AtomicU64::new(0);
 static TSC_PER_MS: AtomicU64 = AtomicU64::new(0);
 /// APIC timer ticks (divide by 16) per millisecond.
 static APIC_PER_MS: AtomicU64 = AtomicU64::new(0);
+/// Per CPU: its timer is set up for one-shot use (divide by 16, LVT
+/// unmasked, one-shot), so arming it is one write of the initial count.
+/// The hypervisor re-arms on every context switch and guest timer change;
+/// each APIC write is an exit under a hypervisor or an emulator.
+static ONESHOT_MODE: [AtomicBool; cpu::MAX_CPUS] = [const { AtomicBool::new(false) }; cpu::MAX_CPUS];
+
+fn oneshot_mode() -> &'static AtomicBool {
+    &ONESHOT_MODE[cpu::this_cpu().cpu_id as usize]
+}
 
 /// Whether this system runs the APIC in x2APIC mode.
 pub fn x2apic() -> bool {
@@ -151,6 +160,7 @@ pub fn ms_since(since: u64) -> u64 {
 
 /// Start the periodic timer with period `ms`.
 pub fn timer_start_periodic(ms: u64) {
+    oneshot_mode().store(false, Ordering::Relaxed);
     write(REG_TIMER_DIV, 0x3);
     write(REG_LVT_TIMER, LVT_PERIODIC | TIMER_VECTOR);
     let count = (APIC_PER_MS.load(Ordering::Relaxed) * ms).min(u64::from(u32::MAX)) as u32;
@@ -162,14 +172,21 @@ pub fn timer_start_periodic(ms: u64) {
 pub fn timer_oneshot_ns(ns: u64) {
     let per_ms = APIC_PER_MS.load(Ordering::Relaxed);
     let count = (u128::from(ns) * u128::from(per_ms) / 1_000_000).clamp(1, u128::from(u32::MAX)) as u32;
-    write(REG_TIMER_DIV, 0x3);
-    write(REG_LVT_TIMER, TIMER_VECTOR);
+    let mode = oneshot_mode();
+    if !mode.load(Ordering::Relaxed) {
+        write(REG_TIMER_DIV, 0x3);
+        write(REG_LVT_TIMER, TIMER_VECTOR);
+        mode.store(true, Ordering::Relaxed);
+    }
     write(REG_TIMER_INIT, count);
 }
 
-/// Stop the timer.
+/// Stop the timer: an initial count of 0 stops it in either mode (the
+/// LVT is masked too unless it stays set up for one-shot use).
 pub fn timer_stop() {
-    write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR);
+    if !oneshot_mode().load(Ordering::Relaxed) {
+        write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR);
+    }
     write(REG_TIMER_INIT, 0);
 }
 
