@@ -1,63 +1,90 @@
 //! `xm create`, `xm destroy` and `xm list` timings for `cargo xtask bench`:
 //! the `domu` test kernel as a PV domU under the Linux dom0 test system, on
 //! Xen 4.17 and on ours in turn (same QEMU machine), measured from dom0's
-//! shell (each step's wall time less an empty command's). The toolstack is
+//! shell (each step's wall time less an empty command's), and on the same
+//! boot a Linux domU's virtual disk and network throughput. The toolstack is
 //! ours on both; xl is not run beside it: Debian's `xl` needs the C
 //! toolstack libraries and its own xenstored, which the busybox dom0 does
 //! not carry.
 
 use anyhow::Result;
 use qemu_tests::debian;
-use qemu_tests::linux_dom0::{measure_device_throughput, measure_domu_times, measure_xm_list, machine, Host, LinuxDom0};
+use qemu_tests::linux_dom0::{
+    machine, measure_device_throughput, measure_domu_times, measure_xm_list, DeviceThroughput, Host, LinuxDom0,
+};
 
 /// Domains running while `xm list` is timed.
 const LISTED: u32 = 10;
 
-/// The toolstack timings on one host: create, destroy, list (ms).
-fn toolstack_times(host: Host) -> Result<(f64, f64, f64)> {
+/// What one host gave: the toolstack timings (create, destroy, list, in
+/// ms) and the Linux domU's device throughput (or why it was not
+/// measured), from one boot.
+struct HostNumbers {
+    toolstack: (f64, f64, f64),
+    devices: Result<DeviceThroughput>,
+}
+
+/// Boot `host`, time the toolstack, then measure the device domU's disk
+/// and network on the same dom0.
+fn measure(host: Host) -> Result<HostNumbers> {
     let mut sys = LinuxDom0::boot_host(host, &machine())?;
     let t = measure_domu_times(&mut sys)?;
     let list = measure_xm_list(&mut sys, LISTED)?;
+    let devices = measure_device_throughput(&mut sys);
     let _ = sys.shutdown();
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-    Ok((ms(t.create_to_first_line), ms(t.destroy), ms(list)))
+    Ok(HostNumbers { toolstack: (ms(t.create_to_first_line), ms(t.destroy), ms(list)), devices })
 }
 
 /// The formatted lines, or why they could not be measured.
 pub fn run() -> Result<String> {
-    let xen = match toolstack_times(Host::Xen) {
-        Ok(t) => t,
+    let xen = match measure(Host::Xen) {
+        Ok(n) => n,
         Err(e) if debian::is_unavailable(&e) => return Ok(format!("skipped: {e:#}")),
         Err(e) => return Err(e),
     };
-    let ours = toolstack_times(Host::Ours)?;
+    let ours = measure(Host::Ours)?;
+    let (x, o) = (xen.toolstack, ours.toolstack);
     let row = |what: &str, x: f64, o: f64| format!("| {what:<42} | {x:>9.0} | {o:>9.0} | {:>7.2}x |\n", o / x);
     let mut out = String::from("| xm, `domu` kernel, Linux dom0 (ms)         |  Xen 4.17 |      ours | ours/Xen |\n|---|---|---|---|\n");
-    out.push_str(&row("xm create to the guest's first console line", xen.0, ours.0));
-    out.push_str(&row("xm destroy", xen.1, ours.1));
-    out.push_str(&row(&format!("xm list with {LISTED} domUs running"), xen.2, ours.2));
+    out.push_str(&row("xm create to the guest's first console line", x.0, o.0));
+    out.push_str(&row("xm destroy", x.1, o.1));
+    out.push_str(&row(&format!("xm list with {LISTED} domUs running"), x.2, o.2));
     out.push_str("(our toolstack on both; QEMU TCG, 1 CPU)");
-    let mut sys = LinuxDom0::boot()?;
-    let d = measure_device_throughput(&mut sys);
-    let _ = sys.shutdown();
-    out.push_str(&devices_report(d));
+    out.push_str(&devices_report(&xen.devices, &ours.devices));
     Ok(out)
 }
 
-/// The virtual device lines: a Linux domU's disk (a `file:` image through
-/// loop and blkback) and TCP to dom0 (netback and the bridge), as the
-/// guest times them; Xen 4.17 only until ours runs a Linux dom0.
-fn devices_report(d: Result<qemu_tests::linux_dom0::DeviceThroughput>) -> String {
-    match d {
-        Ok(d) => format!(
-            "\n\nLinux domU virtual devices on Xen 4.17 (64 MiB each; disk: guest time, TCP: dom0 time):\n\
-             disk sequential write (file:, conv=fsync): {:>7.1} MB/s\n\
-             disk sequential read (caches dropped):     {:>7.1} MB/s\n\
-             TCP domU -> dom0 (httpd -> wget):          {:>7.1} MB/s",
-            d.disk_write, d.disk_read, d.tcp
-        ),
-        Err(e) => format!("\n\nLinux domU virtual devices: not measured: {e:#}"),
+/// The virtual device lines, both hosts side by side: a Linux domU's disk
+/// (a `file:` image through loop and blkback) and TCP to dom0 (netback
+/// and the bridge), as throughput, so a ratio above 1 means ours is
+/// faster. A host whose measurement failed shows `n/a` and why.
+fn devices_report(xen: &Result<DeviceThroughput>, ours: &Result<DeviceThroughput>) -> String {
+    let value = |d: &Result<DeviceThroughput>, f: fn(&DeviceThroughput) -> f64| d.as_ref().ok().map(f);
+    let cell = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}"));
+    let rows: [(&str, fn(&DeviceThroughput) -> f64); 3] = [
+        ("disk sequential write (file:, conv=fsync)", |d| d.disk_write),
+        ("disk sequential read (caches dropped)", |d| d.disk_read),
+        ("TCP domU -> dom0 (httpd -> wget)", |d| d.tcp),
+    ];
+    let mut out = String::from(
+        "\n\n| Linux domU virtual devices, 64 MiB (MB/s)  |  Xen 4.17 |      ours | ours/Xen |\n|---|---|---|---|\n",
+    );
+    for (what, f) in rows {
+        let (x, o) = (value(xen, f), value(ours, f));
+        let ratio = match (x, o) {
+            (Some(x), Some(o)) if x > 0.0 => format!("{:.2}x", o / x),
+            _ => "n/a".to_string(),
+        };
+        out.push_str(&format!("| {what:<42} | {:>9} | {:>9} | {ratio:>8} |\n", cell(x), cell(o)));
     }
+    out.push_str("(throughput: ours/Xen above 1 is ours faster; disk timed by the guest, TCP by dom0; QEMU TCG, 1 CPU)");
+    for (host, d) in [("Xen 4.17", xen), ("ours", ours)] {
+        if let Err(e) = d {
+            out.push_str(&format!("\n{host}: devices not measured: {e:#}"));
+        }
+    }
+    out
 }
 
 /// Live migration of an idle 256 MiB Linux domU between two Xen 4.17
