@@ -114,16 +114,28 @@ pub fn grant_table_op(v: &mut Vcpu, cmd: u64, uop: u64, count: u64) -> HcResult 
         GNTTABOP_set_version => set_version(v, uop),
         GNTTABOP_get_version => get_version(v, uop),
         GNTTABOP_map_grant_ref => batch::<GnttabMapGrantRef>(v, cmd, uop, count, map_one),
-        GNTTABOP_unmap_grant_ref => batch::<GnttabUnmapGrantRef>(v, cmd, uop, count, unmap_one),
+        GNTTABOP_unmap_grant_ref => after_unmaps(batch::<GnttabUnmapGrantRef>(v, cmd, uop, count, unmap_one)),
         GNTTABOP_copy => batch::<GnttabCopy>(v, cmd, uop, count, copy_one),
         GNTTABOP_swap_grant_ref => batch::<GnttabSwapGrantRef>(v, cmd, uop, count, swap_one),
-        GNTTABOP_unmap_and_replace => batch::<GnttabUnmapAndReplace>(v, cmd, uop, count, unmap_and_replace_one),
+        GNTTABOP_unmap_and_replace => {
+            after_unmaps(batch::<GnttabUnmapAndReplace>(v, cmd, uop, count, unmap_and_replace_one))
+        }
         GNTTABOP_get_status_frames => get_status_frames(v, uop, count),
         // Page transfers and cache maintenance are not offered: an empty
         // batch succeeds as on Xen, anything else is refused.
         GNTTABOP_transfer | GNTTABOP_cache_flush if count == 0 => Ok(0),
         _ => err(Errno::ENOSYS),
     }
+}
+
+/// After a batch of unmaps (or its preempted part): each unmap flushed
+/// this CPU, but the caller's other vCPUs may run elsewhere with the
+/// mappings still in their TLBs; as Xen flushes the domain's CPUs once
+/// after the batch, the other CPUs flush here, before the granter can
+/// reuse the frames.
+fn after_unmaps(r: HcResult) -> HcResult {
+    crate::mm::tlbflush::flush_others();
+    r
 }
 
 fn query_size(v: &Vcpu, uop: u64, count: u32) -> HcResult {
