@@ -99,9 +99,13 @@ enum Task {
         /// First seed (runs go on with the next ones).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Calls per seed.
-        #[arg(long, default_value_t = 200_000)]
-        calls: u64,
+        /// Calls per seed (default 200000; 3000 with `--diff`).
+        #[arg(long)]
+        calls: Option<u64>,
+        /// Differential fuzzing: each seed's `diff=1` transcript on ours and
+        /// on Xen 4.17, compared call by call.
+        #[arg(long)]
+        diff: bool,
     },
 }
 
@@ -122,7 +126,8 @@ fn main() -> Result<()> {
         }
         Task::Run { image, smp, mem, reference: false } => run(&image, smp, mem)?,
         Task::Test { host_only } => test(host_only)?,
-        Task::Fuzz { minutes, seed, calls } => fuzz(minutes, seed, calls)?,
+        Task::Fuzz { minutes, seed, calls, diff: false } => fuzz(minutes, seed, calls.unwrap_or(200_000))?,
+        Task::Fuzz { minutes, seed, calls, diff: true } => fuzz_diff(minutes, seed, calls.unwrap_or(3000))?,
         Task::Bench { only } => {
             let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
             if let Some(o) = only.as_deref() {
@@ -284,6 +289,37 @@ fn fuzz(minutes: u64, first_seed: u64, calls: u64) -> Result<()> {
     );
     if !failures.is_empty() {
         bail!("reproduce with `cargo xtask fuzz --seed S --minutes 0`:\n{}", failures.join("\n"));
+    }
+    Ok(())
+}
+
+/// `cargo xtask fuzz --diff`: seed after seed, the fuzz kernel's `diff=1`
+/// transcript as dom0 of ours and of Xen 4.17; prints the differences
+/// grouped by call and answers, and fails on one that
+/// `qemu_tests::fuzz::KNOWN_DIFFERENCES` does not explain.
+fn fuzz_diff(minutes: u64, first_seed: u64, calls: u64) -> Result<()> {
+    use qemu_tests::fuzz::{compare_transcripts, diff_seed};
+    tools::ensure()?;
+    build::hypervisor()?;
+    let kernel = build::guest("fuzz")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(minutes * 60);
+    let mut seed = first_seed;
+    let (mut compared, mut unexplained) = (0u64, 0usize);
+    while std::time::Instant::now() < deadline || seed == first_seed {
+        let (ours, xen) = diff_seed(&kernel, seed, calls)?;
+        let Some(xen) = xen else { bail!("Xen 4.17 is not available (Debian's archive)") };
+        let c = compare_transcripts(&ours, &xen);
+        compared += c.calls as u64;
+        unexplained += c.unexplained;
+        println!("seed {seed}: {} calls compared, {} differ", c.calls, c.differing);
+        for line in &c.report {
+            println!("{line}");
+        }
+        seed += 1;
+    }
+    println!("fuzz --diff: {} seeds, {compared} calls compared, {unexplained} unexplained differences", seed - first_seed);
+    if unexplained > 0 {
+        bail!("differences between ours and Xen 4.17 (replay one with `--seed S --minutes 0`)");
     }
     Ok(())
 }

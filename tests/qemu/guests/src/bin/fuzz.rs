@@ -6,7 +6,16 @@
 //! domain's memory must be what it was at the end.
 //!
 //! The command line gives `seed=<n>`, `calls=<n>` and, to print every
-//! call before it is made, `trace=1`. Operations that
+//! call before it is made, `trace=1`. With `diff=1` the kernel prints a
+//! transcript (`TRANSCRIPT BEGIN fuzz`) of every call's hypercall,
+//! sub-operation and result, for comparison with Xen 4.17 (`cargo xtask
+//! fuzz --diff`); the calls are the same as without it, those whose
+//! results legitimately differ between hypervisors (see [`volatile`])
+//! shown as `~ ` facts.
+//!
+//! As an unprivileged domU (started by `xm create`) it prints to its
+//! console ring and leaves its console and xenstore event channels alone
+//! (a random `EVTCHNOP_close` of them would silence it). Operations that
 //! would end the run on purpose (shutdown, vCPU down, ACPI sleep), replace
 //! the kernel's own trap table, callbacks, GDT or stacks, or rewrite its
 //! own page tables are left out: the fuzzer attacks the hypervisor, not
@@ -17,7 +26,11 @@
 
 use dom0_abi::hypercall::*;
 use dom0_abi::xen::MulticallEntry;
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use pv_guests::hypercall::raw;
+use pv_guests::report::show_raw;
+use pv_guests::transcript::Transcript;
 use pv_guests::{println, StartInfo};
 
 pv_guests::entry!(main);
@@ -64,6 +77,25 @@ fn fill(r: &mut Rng) {
             _ => r.next(),
         };
         chunk.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Event channels the fuzzer must not close as a domU: its console's and
+/// xenstore's (0: none).
+static PROTECTED: [AtomicU32; 2] = [AtomicU32::new(0), AtomicU32::new(0)];
+
+/// Where `p` points into our buffer with room for a port number, and that
+/// number is a protected event channel, replace it by an invalid port.
+fn protect_ports(p: u64) {
+    if !(buf()..buf() + 4 * 4096 - 4).contains(&p) {
+        return;
+    }
+    let port = p as *mut u32;
+    // SAFETY: inside our own buffer, checked above (unaligned access).
+    let v = unsafe { port.read_unaligned() };
+    if v != 0 && PROTECTED.iter().any(|x| x.load(Ordering::Relaxed) == v) {
+        // SAFETY: as above.
+        unsafe { port.write_unaligned(u32::MAX) };
     }
 }
 
@@ -203,7 +235,8 @@ fn one(r: &mut Rng, trace: bool) -> (u64, u64, i64) {
                 let e = if i < n {
                     let (enr, _) = r.pick(TARGETS);
                     let e = MulticallEntry { op: enr, result: 0, args: [r.below(32), pointer(r), r.below(17), 0, 0, 0] };
-                    let unsafe_op = matches!(e.op, HYPERVISOR_sched_op | HYPERVISOR_platform_op | HYPERVISOR_mmu_update | HYPERVISOR_mmuext_op);
+                    let unsafe_op = matches!(e.op, HYPERVISOR_sched_op | HYPERVISOR_platform_op | HYPERVISOR_mmu_update | HYPERVISOR_mmuext_op)
+                        || (e.op == HYPERVISOR_event_channel_op && PROTECTED[0].load(Ordering::Relaxed) != 0);
                     if excluded(e.op, e.args[0]) || unsafe_op { MulticallEntry { op: HYPERVISOR_xen_version, ..e } } else { e }
                 } else {
                     MulticallEntry { op: HYPERVISOR_xen_version, result: 0, args: [6, 0, 0, 0, 0, 0] }
@@ -227,7 +260,11 @@ fn one(r: &mut Rng, trace: bool) -> (u64, u64, i64) {
             // land on our own stack); huge counts go with hostile pointers.
             let in_buf = (buf()..buf() + 4 * 4096).contains(&p);
             let count = if nr == HYPERVISOR_grant_table_op && in_buf { r.below(17) } else { scalar(r) };
-            (sub, [sub, if r.below(4) == 0 { scalar(r) } else { p }, p, count, 0])
+            let a1 = if r.below(4) == 0 { scalar(r) } else { p };
+            if nr == HYPERVISOR_event_channel_op {
+                protect_ports(a1);
+            }
+            (sub, [sub, a1, p, count, 0])
         }
     };
     // SAFETY: hostile arguments are the point; the hypervisor must check
@@ -259,21 +296,49 @@ fn reservation() -> i64 {
     unsafe { raw(HYPERVISOR_memory_op, 3, core::ptr::addr_of_mut!(dom) as u64, 0, 0, 0) }
 }
 
+/// Whether a call's result legitimately differs between hypervisors (a
+/// `~ ` fact in the `diff=1` transcript): values that follow from the
+/// machine's memory or the hypervisor's build rather than from the ABI.
+fn volatile(nr: u64, sub: u64) -> bool {
+    matches!(
+        (nr, sub),
+        (HYPERVISOR_memory_op, 2) // XENMEM_maximum_ram_page: the machine's top frame
+    )
+}
+
+/// A call's line in the `diff=1` transcript: `<i> <hypercall>.<sub>:
+/// <result>` (the arguments follow from the seed; `trace=1` prints them).
+/// Printed directly: it is a [`Transcript`] fact, keyed by call.
+fn diff_line(i: u64, nr: u64, sub: u64, ret: i64) {
+    let mark = if volatile(nr, sub) { "~ " } else { "" };
+    println!("{mark}{i} {nr}.{sub}: {}", show_raw(ret));
+}
+
 fn main(si: &'static StartInfo) {
     let seed = cmdline_value(si, "seed").unwrap_or(1);
     let calls = cmdline_value(si, "calls").unwrap_or(20_000);
     let trace = cmdline_value(si, "trace") == Some(1);
+    let diff = cmdline_value(si, "diff") == Some(1);
+    if pv_guests::console::init(si) {
+        // SAFETY: the console union holds `domU` for unprivileged domains.
+        PROTECTED[0].store(unsafe { si.console.domU.evtchn }, Ordering::Relaxed);
+        PROTECTED[1].store(si.store_evtchn, Ordering::Relaxed);
+    }
     let table = pv_guests::traps::standard_table();
     // SAFETY: our own trap table, for faults a hypercall result might cause.
     unsafe { raw(HYPERVISOR_set_trap_table, core::ptr::addr_of!(table) as u64, 0, 0, 0, 0) };
     let before = reservation();
     println!("FUZZ BEGIN seed={seed} calls={calls}");
+    let transcript = diff.then(|| Transcript::begin("fuzz"));
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     // Distinct (hypercall, sub-op, errno) triples, in an open-addressed set.
     let mut seen = [0u64; 4096];
     let mut distinct = 0u32;
     for i in 1..=calls {
         let (nr, sub, ret) = one(&mut r, trace);
+        if transcript.is_some() {
+            diff_line(i, nr, sub, ret);
+        }
         let errno = if ret < 0 { (-ret) as u64 & 0xfff } else { 0 };
         let key = (nr << 40 | (sub & 0xff_ffff) << 12 | errno) + 1;
         let mut h = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize;
@@ -290,10 +355,13 @@ fn main(si: &'static StartInfo) {
             }
             h = (h + 1) % seen.len();
         }
-        if i % 2000 == 0 {
+        if i % 2000 == 0 && !diff {
             println!("FUZZ {i} calls");
         }
     }
     let after = reservation();
+    if let Some(t) = transcript {
+        t.end();
+    }
     println!("FUZZ DONE calls={calls} distinct={distinct} pages_before={before} pages_after={after}");
 }
