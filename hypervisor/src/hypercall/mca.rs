@@ -6,7 +6,7 @@
 //! (the hypervisor logs no machine checks yet): `XEN_MC_NODATA` (a null
 //! buffer is `EINVAL`, an ack changes nothing);
 //! `notifydomain` is unsupported (`EINVAL`, as on Xen); injection is not
-//! offered (`ENOSYS`).
+//! offered (`ENOSYS`); unknown commands are `EINVAL`, as on Xen.
 
 use dom0_abi::mca::*;
 use dom0_abi::Errno;
@@ -66,7 +66,10 @@ pub fn mca(v: &mut Vcpu, arg: u64) -> HcResult {
             }
             p.ncpus = n;
         }
-        _ => return err(Errno::ENOSYS),
+        // Injection (a debugging aid of Xen's) is not offered.
+        XEN_MC_msrinject | XEN_MC_mceinject | XEN_MC_inject_v2 => return err(Errno::ENOSYS),
+        // An unknown command: Xen's "bad command".
+        _ => return err(Errno::EINVAL),
     }
     write_guest(arg, &op).map_err(|_| Errno::EFAULT)?;
     Ok(0)
