@@ -20,6 +20,10 @@ use crate::mm::{self, frame_table, m2p, PAGE_SHIFT, PAGE_SIZE};
 
 /// Largest extent order a domain may ask for (2 MiB).
 pub const MAX_EXTENT_ORDER: u32 = 9;
+/// Xen's `max_order` of the control domain (its page allocator's largest
+/// order, 1 GiB): a larger one is refused as EPERM by `XENMEM_exchange`.
+/// Ours still allocates at most [`MAX_EXTENT_ORDER`] (EINVAL between).
+const CTLDOM_MAX_ORDER: u32 = 18;
 /// Extents handled before the call is preempted.
 const SLICE: u64 = 4096;
 
@@ -202,16 +206,33 @@ const EXCHANGE_SLICE: u64 = 512;
 
 /// XENMEM_exchange: trade the domain's `in` extents for fresh `out` ones.
 fn exchange(v: &mut Vcpu, arg: u64) -> HcResult {
+    // Xen's order: the argument, the extent orders (EPERM), the sizes and
+    // domains (EINVAL), nothing left to do (0), where the lists resume
+    // (EFAULT), then the domain (ESRCH, EPERM).
     let mut x: XenMemoryExchange = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-    let d = target(v, x.r#in.domid.0)?;
     let (io, oo) = (x.r#in.extent_order, x.out.extent_order);
+    let max_order = if v.domain.is_privileged { CTLDOM_MAX_ORDER } else { MAX_EXTENT_ORDER };
+    if io.max(oo) > max_order {
+        return err(Errno::EPERM);
+    }
     let total_pages = x.r#in.nr_extents.checked_shl(io).filter(|p| p >> io == x.r#in.nr_extents);
-    if io > MAX_EXTENT_ORDER
-        || oo > MAX_EXTENT_ORDER
-        || total_pages.is_none()
+    if total_pages.is_none()
         || total_pages != x.out.nr_extents.checked_shl(oo).filter(|p| p >> oo == x.out.nr_extents)
         || x.nr_exchanged > x.r#in.nr_extents
+        || x.r#in.domid != x.out.domid
     {
+        return err(Errno::EINVAL);
+    }
+    if x.nr_exchanged == x.r#in.nr_extents {
+        return Ok(0);
+    }
+    let out_done = if oo >= io { x.nr_exchanged >> (oo - io) } else { x.nr_exchanged << (io - oo) };
+    let guest = |a: u64| a < 1 << 47 || a >= dom0_abi::arch_x86::HYPERVISOR_VIRT_END;
+    if !guest(x.r#in.extent_start.p.wrapping_add(8 * x.nr_exchanged)) || !guest(x.out.extent_start.p.wrapping_add(8 * out_done)) {
+        return err(Errno::EFAULT);
+    }
+    let d = target(v, x.r#in.domid.0)?;
+    if io.max(oo) > MAX_EXTENT_ORDER {
         return err(Errno::EINVAL);
     }
     // This slice: whole input extents covering whole output extents.

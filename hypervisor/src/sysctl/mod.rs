@@ -170,7 +170,8 @@ fn cpupool_op(c: &mut XenSysctlCpupoolOp) -> Result<(), Errno> {
         | XEN_SYSCTL_CPUPOOL_OP_ADDCPU
         | XEN_SYSCTL_CPUPOOL_OP_RMCPU
         | XEN_SYSCTL_CPUPOOL_OP_MOVEDOMAIN => Err(Errno::EOPNOTSUPP),
-        _ => Err(Errno::EINVAL),
+        // Xen: an unknown pool operation.
+        _ => Err(Errno::ENOSYS),
     }
 }
 

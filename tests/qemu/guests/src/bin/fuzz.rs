@@ -13,6 +13,10 @@
 //! results legitimately differ between hypervisors (see [`volatile`])
 //! shown as `~ ` facts.
 //!
+//! `crash_at=<n>` makes the hypervisor crash the domain after call `n`
+//! (the trap table is cleared, then an invalid opcode): the harnesses'
+//! way to check that a crashed fuzzer gives way to the next seed.
+//!
 //! As an unprivileged domU (started by `xm create`) it prints to its
 //! console ring and leaves its console and xenstore event channels alone
 //! (a random `EVTCHNOP_close` of them would silence it). Operations that
@@ -314,11 +318,24 @@ fn diff_line(i: u64, nr: u64, sub: u64, ret: i64) {
     println!("{mark}{i} {nr}.{sub}: {}", show_raw(ret));
 }
 
+/// Have the hypervisor crash this domain: no trap table, then `ud2`,
+/// which has no handler to bounce to.
+fn crash_by_hypervisor(after: u64) -> ! {
+    println!("FUZZ CRASH after {after} calls: no trap table, then ud2");
+    // SAFETY: a null trap table clears ours; the invalid opcode that
+    // follows ends the domain (nothing of ours runs after it).
+    unsafe {
+        raw(HYPERVISOR_set_trap_table, 0, 0, 0, 0, 0);
+        core::arch::asm!("ud2", options(noreturn));
+    }
+}
+
 fn main(si: &'static StartInfo) {
     let seed = cmdline_value(si, "seed").unwrap_or(1);
     let calls = cmdline_value(si, "calls").unwrap_or(20_000);
     let trace = cmdline_value(si, "trace") == Some(1);
     let diff = cmdline_value(si, "diff") == Some(1);
+    let crash_at = cmdline_value(si, "crash_at");
     if pv_guests::console::init(si) {
         // SAFETY: the console union holds `domU` for unprivileged domains.
         PROTECTED[0].store(unsafe { si.console.domU.evtchn }, Ordering::Relaxed);
@@ -354,6 +371,9 @@ fn main(si: &'static StartInfo) {
                 break;
             }
             h = (h + 1) % seen.len();
+        }
+        if crash_at == Some(i) {
+            crash_by_hypervisor(i);
         }
         if i % 2000 == 0 && !diff {
             println!("FUZZ {i} calls");
