@@ -388,6 +388,14 @@ pub fn memory_op(v: &mut Vcpu, cmd: u64, arg: u64) -> HcResult {
             by_any_id(v, x.domid.0)?;
             err(Errno::EACCES)
         }
+        // Populate-on-demand is for HVM guests; every domain here is PV,
+        // which Xen answers with EINVAL once it has read xen_pod_target
+        // (four counts, then the domain id at byte 32) and found the domain.
+        XENMEM_set_pod_target | XENMEM_get_pod_target => {
+            let t: [u8; 40] = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            by_any_id(v, u16::from_le_bytes([t[32], t[33]]))?;
+            err(Errno::EINVAL)
+        }
         // No 32-bit PV guests, so no compat M2P (Xen without pv32).
         XENMEM_machphys_compat_mfn_list => err(Errno::EOPNOTSUPP),
         // No memory sharing: nothing saved, nothing shared.

@@ -193,8 +193,6 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
         why: "XEN_SYSCTL_readconsole copies each hypervisor's own log: whether there is anything to copy (and so whether a bad buffer faults) differs",
     },
     open("12.13", "XENMEM_set_memory_map: ours keeps no pseudo-physical map per domain"),
-    open("12.16", "XENMEM_set_pod_target: populate-on-demand is not implemented"),
-    open("12.17", "XENMEM_get_pod_target: populate-on-demand is not implemented"),
     open("12.21", "XENMEM_access_op (mem_access, VM introspection) is not implemented"),
     open("12.24", "XENMEM_claim_pages is not implemented"),
     open("12.27", "XENMEM_reserved_device_memory_map (IOMMU reserved regions) is not implemented"),

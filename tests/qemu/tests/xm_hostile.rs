@@ -57,7 +57,7 @@ fn wait_for(sys: &mut LinuxDom0, cmd: &str, want: &str, secs: u64) -> String {
 /// crashes the first midway (`crash_at=`), the next seed goes on.
 const FUZZ_SEEDS: u64 = 3;
 /// Calls of each random fuzzer domU.
-const FUZZ_CALLS: u64 = 20_000;
+const FUZZ_CALLS: u64 = 10_000;
 /// The seed of the `diff=1` fuzzer domU.
 const DIFF_SEED: u64 = 1;
 /// Its calls.
