@@ -294,11 +294,12 @@ fn mmuext_one(v: &mut Vcpu, owner: PgOwner, op: MmuextOp) -> Result<(), Errno> {
     // foreign domain's frames (clearing and copying foreign pages is not
     // offered: EPERM). The hypervisor's and device memory's pseudo-owners
     // own none of the frames a guest could name (EINVAL).
-    let known = op.cmd <= MMUEXT_UNMARK_SUPER;
-    if matches!(owner, PgOwner::Foreign(_) | PgOwner::Special) && !is_pin && known {
+    // (MARK_SUPER and UNMARK_SUPER are EOPNOTSUPP whoever owns the page.)
+    let checked = op.cmd < MMUEXT_MARK_SUPER;
+    if matches!(owner, PgOwner::Foreign(_) | PgOwner::Special) && !is_pin && checked {
         return Err(Errno::EPERM);
     }
-    if owner == PgOwner::Special && known {
+    if owner == PgOwner::Special && checked {
         return Err(Errno::EINVAL);
     }
     match op.cmd {

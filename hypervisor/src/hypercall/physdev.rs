@@ -101,9 +101,6 @@ pub fn physdev_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             if !v.domain.is_privileged {
                 return err(Errno::EPERM);
             }
-            if i.irq >= crate::pirq::NR_GSIS {
-                return err(Errno::EINVAL);
-            }
             i.vector = i.irq;
             write_guest(arg, &i).map_err(|_| Errno::EFAULT)?;
             Ok(0)
