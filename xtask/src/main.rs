@@ -298,7 +298,7 @@ fn fuzz(minutes: u64, first_seed: u64, calls: u64) -> Result<()> {
 /// grouped by call and answers, and fails on one that
 /// `qemu_tests::fuzz::KNOWN_DIFFERENCES` does not explain.
 fn fuzz_diff(minutes: u64, first_seed: u64, calls: u64) -> Result<()> {
-    use qemu_tests::fuzz::{compare_transcripts, diff_seed};
+    use qemu_tests::fuzz::{compare_transcripts, diff_seed, XenRun};
     tools::ensure()?;
     build::hypervisor()?;
     let kernel = build::guest("fuzz")?;
@@ -307,7 +307,18 @@ fn fuzz_diff(minutes: u64, first_seed: u64, calls: u64) -> Result<()> {
     let (mut compared, mut unexplained) = (0u64, 0usize);
     while std::time::Instant::now() < deadline || seed == first_seed {
         let (ours, xen) = diff_seed(&kernel, seed, calls)?;
-        let Some(xen) = xen else { bail!("Xen 4.17 is not available (Debian's archive)") };
+        if let Some(line) = qemu_tests::ours::crash_line(&ours.boot.as_ref().map(|b| b.text.clone()).unwrap_or_default()) {
+            bail!("seed {seed}: the fuzzer crashed on ours: {line}");
+        }
+        let xen = match xen {
+            XenRun::Transcript(t) => t,
+            XenRun::Unavailable => bail!("Xen 4.17 is not available (Debian's archive)"),
+            XenRun::Crashed(line) => {
+                println!("seed {seed}: XEN 4.17 CRASHED: {line} (a bug of the reference: keep the call out of diff=1 mode, see xen_unsafe in the fuzz kernel)");
+                seed += 1;
+                continue;
+            }
+        };
         let c = compare_transcripts(&ours, &xen);
         compared += c.calls as u64;
         unexplained += c.unexplained;

@@ -118,14 +118,27 @@ pub fn diff_cmdline(seed: u64, calls: u64) -> String {
     format!("seed={seed} calls={calls} diff=1")
 }
 
-/// One seed's `diff=1` transcripts as dom0: ours, and Xen 4.17's unless
-/// Debian's archive is unavailable (`None`).
-pub fn diff_seed(kernel: &Path, seed: u64, calls: u64) -> Result<(Transcript, Option<Transcript>)> {
+/// What Xen 4.17 gave in a differential run.
+pub enum XenRun {
+    /// Its transcript.
+    Transcript(Transcript),
+    /// Debian's archive is unavailable: no Xen to run.
+    Unavailable,
+    /// Xen itself crashed (its panic line): a bug of the reference, to
+    /// keep out of the `diff=1` calls and to keep against ours.
+    Crashed(String),
+}
+
+/// One seed's `diff=1` transcripts as dom0: ours, and what Xen 4.17 gave.
+pub fn diff_seed(kernel: &Path, seed: u64, calls: u64) -> Result<(Transcript, XenRun)> {
     let m = Machine::default();
     let xen = match crate::xen::boot_on_xen(kernel, &diff_cmdline(seed, calls), &m) {
-        Ok(t) => Some(t),
-        Err(e) if crate::debian::is_unavailable(&e) => None,
-        Err(e) => return Err(e),
+        Ok(t) => XenRun::Transcript(t),
+        Err(e) if crate::debian::is_unavailable(&e) => XenRun::Unavailable,
+        Err(e) => match host_crash_line(&format!("{e:#}")) {
+            Some(line) => XenRun::Crashed(line.to_string()),
+            None => return Err(e),
+        },
     };
     let ours = crate::ours::boot_on_ours(kernel, &diff_cmdline(seed, calls), &m)?;
     Ok((ours, xen))

@@ -173,9 +173,11 @@ fn excluded(nr: u64, sub: u64) -> bool {
     )
 }
 
-/// One random call; returns (hypercall, sub-operation, result). With
-/// `trace`, each call is printed before it is made.
-fn one(r: &mut Rng, trace: bool) -> (u64, u64, i64) {
+/// One random call; returns (hypercall, sub-operation, result), the
+/// result `None` for a call drawn but not made. With `trace`, each call is
+/// printed before it is made; with `diff`, calls that would take the
+/// reference down are not made (see [`xen_unsafe`]).
+fn one(r: &mut Rng, trace: bool, diff: bool) -> (u64, u64, Option<i64>) {
     let (nr, subs) = r.pick(TARGETS);
     fill(r);
     let p = pointer(r);
@@ -190,7 +192,7 @@ fn one(r: &mut Rng, trace: bool) -> (u64, u64, i64) {
                 _ => 0x15,
             };
             if cmd == 51 && nr == HYPERVISOR_platform_op {
-                return (nr, cmd, 0); // XENPF_enter_acpi_sleep: S5 would power off
+                return (nr, cmd, None); // XENPF_enter_acpi_sleep: S5 would power off
             }
             // SAFETY: the first 8 bytes of our own buffer.
             unsafe {
@@ -199,6 +201,9 @@ fn one(r: &mut Rng, trace: bool) -> (u64, u64, i64) {
                 if r.below(8) != 0 {
                     b.add(1).write(version);
                 }
+            }
+            if diff && xen_unsafe(nr, cmd) {
+                return (nr, cmd, None);
             }
             (cmd, [buf(), 0, 0, 0, 0])
         }
@@ -257,7 +262,7 @@ fn one(r: &mut Rng, trace: bool) -> (u64, u64, i64) {
         _ => {
             let sub = if subs == 0 { 0 } else { r.below(subs) };
             if excluded(nr, sub) {
-                return (nr, sub, 0);
+                return (nr, sub, None);
             }
             // An array operation over our buffer gets a count that stays in
             // it (the hypervisor writes results back, which would otherwise
@@ -284,7 +289,45 @@ fn one(r: &mut Rng, trace: bool) -> (u64, u64, i64) {
         }
     }
     let ret = unsafe { raw(nr, args[0], args[1], args[2], args[3], args[4]) };
-    (nr, sub, ret)
+    (nr, sub, Some(ret))
+}
+
+/// Calls the differential mode does not make because they take Xen 4.17
+/// itself down as dom0: machine-check injection (`XEN_MC_msrinject` does
+/// not bound its MSR count and walks off its stack copy into a fatal page
+/// fault, found with seed 5; `mceinject` and `inject_v2` raise machine
+/// checks). Ours offers none of them (ENOSYS); the `hostile` kernel keeps
+/// the msrinject case against ours.
+fn xen_unsafe(nr: u64, cmd: u64) -> bool {
+    nr == HYPERVISOR_mca && matches!(cmd, 4..=6)
+}
+
+/// Distinct (hypercall, sub-op, errno) triples, in an open-addressed set
+/// (at most 4000 counted).
+struct Triples {
+    seen: [u64; 4096],
+    distinct: u32,
+}
+
+impl Triples {
+    fn add(&mut self, nr: u64, sub: u64, ret: i64) {
+        let errno = if ret < 0 { (-ret) as u64 & 0xfff } else { 0 };
+        let key = (nr << 40 | (sub & 0xff_ffff) << 12 | errno) + 1;
+        let mut h = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize;
+        loop {
+            if self.seen[h] == key {
+                return;
+            }
+            if self.seen[h] == 0 {
+                if self.distinct < 4000 {
+                    self.seen[h] = key;
+                    self.distinct += 1;
+                }
+                return;
+            }
+            h = (h + 1) % self.seen.len();
+        }
+    }
 }
 
 fn cmdline_value(si: &StartInfo, key: &str) -> Option<u64> {
@@ -313,9 +356,12 @@ fn volatile(nr: u64, sub: u64) -> bool {
 /// A call's line in the `diff=1` transcript: `<i> <hypercall>.<sub>:
 /// <result>` (the arguments follow from the seed; `trace=1` prints them).
 /// Printed directly: it is a [`Transcript`] fact, keyed by call.
-fn diff_line(i: u64, nr: u64, sub: u64, ret: i64) {
+fn diff_line(i: u64, nr: u64, sub: u64, ret: Option<i64>) {
     let mark = if volatile(nr, sub) { "~ " } else { "" };
-    println!("{mark}{i} {nr}.{sub}: {}", show_raw(ret));
+    match ret {
+        Some(ret) => println!("{mark}{i} {nr}.{sub}: {}", show_raw(ret)),
+        None => println!("{i} {nr}.{sub}: not made"),
+    }
 }
 
 /// Have the hypervisor crash this domain: no trap table, then `ud2`,
@@ -348,29 +394,14 @@ fn main(si: &'static StartInfo) {
     println!("FUZZ BEGIN seed={seed} calls={calls}");
     let transcript = diff.then(|| Transcript::begin("fuzz"));
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    // Distinct (hypercall, sub-op, errno) triples, in an open-addressed set.
-    let mut seen = [0u64; 4096];
-    let mut distinct = 0u32;
+    let mut triples = Triples { seen: [0; 4096], distinct: 0 };
     for i in 1..=calls {
-        let (nr, sub, ret) = one(&mut r, trace);
+        let (nr, sub, ret) = one(&mut r, trace, diff);
         if transcript.is_some() {
             diff_line(i, nr, sub, ret);
         }
-        let errno = if ret < 0 { (-ret) as u64 & 0xfff } else { 0 };
-        let key = (nr << 40 | (sub & 0xff_ffff) << 12 | errno) + 1;
-        let mut h = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize;
-        loop {
-            if seen[h] == key {
-                break;
-            }
-            if seen[h] == 0 {
-                if distinct < 4000 {
-                    seen[h] = key;
-                    distinct += 1;
-                }
-                break;
-            }
-            h = (h + 1) % seen.len();
+        if let Some(ret) = ret {
+            triples.add(nr, sub, ret);
         }
         if crash_at == Some(i) {
             crash_by_hypervisor(i);
@@ -383,5 +414,5 @@ fn main(si: &'static StartInfo) {
     if let Some(t) = transcript {
         t.end();
     }
-    println!("FUZZ DONE calls={calls} distinct={distinct} pages_before={before} pages_after={after}");
+    println!("FUZZ DONE calls={calls} distinct={} pages_before={before} pages_after={after}", triples.distinct);
 }
