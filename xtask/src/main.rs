@@ -313,8 +313,10 @@ fn fuzz_diff(minutes: u64, first_seed: u64, calls: u64) -> Result<()> {
         let xen = match xen {
             XenRun::Transcript(t) => t,
             XenRun::Unavailable => bail!("Xen 4.17 is not available (Debian's archive)"),
-            XenRun::Crashed(line) => {
-                println!("seed {seed}: XEN 4.17 CRASHED: {line} (a bug of the reference: keep the call out of diff=1 mode, see xen_unsafe in the fuzz kernel)");
+            XenRun::Crashed { line, log } => {
+                let path = workspace_root().join(format!("target/fuzz-diff-seed-{seed}-xen.log"));
+                let _ = std::fs::write(&path, log);
+                println!("seed {seed}: XEN 4.17 CRASHED: {line} (a bug of the reference: keep the call out of diff=1 mode, see xen_unsafe in the fuzz kernel); serial log: {}", path.display());
                 seed += 1;
                 continue;
             }

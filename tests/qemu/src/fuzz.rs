@@ -124,9 +124,14 @@ pub enum XenRun {
     Transcript(Transcript),
     /// Debian's archive is unavailable: no Xen to run.
     Unavailable,
-    /// Xen itself crashed (its panic line): a bug of the reference, to
-    /// keep out of the `diff=1` calls and to keep against ours.
-    Crashed(String),
+    /// Xen itself crashed: a bug of the reference, to keep out of the
+    /// `diff=1` calls and to keep against ours.
+    Crashed {
+        /// Its panic line.
+        line: String,
+        /// The serial log.
+        log: String,
+    },
 }
 
 /// One seed's `diff=1` transcripts as dom0: ours, and what Xen 4.17 gave.
@@ -135,10 +140,13 @@ pub fn diff_seed(kernel: &Path, seed: u64, calls: u64) -> Result<(Transcript, Xe
     let xen = match crate::xen::boot_on_xen(kernel, &diff_cmdline(seed, calls), &m) {
         Ok(t) => XenRun::Transcript(t),
         Err(e) if crate::debian::is_unavailable(&e) => XenRun::Unavailable,
-        Err(e) => match host_crash_line(&format!("{e:#}")) {
-            Some(line) => XenRun::Crashed(line.to_string()),
-            None => return Err(e),
-        },
+        Err(e) => {
+            let log = format!("{e:#}");
+            match host_crash_line(&log) {
+                Some(line) => XenRun::Crashed { line: line.to_string(), log: log.clone() },
+                None => return Err(e),
+            }
+        }
     };
     let ours = crate::ours::boot_on_ours(kernel, &diff_cmdline(seed, calls), &m)?;
     Ok((ours, xen))
@@ -236,8 +244,8 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
     open("33.24", "PHYSDEVOP_pci_mmcfg_reserved: no MMCFG handling"),
     open("33.25", "PHYSDEVOP_pci_device_add: ours knows only the devices on the host bus, Xen records any"),
     open("33.27", "PHYSDEVOP_restore_msi_ext: no MSI support"),
-    open("33.30", "PHYSDEVOP_prepare_msix: no MSI-X support"),
-    open("33.31", "PHYSDEVOP_release_msix: no MSI-X support"),
+    open("33.30", "PHYSDEVOP_prepare_msix: no MSI-X support (not made in diff=1 mode: it crashes Xen 4.17)"),
+    open("33.31", "PHYSDEVOP_release_msix: no MSI-X support (not made in diff=1 mode: it crashes Xen 4.17)"),
     open("7.*", "platform_op commands ours lacks (memtypes, microcode, platform quirks, CPU/memory hot-add, core parking, resource_op, symbols)"),
     open("35.*", "sysctl commands ours lacks or checks in another order (not yet matched)"),
     open("36.*", "domctl commands ours lacks or checks in another order (not yet matched)"),

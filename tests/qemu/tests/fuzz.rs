@@ -56,7 +56,7 @@ fn fuzz_diff_as_dom0_matches_xen() {
             println!("SKIPPED: the Xen 4.17 half of differential fuzzing (Debian's archive is unavailable)");
             return;
         }
-        XenRun::Crashed(line) => panic!("Xen 4.17 crashed on seed {DIFF_SEED} (a call to keep out of diff=1 mode): {line}"),
+        XenRun::Crashed { line, log } => panic!("Xen 4.17 crashed on seed {DIFF_SEED} (a call to keep out of diff=1 mode): {line}\n{log}"),
     };
     assert_eq!(xen.facts.len() as u64, DIFF_CALLS, "Xen's transcript:\n{xen}");
     let c = compare_transcripts(&ours, &xen);
