@@ -54,8 +54,13 @@ pub fn mca(v: &mut Vcpu, arg: u64) -> HcResult {
             let cpus: alloc::vec::Vec<_> = crate::arch::x86_64::cpu::pcpus().iter().filter(|c| c.online).collect();
             let mut n = cpus.len().max(1) as u32;
             if p.info.addr() != 0 {
-                if p.ncpus as i32 <= 0 {
+                // Xen: no CPUs is EINVAL; a count that is negative as an
+                // int sizes an allocation that cannot succeed (ENOMEM).
+                if p.ncpus == 0 {
                     return err(Errno::EINVAL);
+                }
+                if (p.ncpus as i32) < 0 {
+                    return err(Errno::ENOMEM);
                 }
                 n = n.min(p.ncpus);
                 let size = core::mem::size_of::<McinfoLogicalCpu>() as u64;
