@@ -238,6 +238,7 @@ pub const KNOWN_DIFFERENCES: &[KnownDifference] = &[
     open("29.7", "SCHEDOP_pin_override: temporary pinning of dom0's vCPUs is not implemented (its permission and argument checks are)"),
     open("33.4", "PHYSDEVOP_IRQ_UNMASK_NOTIFY (the pre-EOI unmask call) is not implemented"),
     open("33.7", "PHYSDEVOP_set_iobitmap: ours emulates port I/O by IOPL only"),
+    open("33.13", "PHYSDEVOP_map_pirq of an MSI: ours has no MSI (EOPNOTSUPP), Xen looks the device up first (ENODEV)"),
     open("33.15", "PHYSDEVOP_manage_pci_add: ours knows only the devices on the host bus, Xen records any"),
     open("33.21", "PHYSDEVOP_setup_gsi: Xen refuses to set up a pin it has programmed already (EEXIST); ours does not track that yet"),
     open("33.19", "PHYSDEVOP_restore_msi: no MSI support"),
