@@ -38,6 +38,9 @@ pub enum Outcome {
         distinct: u64,
         /// The domain's reservation before and after.
         pages: (i64, i64),
+        /// Its maximum reservation before and after (as dom0 the fuzzer
+        /// may raise its own with domctl max_mem, and then grow within it).
+        max: (i64, i64),
     },
     /// The guest crashed itself (a domain crash, reported with its dump).
     GuestCrashed(String),
@@ -45,6 +48,17 @@ pub enum Outcome {
     HostCrashed(String),
     /// No end within [`STALL`].
     Hang,
+}
+
+impl Outcome {
+    /// Whether a finished run left the domain's memory as it was: the
+    /// same reservation, unless the run raised its own maximum first.
+    pub fn memory_kept(&self) -> bool {
+        match self {
+            Outcome::Done { pages, max, .. } => pages.0 == pages.1 || max.0 != max.1,
+            _ => true,
+        }
+    }
 }
 
 /// One seed's run: outcome, wall time, serial log.
@@ -101,6 +115,7 @@ pub fn classify(log: &str, ending: &Ending) -> Outcome {
             calls: field("calls") as u64,
             distinct: field("distinct") as u64,
             pages: (field("pages_before"), field("pages_after")),
+            max: (field("max_before"), field("max_after")),
         };
     }
     if let Some(l) = log.lines().find(|l| l.starts_with("(XEN)") && l.contains(" crashed")) {
@@ -350,10 +365,10 @@ mod tests {
 
     #[test]
     fn classifies_logs() {
-        let done = "FUZZ BEGIN seed=1 calls=10\nFUZZ DONE calls=10 distinct=7 pages_before=65536 pages_after=65536\n";
+        let done = "FUZZ BEGIN seed=1 calls=10\nFUZZ DONE calls=10 distinct=7 pages_before=65536 pages_after=65536 max_before=65536 max_after=65536\n";
         assert_eq!(
             classify(done, &Ending::StopPattern),
-            Outcome::Done { calls: 10, distinct: 7, pages: (65536, 65536) }
+            Outcome::Done { calls: 10, distinct: 7, pages: (65536, 65536), max: (65536, 65536) }
         );
         let fatal = "(XEN) x\n----[ hypervisor fatal exception on CPU0 ]----\n";
         assert!(matches!(classify(fatal, &Ending::Timeout), Outcome::HostCrashed(_)));

@@ -339,11 +339,16 @@ fn cmdline_value(si: &StartInfo, key: &str) -> Option<u64> {
     line.split(' ').find_map(|w| w.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
 }
 
-fn reservation() -> i64 {
-    // XENMEM_current_reservation of DOMID_SELF.
+/// XENMEM_current_reservation (`op` 3) or maximum_reservation (4) of
+/// DOMID_SELF.
+fn reservation_of(op: u64) -> i64 {
     let mut dom: u16 = 0x7ff0;
     // SAFETY: a domid_t argument.
-    unsafe { raw(HYPERVISOR_memory_op, 3, core::ptr::addr_of_mut!(dom) as u64, 0, 0, 0) }
+    unsafe { raw(HYPERVISOR_memory_op, op, core::ptr::addr_of_mut!(dom) as u64, 0, 0, 0) }
+}
+
+fn reservation() -> i64 {
+    reservation_of(3)
 }
 
 /// Whether a call's result legitimately differs between hypervisors (a
@@ -394,6 +399,7 @@ fn main(si: &'static StartInfo) {
     // SAFETY: our own trap table, for faults a hypercall result might cause.
     unsafe { raw(HYPERVISOR_set_trap_table, core::ptr::addr_of!(table) as u64, 0, 0, 0, 0) };
     let before = reservation();
+    let max_before = reservation_of(4);
     println!("FUZZ BEGIN seed={seed} calls={calls}");
     let transcript = diff.then(|| Transcript::begin("fuzz"));
     let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
@@ -417,5 +423,11 @@ fn main(si: &'static StartInfo) {
     if let Some(t) = transcript {
         t.end();
     }
-    println!("FUZZ DONE calls={calls} distinct={} pages_before={before} pages_after={after}", triples.distinct);
+    // The maximum too: as dom0 the fuzzer may raise its own (domctl
+    // max_mem), and then grow within it.
+    let (max_before, max_after) = (max_before, reservation_of(4));
+    println!(
+        "FUZZ DONE calls={calls} distinct={} pages_before={before} pages_after={after} max_before={max_before} max_after={max_after}",
+        triples.distinct
+    );
 }
