@@ -3,7 +3,7 @@
 //! DR6/DR7 reserved bits forced, no general detect, I/O breakpoints only
 //! with CR4.DE (which a PV guest never has).
 
-use dom0_abi::arch_x86::{HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_START};
+use dom0_abi::arch_x86::HYPERVISOR_VIRT_END;
 use dom0_abi::Errno;
 
 /// DR6 bits that read as one.
@@ -21,9 +21,12 @@ const DR7_ACTIVE: u64 = 0xff;
 /// The R/W field value of an I/O breakpoint.
 const DR_IO: u64 = 2;
 
-/// Whether a breakpoint address stays clear of the hypervisor's range.
+/// Whether a breakpoint address is one a guest may use, as Xen's
+/// `__addr_ok`: the lower canonical half, or the upper one above the
+/// hypervisor's range (so neither the hypervisor's range nor a
+/// non-canonical address).
 fn breakpoint_addr_ok(a: u64) -> bool {
-    !(HYPERVISOR_VIRT_START..HYPERVISOR_VIRT_END).contains(&a)
+    a < 1 << 47 || a >= HYPERVISOR_VIRT_END
 }
 
 /// Validate `value` for debug register `reg` as Xen does; the value to
@@ -53,11 +56,15 @@ pub fn check(reg: u32, value: u64) -> Result<u64, Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dom0_abi::arch_x86::HYPERVISOR_VIRT_START;
 
     #[test]
     fn xen_checks() {
         assert_eq!(check(0, 0x1000), Ok(0x1000));
         assert_eq!(check(1, HYPERVISOR_VIRT_START), Err(Errno::EPERM));
+        assert_eq!(check(2, 1 << 47), Err(Errno::EPERM), "non-canonical");
+        assert_eq!(check(3, 0x8000_0000_0000_0000), Err(Errno::EPERM), "non-canonical");
+        assert_eq!(check(3, HYPERVISOR_VIRT_END), Ok(HYPERVISOR_VIRT_END));
         assert_eq!(check(6, 0), Ok(0xffff_0ff0));
         assert_eq!(check(6, 1 << 32), Err(Errno::EINVAL));
         assert_eq!(check(7, 0), Ok(0x400));

@@ -34,6 +34,7 @@ pub fn domctl(v: &mut Vcpu, arg: u64) -> HcResult {
     if needs_target && domain::by_id(op.domain.0).is_none() {
         return err(Errno::ESRCH);
     }
+    before_permission(&op)?;
     if !v.domain.is_privileged {
         return err(Errno::EPERM);
     }
@@ -60,6 +61,46 @@ pub fn domctl(v: &mut Vcpu, arg: u64) -> HcResult {
 }
 
 /// Operations on an existing domain `d`; returns whether `op` goes back.
+/// What Xen's `do_domctl` rejects before the caller's permission, in the
+/// operations it handles outside the domctl lock: pass-through interrupts
+/// and I/O port mappings of a PV domain (every domain here is one:
+/// `EINVAL`, `EOPNOTSUPP`), port and frame ranges that wrap or leave the
+/// port space (`EINVAL`), and a `getdomaininfo` with no domain at or
+/// after the id (`EINVAL` for a reserved id, else `ESRCH`).
+fn before_permission(op: &XenDomctl) -> Result<(), Errno> {
+    match op.cmd {
+        XEN_DOMCTL_bind_pt_irq | XEN_DOMCTL_unbind_pt_irq => Err(Errno::EINVAL),
+        XEN_DOMCTL_ioport_mapping => Err(Errno::EOPNOTSUPP),
+        XEN_DOMCTL_ioport_permission => {
+            // SAFETY: the union member of this command (plain data).
+            let p = unsafe { op.u.ioport_permission };
+            let end = p.first_port.wrapping_add(p.nr_ports);
+            if end <= p.first_port || end > 0x10000 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(())
+        }
+        XEN_DOMCTL_iomem_permission => {
+            // SAFETY: as above.
+            let p = unsafe { op.u.iomem_permission };
+            if p.first_mfn.wrapping_add(p.nr_mfns).wrapping_sub(1) < p.first_mfn {
+                return Err(Errno::EINVAL);
+            }
+            Ok(())
+        }
+        XEN_DOMCTL_getdomaininfo if domain::by_id(op.domain.0).is_none() => {
+            if op.domain.0 >= dom0_abi::xen::DOMID_FIRST_RESERVED {
+                return Err(Errno::EINVAL);
+            }
+            match crate::domain::all().iter().any(|d| d.domid >= op.domain.0) {
+                true => Ok(()),
+                false => Err(Errno::ESRCH),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
 fn on_domain(v: &mut Vcpu, d: &'static Domain, cmd: u32, op: &mut XenDomctl) -> Result<bool, Errno> {
     let is_self = d.domid == v.domain.domid;
     // SAFETY (all union reads below): each member is plain old data and

@@ -13,9 +13,10 @@ use crate::arch::x86_64::uaccess::{copy_from_guest, copy_to_guest, read_guest};
 use crate::arch::x86_64::{cpuid, xstate};
 use crate::domain::{Domain, Vcpu};
 
-/// The vCPU `id` of `d`, which must not be the caller (Xen pauses it).
+/// The vCPU `id` of `d` (`ESRCH` when there is none, as Xen answers),
+/// which must not be the caller (Xen pauses it: `EINVAL`).
 fn other_vcpu(d: &Domain, id: u32) -> Result<&'static mut Vcpu, Errno> {
-    let v = d.vcpu(id).ok_or(Errno::EINVAL)?;
+    let v = d.vcpu(id).ok_or(Errno::ESRCH)?;
     if crate::sched::is_current(v) {
         return Err(Errno::EINVAL);
     }

@@ -32,6 +32,11 @@ pub fn console_io(v: &mut Vcpu, cmd: u32, count: u64, buffer: u64) -> HcResult {
             Ok(0)
         }
         CONSOLEIO_read => {
+            // The result is a count or an errno: Xen refuses counts that
+            // could not be told from one.
+            if count > i32::MAX as u64 {
+                return err(Errno::E2BIG);
+            }
             let mut buf = [0u8; CHUNK];
             let n = crate::console::input::read(&mut buf[..(count.min(CHUNK as u64) as usize)]);
             if n > 0 {

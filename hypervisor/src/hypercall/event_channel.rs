@@ -173,8 +173,13 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
         EVTCHNOP_bind_pirq => {
             let mut b: EvtchnBindPirq = args(arg)?;
             let d = v.domain;
-            if crate::irq::with(|t| t.gsi_of(d.domid, b.pirq)).is_none() {
+            // Xen: a pirq beyond the domain's range is EINVAL, one in
+            // range but not mapped to an IRQ the domain may use EPERM.
+            if b.pirq >= crate::pirq::NR_PIRQS {
                 return err(Errno::EINVAL);
+            }
+            if crate::irq::with(|t| t.gsi_of(d.domid, b.pirq)).is_none() {
+                return err(Errno::EPERM);
             }
             let port = d.evtchn.lock().bind_pirq(b.pirq).map_err(|e| match e {
                 EvtchnError::Exists => Errno::EBUSY,

@@ -118,8 +118,10 @@ pub fn expand_array(v: &mut Vcpu, arg: u64) -> HcResult {
 pub fn set_priority(v: &mut Vcpu, arg: u64) -> HcResult {
     let s: EvtchnSetPriority = read_guest(arg).map_err(|_| Errno::EFAULT)?;
     let d = v.domain;
-    // A port never allocated is not valid (Xen's `port_is_valid`).
-    if !matches!(d.evtchn.lock().status(s.port), Ok((st, _)) if st != crate::evtchn::PortState::Free) {
+    // A port beyond the domain's table is not valid (Xen's
+    // `port_is_valid`); a free one in it is, and then the 2-level ABI has
+    // no priorities (ENOSYS).
+    if d.evtchn.lock().status(s.port).is_err() {
         return Err(Errno::EINVAL);
     }
     let mut fifo = d.fifo.lock();

@@ -6,7 +6,7 @@
 //! (the hypervisor logs no machine checks yet): `XEN_MC_NODATA` (a null
 //! buffer is `EINVAL`, an ack changes nothing);
 //! `notifydomain` is unsupported (`EINVAL`, as on Xen); injection is not
-//! offered (`ENOSYS`).
+//! offered (`ENOSYS`); unknown commands are `EINVAL`, as on Xen.
 
 use dom0_abi::mca::*;
 use dom0_abi::Errno;
@@ -54,8 +54,13 @@ pub fn mca(v: &mut Vcpu, arg: u64) -> HcResult {
             let cpus: alloc::vec::Vec<_> = crate::arch::x86_64::cpu::pcpus().iter().filter(|c| c.online).collect();
             let mut n = cpus.len().max(1) as u32;
             if p.info.addr() != 0 {
-                if p.ncpus as i32 <= 0 {
+                // Xen: no CPUs is EINVAL; a count that is negative as an
+                // int sizes an allocation that cannot succeed (ENOMEM).
+                if p.ncpus == 0 {
                     return err(Errno::EINVAL);
+                }
+                if (p.ncpus as i32) < 0 {
+                    return err(Errno::ENOMEM);
                 }
                 n = n.min(p.ncpus);
                 let size = core::mem::size_of::<McinfoLogicalCpu>() as u64;
@@ -66,7 +71,10 @@ pub fn mca(v: &mut Vcpu, arg: u64) -> HcResult {
             }
             p.ncpus = n;
         }
-        _ => return err(Errno::ENOSYS),
+        // Injection (a debugging aid of Xen's) is not offered.
+        XEN_MC_msrinject | XEN_MC_mceinject | XEN_MC_inject_v2 => return err(Errno::ENOSYS),
+        // An unknown command: Xen's "bad command".
+        _ => return err(Errno::EINVAL),
     }
     write_guest(arg, &op).map_err(|_| Errno::EFAULT)?;
     Ok(0)

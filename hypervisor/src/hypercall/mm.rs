@@ -47,6 +47,12 @@ enum PgOwner {
     /// Another domain, named by a privileged caller: L1 entries map its
     /// frames (foreign mappings), pins act on its page tables.
     Foreign(u16),
+    /// Another domain, or `DOMID_XEN`, named by an unprivileged caller:
+    /// Xen's permission check comes per request in `mmu_update` (after the
+    /// request is read and its command decoded: `EFAULT` and `ENOSYS`
+    /// first, nothing at all for an empty batch), at once in `mmuext_op`
+    /// and `update_va_mapping_otherdomain`; always `EPERM`.
+    Denied,
     /// `DOMID_IO` named by an unprivileged caller: Xen lets it through
     /// `mmu_update` (whose permission check skips `DOMID_IO`), where L1
     /// entries then map nothing (RAM is not the device owner's: `EBUSY`);
@@ -55,22 +61,27 @@ enum PgOwner {
 }
 
 /// The page owner `fd` names for `v`. Another domain must exist (else
-/// `ESRCH`, whoever asks: Xen looks it up first), and only a privileged
-/// caller may name it (else `EPERM`).
+/// `ESRCH`, whoever asks: Xen looks it up first; the caller's own id is
+/// `ESRCH` too); only a privileged caller may name it (else
+/// [`PgOwner::Denied`]).
 fn check_foreigndom(v: &Vcpu, fd: u64) -> Result<PgOwner, Errno> {
     let fd = fd as u16;
-    if fd == DOMID_SELF || fd == v.domain.domid {
+    if fd == DOMID_SELF {
         Ok(PgOwner::Own)
+    } else if fd == v.domain.domid {
+        // Xen's page-owner lookup: "cannot specify itself as foreign
+        // domain" (DOMID_SELF is how a domain names itself).
+        Err(Errno::ESRCH)
     } else if v.domain.is_privileged && (fd == DOMID_XEN || fd == DOMID_IO) {
         Ok(PgOwner::Special)
     } else if fd == DOMID_IO {
         Ok(PgOwner::Io)
     } else if fd == DOMID_XEN {
-        Err(Errno::EPERM)
+        Ok(PgOwner::Denied)
     } else {
         match crate::domain::by_id(fd) {
             None => Err(Errno::ESRCH),
-            Some(_) if !v.domain.is_privileged => Err(Errno::EPERM),
+            Some(_) if !v.domain.is_privileged => Ok(PgOwner::Denied),
             Some(d) if d.dying.load(core::sync::atomic::Ordering::Acquire) => Err(Errno::ESRCH),
             Some(_) => Ok(PgOwner::Foreign(fd)),
         }
@@ -108,23 +119,42 @@ fn actor_for(v: &Vcpu, owner: PgOwner) -> crate::mm::pv::Actor {
 }
 
 /// Progress of a batch: entries done, resuming a preempted call if marked.
-fn start_batch(count: u64, pdone: u64) -> Result<(u32, u32), Errno> {
+/// The checks Xen makes at the start of `mmu_update` and `mmuext_op`,
+/// before looking at any domain: a continuation that only carries a result
+/// back (count `MMU_UPDATE_PREEMPTED`, a null list: the result is the
+/// foreigndom argument), then the list's start address (Xen's
+/// `guest_handle_okay`: `EFAULT` for the hypervisor's range or a
+/// non-canonical address, whatever the count). `Some` ends the call.
+fn batch_prologue(list: u64, count: u64, fd: u64) -> Option<HcResult> {
+    if count as u32 == MMU_UPDATE_PREEMPTED && list == 0 {
+        return Some(Ok(i64::from(fd as u32 as i32)));
+    }
+    if !(list < 1 << 47 || list >= dom0_abi::arch_x86::HYPERVISOR_VIRT_END) {
+        return Some(err(Errno::EFAULT));
+    }
+    None
+}
+
+/// The count without its preemption flag, and the progress so far (read
+/// from `*pdone` when resuming; an unreadable one counts as 0, as on Xen).
+fn start_batch(count: u64, pdone: u64) -> (u32, u32) {
     let mut count = count as u32;
     let mut done = 0;
     if count & MMU_UPDATE_PREEMPTED != 0 {
         count &= !MMU_UPDATE_PREEMPTED;
         if pdone != 0 {
-            done = read_guest::<u32>(pdone).map_err(|_| Errno::EFAULT)?;
+            done = read_guest::<u32>(pdone).unwrap_or(0);
         }
     }
-    Ok((count, done))
+    (count, done)
 }
 
-fn report(pdone: u64, done: u32) -> Result<(), Errno> {
+/// Report progress in `*pdone`; as on Xen, a failed write is not an error
+/// of the call.
+fn report(pdone: u64, done: u32) {
     if pdone != 0 {
-        write_guest(pdone, &done).map_err(|_| Errno::EFAULT)?;
+        let _ = write_guest(pdone, &done);
     }
-    Ok(())
 }
 
 /// One `mmu_update` request.
@@ -134,8 +164,14 @@ fn mmu_update_one(v: &mut Vcpu, owner: PgOwner, req: MmuUpdate) -> Result<(), Er
     let mfn = ptr >> 12;
     let index = ((ptr & 0xfff) / 8) as usize;
     let a = actor_for(v, owner);
+    let known = matches!(cmd, MMU_NORMAL_PT_UPDATE | MMU_PT_UPDATE_PRESERVE_AD | MMU_PT_UPDATE_NO_TRANSLATE | MMU_MACHPHYS_UPDATE);
+    if known && owner == PgOwner::Denied {
+        return Err(Errno::EPERM);
+    }
     match cmd {
-        MMU_NORMAL_PT_UPDATE | MMU_PT_UPDATE_PRESERVE_AD => {
+        // Without translation (a PV domain's frames are machine frames)
+        // NO_TRANSLATE is a normal update.
+        MMU_NORMAL_PT_UPDATE | MMU_PT_UPDATE_PRESERVE_AD | MMU_PT_UPDATE_NO_TRANSLATE => {
             let preserve = cmd == MMU_PT_UPDATE_PRESERVE_AD;
             frame_table::with(|m| {
                 let info = *m.frames.get(mfn as usize).ok_or(Errno::EINVAL)?;
@@ -159,7 +195,7 @@ fn mmu_update_one(v: &mut Vcpu, owner: PgOwner, req: MmuUpdate) -> Result<(), Er
             let mine = match owner {
                 PgOwner::Own => v.domain.owns(mfn),
                 PgOwner::Foreign(id) => frame_table::owner(mfn) == Owner::Domain(id),
-                PgOwner::Special | PgOwner::Io => false,
+                PgOwner::Special | PgOwner::Io | PgOwner::Denied => false,
             };
             if !mine {
                 return Err(Errno::EINVAL);
@@ -182,28 +218,31 @@ fn run_batch<T: dom0_abi::Pod>(
     fd: u64,
     one: fn(&mut Vcpu, PgOwner, T) -> Result<(), Errno>,
 ) -> HcResult {
+    let (count, mut done) = start_batch(count, pdone);
     let owner = check_foreigndom(v, fd)?;
-    let (count, mut done) = start_batch(count, pdone)?;
     let size = core::mem::size_of::<T>() as u64;
     for i in 0..count {
         if i == BATCH_SLICE && !v.in_multicall {
-            report(pdone, done)?;
+            report(pdone, done);
             v.continuation = Some([list + u64::from(i) * size, u64::from((count - i) | MMU_UPDATE_PREEMPTED), pdone, fd, 0, 0]);
             return Ok(0);
         }
         let entry: T = read_guest(list + u64::from(i) * size).map_err(|_| Errno::EFAULT)?;
         if let Err(e) = one(v, owner, entry) {
-            report(pdone, done)?;
+            report(pdone, done);
             return err(e);
         }
         done += 1;
     }
-    report(pdone, done)?;
+    report(pdone, done);
     Ok(0)
 }
 
 /// `mmu_update(reqs, count, pdone, foreigndom)`.
 pub fn mmu_update(v: &mut Vcpu, reqs: u64, count: u64, pdone: u64, fd: u64) -> HcResult {
+    if let Some(r) = batch_prologue(reqs, count, fd) {
+        return r;
+    }
     check_pt_owner(v, fd)?;
     run_batch(v, reqs, count, pdone, fd, mmu_update_one)
 }
@@ -250,8 +289,18 @@ fn mmuext_one(v: &mut Vcpu, owner: PgOwner, op: MmuextOp) -> Result<(), Errno> {
         op.cmd,
         MMUEXT_PIN_L1_TABLE | MMUEXT_PIN_L2_TABLE | MMUEXT_PIN_L3_TABLE | MMUEXT_PIN_L4_TABLE | MMUEXT_UNPIN_TABLE
     );
-    if matches!(owner, PgOwner::Foreign(_)) && !is_pin {
+    // As Xen: with another page owner, the commands on the caller's own
+    // address space are EPERM and unknown ones ENOSYS; pins act on the
+    // foreign domain's frames (clearing and copying foreign pages is not
+    // offered: EPERM). The hypervisor's and device memory's pseudo-owners
+    // own none of the frames a guest could name (EINVAL).
+    // (MARK_SUPER and UNMARK_SUPER are EOPNOTSUPP whoever owns the page.)
+    let checked = op.cmd < MMUEXT_MARK_SUPER;
+    if matches!(owner, PgOwner::Foreign(_) | PgOwner::Special) && !is_pin && checked {
         return Err(Errno::EPERM);
+    }
+    if owner == PgOwner::Special && checked {
+        return Err(Errno::EINVAL);
     }
     match op.cmd {
         MMUEXT_PIN_L1_TABLE => pin(1),
@@ -329,6 +378,15 @@ fn mmuext_one(v: &mut Vcpu, owner: PgOwner, op: MmuextOp) -> Result<(), Errno> {
 
 /// `mmuext_op(ops, count, pdone, foreigndom)`.
 pub fn mmuext_op(v: &mut Vcpu, ops: u64, count: u64, pdone: u64, fd: u64) -> HcResult {
+    if let Some(r) = batch_prologue(ops, count, fd) {
+        return r;
+    }
+    // Xen's permission check on the page owner comes before any
+    // operation: DOMID_IO, DOMID_XEN and other domains are refused to an
+    // unprivileged caller even with nothing to do.
+    if matches!(check_foreigndom(v, fd)?, PgOwner::Io | PgOwner::Denied) {
+        return err(Errno::EPERM);
+    }
     run_batch(v, ops, count, pdone, fd, mmuext_one)
 }
 
@@ -388,7 +446,7 @@ pub fn update_va_mapping(v: &mut Vcpu, va: u64, val: u64, flags: u64) -> HcResul
 pub fn update_va_mapping_otherdomain(v: &mut Vcpu, va: u64, val: u64, flags: u64, domid: u64) -> HcResult {
     match check_foreigndom(v, domid)? {
         PgOwner::Own => {}
-        PgOwner::Io => return err(Errno::EPERM),
+        PgOwner::Io | PgOwner::Denied => return err(Errno::EPERM),
         _ => return err(Errno::EINVAL),
     }
     update_va_mapping(v, va, val, flags)

@@ -86,7 +86,9 @@ pub fn call(v: &mut Vcpu, regs: &mut TrapFrame, op: u64, a: [u64; 6]) -> HcResul
         nr::HYPERVISOR_update_va_mapping_otherdomain => mm::update_va_mapping_otherdomain(v, a[0], a[1], a[2], a[3]),
         nr::HYPERVISOR_memory_op => memory::memory_op(v, a[0], a[1]),
         nr::HYPERVISOR_set_timer_op => vcpu::set_timer_op(v, a[0]),
-        nr::HYPERVISOR_vcpu_op => vcpu::vcpu_op(v, a[0] as u32, a[1], a[2]),
+        // Xen's vcpu_op takes its vCPU id as an unsigned int: the upper
+        // half of the register is ignored.
+        nr::HYPERVISOR_vcpu_op => vcpu::vcpu_op(v, a[0] as u32, u64::from(a[1] as u32), a[2]),
         nr::HYPERVISOR_grant_table_op => grant_table::grant_table_op(v, a[0], a[1], a[2]),
         nr::HYPERVISOR_event_channel_op => event_channel::event_channel_op(v, a[0] as u32, a[1]),
         nr::HYPERVISOR_mmu_update => mm::mmu_update(v, a[0], a[1], a[2], a[3]),
@@ -98,7 +100,7 @@ pub fn call(v: &mut Vcpu, regs: &mut TrapFrame, op: u64, a: [u64; 6]) -> HcResul
         nr::HYPERVISOR_mca => mca::mca(v, a[0]),
         nr::HYPERVISOR_domctl => crate::domctl::domctl(v, a[0]),
         nr::HYPERVISOR_set_debugreg => debugreg::set_debugreg(v, a[0], a[1]),
-        nr::HYPERVISOR_get_debugreg => debugreg::get_debugreg(v, a[0]),
+        nr::HYPERVISOR_get_debugreg => debugreg::get_debugreg(v, u64::from(a[0] as u32)),
         // No virtual PMU (Xen 4.17's default, `vpmu=0`).
         nr::HYPERVISOR_xenpmu_op => err(Errno::EOPNOTSUPP),
         _ => err(Errno::ENOSYS),

@@ -32,11 +32,16 @@ pub fn physdev_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             Ok(0)
         }
         PHYSDEVOP_setup_gsi => {
+            // Xen's order: the argument, the GSI's range, then the
+            // caller's right.
+            let g: PhysdevSetupGsi = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            let gsi = u32::try_from(g.gsi).map_err(|_| Errno::EINVAL)?;
+            if gsi >= crate::pirq::NR_GSIS {
+                return err(Errno::EINVAL);
+            }
             if !v.domain.is_privileged {
                 return err(Errno::EPERM);
             }
-            let g: PhysdevSetupGsi = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-            let gsi = u32::try_from(g.gsi).map_err(|_| Errno::EINVAL)?;
             crate::irq::with(|t| t.setup(gsi, g.triggering != 0, g.polarity != 0)).map_err(|e| match e {
                 crate::pirq::PirqError::Busy => Errno::EEXIST,
                 e => pirq_errno(e),
@@ -90,13 +95,11 @@ pub fn physdev_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
         }
         PHYSDEVOP_alloc_irq_vector => {
             // As on Xen, a dummy: the "vector" is the IRQ itself; routing
-            // happens at map_pirq/bind_pirq.
+            // happens at map_pirq/bind_pirq. The argument is read before
+            // the caller's right is checked.
+            let mut i: PhysdevIrq = read_guest(arg).map_err(|_| Errno::EFAULT)?;
             if !v.domain.is_privileged {
                 return err(Errno::EPERM);
-            }
-            let mut i: PhysdevIrq = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-            if i.irq >= crate::pirq::NR_GSIS {
-                return err(Errno::EINVAL);
             }
             i.vector = i.irq;
             write_guest(arg, &i).map_err(|_| Errno::EFAULT)?;
@@ -123,20 +126,29 @@ pub fn physdev_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             pci_device(v, || pci_cfg::device_add(0, a.bus, a.devfn))
         }
         PHYSDEVOP_apic_read => {
+            let mut a: PhysdevApic = read_guest(arg).map_err(|_| Errno::EFAULT)?;
             if !v.domain.is_privileged {
                 return err(Errno::EPERM);
             }
-            let mut a: PhysdevApic = read_guest(arg).map_err(|_| Errno::EFAULT)?;
             a.value = ioapic::read(a.apic_physbase, a.reg).ok_or(Errno::EINVAL)?;
             write_guest(arg, &a).map_err(|_| Errno::EFAULT)?;
             Ok(0)
         }
         PHYSDEVOP_apic_write => {
+            let a: PhysdevApic = read_guest(arg).map_err(|_| Errno::EFAULT)?;
             if !v.domain.is_privileged {
                 return err(Errno::EPERM);
             }
-            let a: PhysdevApic = read_guest(arg).map_err(|_| Errno::EFAULT)?;
             ioapic_guest_write(a.apic_physbase, a.reg, a.value)
+        }
+        PHYSDEVOP_dbgp_op => {
+            // physdev_dbgp_op: op, bus, then a physdev_pci_device. There
+            // is no EHCI debug port to act on, which Xen answers with 0.
+            if !v.domain.is_privileged {
+                return err(Errno::EPERM);
+            }
+            let _: [u8; 6] = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
         }
         _ => err(Errno::ENOSYS),
     }
@@ -146,6 +158,10 @@ pub fn physdev_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
 /// domain has physical interrupts here).
 fn hardware_domain_target(v: &Vcpu, domid: u16) -> Result<u16, Errno> {
     if domid != dom0_abi::xen::DOMID_SELF && domid != v.domain.domid {
+        // Xen looks the domain up before the caller's right to it.
+        if crate::domain::by_id(domid).is_none() {
+            return Err(Errno::ESRCH);
+        }
         return Err(if v.domain.is_privileged { Errno::ESRCH } else { Errno::EPERM });
     }
     if !v.domain.is_privileged {

@@ -120,6 +120,16 @@ pub fn platform_op(v: &mut Vcpu, arg: u64) -> HcResult {
         // without cpufreq=dom0-kernel).
         XENPF_change_freq | XENPF_getidletime => err(Errno::ENOSYS),
         XENPF_efi_runtime_call => err(Errno::ENOSYS),
+        // Quirks dom0 reports: ours never rebalances IRQs and reads the
+        // IO-APIC through its register select either way, so each known
+        // one is taken note of (as Xen answers); others are EINVAL.
+        XENPF_platform_quirk => {
+            // SAFETY: as above.
+            match unsafe { op.u.platform_quirk.quirk_id } {
+                QUIRK_NOIRQBALANCING | QUIRK_IOAPIC_BAD_REGSEL | QUIRK_IOAPIC_GOOD_REGSEL => Ok(0),
+                _ => err(Errno::EINVAL),
+            }
+        }
         cmd => {
             log::debug!("d{}: platform_op {cmd} not implemented", v.domain.domid);
             err(Errno::ENOSYS)

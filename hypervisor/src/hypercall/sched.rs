@@ -98,11 +98,12 @@ pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcRes
             poll(v, &p)
         }
         SCHEDOP_shutdown_code => {
+            // As Xen: any reason (kept as a byte), the first one stays.
             let s: SchedShutdown = read_guest(arg).map_err(|_| Errno::EFAULT)?;
-            if ShutdownReason::from_code(s.reason).is_none() {
-                return err(Errno::EINVAL);
+            let mut st = v.domain.state.lock();
+            if st.shutdown_code.is_none() {
+                st.shutdown_code = Some(s.reason & 0xff);
             }
-            v.domain.state.lock().shutdown_code = Some(s.reason);
             Ok(0)
         }
         SCHEDOP_remote_shutdown => {
@@ -121,6 +122,16 @@ pub fn sched_op(v: &mut Vcpu, regs: &mut TrapFrame, cmd: u32, arg: u64) -> HcRes
             }
             crate::domain::destroy::shutdown(d, reason);
             Ok(0)
+        }
+        SCHEDOP_pin_override => {
+            // Xen: the hardware domain only, then its argument (an int32
+            // pCPU). Temporarily pinning a vCPU is not offered by our
+            // scheduler yet.
+            if !v.domain.is_privileged {
+                return err(Errno::EPERM);
+            }
+            let _: i32 = read_guest(arg).map_err(|_| Errno::EFAULT)?;
+            err(Errno::ENOSYS)
         }
         _ => err(Errno::ENOSYS),
     }

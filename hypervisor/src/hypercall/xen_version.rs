@@ -5,7 +5,7 @@ use dom0_abi::xen_version::*;
 use dom0_abi::Errno;
 
 use super::{err, HcResult};
-use crate::arch::x86_64::uaccess::{copy_to_guest, write_guest};
+use crate::arch::x86_64::uaccess::{copy_from_guest, copy_to_guest, write_guest};
 use crate::domain::Vcpu;
 
 /// The Xen version we implement the ABI of.
@@ -16,6 +16,9 @@ pub const XEN_MINOR: u32 = 17;
 pub const EXTRAVERSION: &str = "-rustpv";
 /// `XENVER_capabilities`: 64-bit PV guests only.
 pub const CAPABILITIES: &str = "xen-3.0-x86_64";
+
+/// What Xen's default XSM policy shows a denied guest (NUL included).
+const DENIED: &[u8] = b"<denied>\0";
 
 /// XENFEAT bits of submap 0 for `v`'s domain, as Xen 4.17 reports them to
 /// a PV guest: vNUMA queries, the PV MMU's preserve-A/D updates, highmem
@@ -82,20 +85,33 @@ pub fn xen_version(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             write_guest(arg, &fi).map_err(|_| Errno::EFAULT)?;
             Ok(0)
         }
+        // Xen answers the size only to a null handle.
+        XENVER_pagesize if arg != 0 => err(Errno::EINVAL),
         XENVER_pagesize => Ok(4096),
         XENVER_guest_handle => {
-            copy_to_guest(arg, &[0u8; 16]).map_err(|_| Errno::EFAULT)?;
+            let handle = *v.domain.handle.lock();
+            copy_to_guest(arg, &handle).map_err(|_| Errno::EFAULT)?;
             Ok(0)
         }
-        XENVER_commandline => {
-            if !v.domain.is_privileged {
-                return err(Errno::EPERM);
-            }
-            put_str::<1024>(arg, crate::setup::command_line())
+        // Xen's default XSM policy denies the command line to unprivileged
+        // domains by handing them the "<denied>" string, not an error.
+        XENVER_commandline if !v.domain.is_privileged => {
+            copy_to_guest(arg, DENIED).map_err(|_| Errno::EFAULT)?;
+            Ok(0)
         }
+        XENVER_commandline => put_str::<1024>(arg, crate::setup::command_line()),
         XENVER_build_id => {
             if !v.domain.is_privileged {
                 return err(Errno::EPERM);
+            }
+            // Xen checks the guest's xen_build_id (its `len` word) before
+            // looking for its own build ID; ours has none.
+            if arg != 0 {
+                let mut len = [0u8; 4];
+                copy_from_guest(&mut len, arg).map_err(|_| Errno::EFAULT)?;
+                if len == [0; 4] {
+                    return err(Errno::EINVAL);
+                }
             }
             err(Errno::ENODATA)
         }

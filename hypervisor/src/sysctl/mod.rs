@@ -134,6 +134,14 @@ pub fn sysctl(v: &mut Vcpu, arg: u64) -> HcResult {
             let c = unsafe { &mut op.u.cpupool_op };
             cpupool_op(c)?;
         }
+        XEN_SYSCTL_get_cpu_levelling_caps => {
+            // Ours shapes a PV guest's CPUID by emulating it, never with
+            // the hardware's masking or faulting MSRs: no levelling
+            // capabilities (Xen copies out just this word).
+            let caps = arg + core::mem::offset_of!(XenSysctl, u) as u64;
+            write_guest(caps, &0u32).map_err(|_| Errno::EFAULT)?;
+            return Ok(0);
+        }
         cmd => {
             log::debug!("d{}: sysctl {cmd} not implemented", v.domain.domid);
             return err(Errno::ENOSYS);
@@ -170,7 +178,8 @@ fn cpupool_op(c: &mut XenSysctlCpupoolOp) -> Result<(), Errno> {
         | XEN_SYSCTL_CPUPOOL_OP_ADDCPU
         | XEN_SYSCTL_CPUPOOL_OP_RMCPU
         | XEN_SYSCTL_CPUPOOL_OP_MOVEDOMAIN => Err(Errno::EOPNOTSUPP),
-        _ => Err(Errno::EINVAL),
+        // Xen: an unknown pool operation.
+        _ => Err(Errno::ENOSYS),
     }
 }
 

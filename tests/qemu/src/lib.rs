@@ -14,6 +14,7 @@ pub mod dom0_boot;
 pub mod debian;
 pub mod fixture;
 pub mod fuzz;
+pub mod fuzz_domu;
 pub mod image;
 pub mod linux_dom0;
 pub mod ours;

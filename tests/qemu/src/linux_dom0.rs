@@ -327,6 +327,8 @@ pub struct StaticTools {
     pub domu: PathBuf,
     /// The [`HOSTILE_KERNELS`], in that order.
     pub hostile: Vec<PathBuf>,
+    /// The `fuzz` PV kernel ([`crate::fuzz_domu::KERNEL`]).
+    pub fuzz: PathBuf,
 }
 
 /// Build `xm` as a statically linked release binary in
@@ -361,6 +363,7 @@ pub fn build_static_tools() -> Result<StaticTools> {
     let hostile = HOSTILE_KERNELS.iter().map(|k| crate::build::guest(k)).collect::<Result<_>>()?;
     Ok(StaticTools {
         hostile,
+        fuzz: crate::build::guest("fuzz")?,
         xm: bin("xm"),
         xenstored: bin("xenstored"),
         xenstore: bin("xenstore"),
@@ -423,7 +426,8 @@ pub fn build_initramfs(a: &Artefacts, t: &StaticTools) -> Result<Vec<u8>> {
     c.dir("boot");
     c.file(LINUX_DOMU_KERNEL.trim_start_matches('/'), 0o644, &read(&a.vmlinuz)?);
     c.file(LINUX_DOMU_RAMDISK.trim_start_matches('/'), 0o644, &build_domu_initramfs(a)?);
-    for (path, text) in DOMU_CONFIGS {
+    c.file(crate::fuzz_domu::KERNEL.trim_start_matches('/'), 0o644, &read(&t.fuzz)?);
+    for (path, text) in DOMU_CONFIGS.iter().chain([&crate::fuzz_domu::CONFIG]) {
         c.file(path.trim_start_matches('/'), 0o644, text.as_bytes());
     }
     for name in XENSTORE_LINKS {

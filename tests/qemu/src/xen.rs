@@ -37,7 +37,14 @@ pub fn boot_on_xen_with(kernel: &Path, kernel_cmdline: &str, xen_cmdline: &str, 
         hypervisor: xen,
         cmdline: xen_cmdline,
         label: "Xen 4.17",
-        capture: Capture { timeout: XEN_TIMEOUT, stop_on: Some(END), mark: Some(END), ..Capture::default() },
+        // A panic of Xen ends the boot soon after (its register dump
+        // follows the line) instead of at the timeout.
+        capture: Capture {
+            timeout: XEN_TIMEOUT,
+            stop_on: Some(END),
+            stop_after: Some(("Panic on CPU", std::time::Duration::from_secs(2))),
+            mark: Some(END),
+        },
     };
     boot_kernel(&b, kernel, kernel_cmdline, machine)
 }

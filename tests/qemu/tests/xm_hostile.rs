@@ -16,6 +16,14 @@
 //!   domain is gone from `xm list` and the host's free memory is back;
 //! * the transcripts on ours must equal Xen's line for line (values of
 //!   `~ ` lines excepted: frame numbers and domain ids);
+//! * the hypercall fuzzer runs as an unprivileged domU beside the
+//!   neighbour (`fuzz` kernel, [`FUZZ_SEEDS`] seeds of [`FUZZ_CALLS`]
+//!   random calls; one the hypervisor crashes is destroyed and the next
+//!   seed goes on: the first is made to crash midway), each gone with its
+//!   memory given back afterwards; then
+//!   seed [`DIFF_SEED`] in `diff=1` mode, whose transcript on ours must
+//!   match Xen's call by call but for the differences
+//!   `qemu_tests::fuzz::KNOWN_DIFFERENCES` explains;
 //! * the neighbour still runs (its console echoes input), dom0 still works,
 //!   and once the neighbour is destroyed `xm list` shows only Domain-0 and
 //!   `xm info` the free memory of the start.
@@ -25,6 +33,8 @@
 
 use std::time::{Duration, Instant};
 
+use qemu_tests::fuzz::compare_transcripts;
+use qemu_tests::fuzz_domu::{diff_transcript, run_seeds, DomuOutcome};
 use qemu_tests::linux_dom0::{boot_host_or_skip, machine, Host, LinuxDom0, HOSTILE_KERNELS, XENCONSOLED_LOG, XENSTORED_LOG};
 use qemu_tests::transcript::{compare, Transcript};
 
@@ -43,20 +53,33 @@ fn wait_for(sys: &mut LinuxDom0, cmd: &str, want: &str, secs: u64) -> String {
     panic!("{cmd} never showed {want:?}; last output:\n{last}\nlogs:\n{logs}\nserial:\n{}", sys.log());
 }
 
-/// The transcripts of the hostile kernels on one host, in
-/// [`HOSTILE_KERNELS`] order.
-type Transcripts = Vec<Transcript>;
+/// Random fuzzer domUs on each host: seeds 1 to this; the hypervisor
+/// crashes the first midway (`crash_at=`), the next seed goes on.
+const FUZZ_SEEDS: u64 = 3;
+/// Calls of each random fuzzer domU.
+const FUZZ_CALLS: u64 = 10_000;
+/// The seed of the `diff=1` fuzzer domU.
+const DIFF_SEED: u64 = 1;
+/// Its calls.
+const DIFF_CALLS: u64 = 1500;
+
+/// What one host gives: the transcripts of the hostile kernels, in
+/// [`HOSTILE_KERNELS`] order, and the `diff=1` fuzzer domU's.
+type Transcripts = (Vec<Transcript>, Transcript);
 
 #[test]
 fn hostile_domus_on_xen_and_ours() {
     let xen = hostile_domus(Host::Xen);
     let Some(ours) = hostile_domus(Host::Ours) else { return };
     let Some(xen) = xen else { return };
-    for (ours, xen) in ours.iter().zip(&xen) {
+    for (ours, xen) in ours.0.iter().zip(&xen.0) {
         if let Err(d) = compare(ours, xen) {
             panic!("'{}' as a domU differs between ours and Xen 4.17: {d}\n---- ours\n{ours}\n---- Xen 4.17\n{xen}", ours.name);
         }
     }
+    let c = compare_transcripts(&ours.1, &xen.1);
+    eprintln!("fuzzer domU seed {DIFF_SEED}: {} calls compared, {} differ\n{}", c.calls, c.differing, c.report.join("\n"));
+    assert_eq!(c.unexplained, 0, "the diff=1 fuzzer domU differs between ours and Xen 4.17:\n{}", c.report.join("\n"));
 }
 
 /// The test body on `host`; `None` when the reference system is not
@@ -109,6 +132,28 @@ fn hostile_domus(host: Host) -> Option<Transcripts> {
         transcripts.push(t);
     }
 
+    // The hypercall fuzzer as a domU, beside the neighbour.
+    let before_fuzz = sys.log().len();
+    let runs = run_seeds(&mut sys, 1, FUZZ_SEEDS, FUZZ_CALLS, free1, true)
+        .unwrap_or_else(|e| panic!("fuzzer domUs on {}: {e:#}\nserial log:\n{}", host.name(), sys.log()));
+    assert_eq!(runs[0].outcome, DomuOutcome::Crashed, "seed 1 was to be crashed by the hypervisor on {}", host.name());
+    assert!(
+        runs[1..].iter().any(|r| matches!(r.outcome, DomuOutcome::Done { .. })),
+        "no fuzzer domU after the crashed one finished on {}: {runs:?}",
+        host.name()
+    );
+    for r in &runs {
+        eprintln!("fuzzer domU seed {} on {}: {:?} in {:.1?}", r.seed, host.name(), r.outcome, r.elapsed);
+        if let DomuOutcome::Done { calls, distinct, pages } = r.outcome {
+            assert_eq!(calls, FUZZ_CALLS);
+            assert_eq!(pages.0, pages.1, "seed {}: the fuzzer's reservation changed on {}", r.seed, host.name());
+            assert!(distinct > 100, "seed {}: too few distinct answers ({distinct})", r.seed);
+        }
+    }
+    let fuzz_diff = diff_transcript(&mut sys, DIFF_SEED, DIFF_CALLS, free1)
+        .unwrap_or_else(|e| panic!("diff=1 fuzzer domU on {}: {e:#}", host.name()));
+    assert_eq!(fuzz_diff.facts.len() as u64, DIFF_CALLS, "diff=1 transcript on {}:\n{fuzz_diff}", host.name());
+
     // The neighbour still runs and echoes its console input.
     let con = sys.sh_ok("(sleep 2; echo typed; sleep 2) | timeout 6 xm console domu1; true");
     assert!(con.contains("domu: input typed"), "the neighbour no longer answers on {}:\n{con}", host.name());
@@ -132,11 +177,16 @@ fn hostile_domus(host: Host) -> Option<Transcripts> {
     let log = sys.sh_ok(&format!("cat {XENSTORED_LOG}"));
     assert!(!log.contains("WARN"), "xenstored warned:\n{log}");
     if host == Host::Ours {
-        if let Some(line) = qemu_tests::ours::crash_line(sys.log()) {
+        // Before the fuzzer, no domain crash at all; after it, a crashed
+        // fuzzer domU is fine, the hypervisor's own crash is not.
+        if let Some(line) = qemu_tests::ours::crash_line(&sys.log()[..before_fuzz]) {
             panic!("our hypervisor reported a crash: {line}\nserial log:\n{}", sys.log());
         }
     }
+    if let Some(line) = qemu_tests::fuzz::host_crash_line(sys.log()) {
+        panic!("{} crashed: {line}\nserial log:\n{}", host.name(), sys.log());
+    }
     eprintln!("hostile domUs on {} took {:.1?}", host.name(), started.elapsed());
     sys.shutdown().unwrap();
-    Some(transcripts)
+    Some((transcripts, fuzz_diff))
 }
