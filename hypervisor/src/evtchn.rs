@@ -69,7 +69,15 @@ pub struct EvtchnTable {
     virq_port: Vec<[u32; NR_VIRQS as usize]>,
     nr_vcpus: u32,
     max_port: u32,
+    /// Ports below this are valid (Xen's `valid_evtchns`: its port
+    /// structures come in buckets of 64, allocated as ports are given out
+    /// and never freed); a valid free port and one beyond answer
+    /// differently (`ENOSYS` vs `EINVAL` for `set_priority`).
+    valid: u32,
 }
+
+/// Ports per bucket of Xen's port structures (a page of 64-byte ones).
+const PORTS_PER_BUCKET: u32 = 64;
 
 /// Where a send lands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,16 +108,24 @@ impl EvtchnTable {
             virq_port: alloc::vec![[0; NR_VIRQS as usize]; nr_vcpus.max(1) as usize],
             nr_vcpus,
             max_port: u32::MAX,
+            valid: PORTS_PER_BUCKET,
         }
     }
 
-    fn free_port(&self) -> Result<u32, EvtchnError> {
+    fn free_port(&mut self) -> Result<u32, EvtchnError> {
         let p = self.states.iter().position(|s| *s == PortState::Free).ok_or(EvtchnError::NoSpace)? as u32;
         // Ports above the domain's limit (`max_evtchn_port`) are not given.
         if p > self.max_port {
             return Err(EvtchnError::NoSpace);
         }
+        self.valid = self.valid.max((p / PORTS_PER_BUCKET + 1) * PORTS_PER_BUCKET);
         Ok(p)
+    }
+
+    /// Whether `port` is valid (Xen's `port_is_valid`): below the ports
+    /// whose structures exist, free or not.
+    pub fn port_is_valid(&self, port: u32) -> bool {
+        port < self.valid && (port as usize) < self.states.len()
     }
 
     /// Limit the ports handed out to `max_port` and below (the toolstack's

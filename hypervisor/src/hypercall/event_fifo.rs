@@ -121,7 +121,7 @@ pub fn set_priority(v: &mut Vcpu, arg: u64) -> HcResult {
     // A port beyond the domain's table is not valid (Xen's
     // `port_is_valid`); a free one in it is, and then the 2-level ABI has
     // no priorities (ENOSYS).
-    if d.evtchn.lock().status(s.port).is_err() {
+    if !d.evtchn.lock().port_is_valid(s.port) {
         return Err(Errno::EINVAL);
     }
     let mut fifo = d.fifo.lock();
