@@ -104,6 +104,12 @@ pub fn set_info_guest(t: &mut Vcpu, c: &VcpuGuestContext) -> Result<(), Errno> {
     t.gs_base_kernel = c.gs_base_kernel;
     t.gs_base_user = c.gs_base_user;
     t.cr0_ts = c.ctrlreg[0] & 8 != 0;
+    // The guest's CR4 view when the context has one (a restored image
+    // carries it: Linux does not set FSGSBASE again after a resume), else
+    // the fresh vCPU's (Xen's `arch_set_info_guest`).
+    if c.ctrlreg[4] != 0 {
+        t.cr4 = crate::pv::emulate::pv_guest_cr4(t.cr4, c.ctrlreg[4]);
+    }
     // Kept as RFLAGS.IOPL bits, as `PHYSDEVOP_set_iopl` keeps it (Xen's
     // `v->arch.pv.iopl`): Linux starts its secondary vCPUs with IOPL 1.
     t.iopl = (r.rflags & (3 << 12)) as u32;

@@ -315,7 +315,7 @@ const CR4_OSXSAVE: u64 = 1 << 18;
 /// A guest write of CR4, as Xen's `pv_fixup_guest_cr4` takes it: only the
 /// guest-owned bits change (TSD, DE, OSXSAVE where the hypervisor has XSAVE
 /// on, FSGSBASE where the CPU has it); attempts on the others are ignored.
-fn pv_guest_cr4(old: u64, new: u64) -> u64 {
+pub(crate) fn pv_guest_cr4(old: u64, new: u64) -> u64 {
     let mut guest_owned: u64 = (1 << 2) | (1 << 3);
     if crate::arch::x86_64::xstate::enabled() {
         guest_owned |= CR4_OSXSAVE;
