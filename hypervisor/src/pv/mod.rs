@@ -135,6 +135,8 @@ fn exit_to_guest(regs: &mut TrapFrame) {
     if let Some(v) = domain::current() {
         bounce::deliver_events(v, regs);
     }
+    // Nothing found in the hypervisor is held past this point.
+    crate::rcu::quiescent();
 }
 
 /// Leaving the hypervisor for a guest after a trap or interrupt taken in

@@ -496,6 +496,7 @@ fn idle() -> &'static mut Vcpu {
         unsafe { core::arch::asm!("sti; hlt; cli", options(nostack)) };
         crate::pv::softirqs();
         crate::mm::tlbflush::service();
+        crate::rcu::quiescent();
         if let Some(v) = pop_runnable().or_else(steal) {
             break v;
         }
