@@ -96,7 +96,7 @@ pub fn destroy(d: &'static Domain) {
 /// GDT frames, a registered `vcpu_info`.
 fn release_vcpu(v: &mut super::Vcpu) {
     crate::sched::remove(v);
-    v.online = false;
+    v.online.store(false, core::sync::atomic::Ordering::Release);
     let (k, u) = (core::mem::take(&mut v.guest_table), core::mem::take(&mut v.guest_table_user));
     frame_table::with(|m| {
         for base in [k, u] {
