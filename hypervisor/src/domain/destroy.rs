@@ -62,6 +62,9 @@ pub fn destroy(d: &'static Domain) {
     let domid = d.domid;
     // None of its vCPUs is loaded on any CPU once this returns.
     crate::sched::deschedule_domain(d);
+    // Its log-dirty bitmap (if any) goes, and with it the bookkeeping of
+    // its frames' writes while they are released.
+    crate::mm::log_dirty_ops::destroy(d);
     for v in d.vcpu_list() {
         release_vcpu(v.get());
     }

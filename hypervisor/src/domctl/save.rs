@@ -1,10 +1,10 @@
 //! What a save or migration asks besides the basic vCPU context (Xen
 //! 4.17's `arch_do_domctl` and `paging_domctl` for PV): the TSC
 //! parameters, the extended context (32-bit callbacks, vMCE capabilities),
-//! the XSAVE state, the MSRs, and log-dirty mode, which a PV guest only
-//! has with shadow paging: like Xen built without it (Debian's), ours
-//! answers `EOPNOTSUPP`, and the toolstack migrates with the guest
-//! stopped.
+//! the XSAVE state, the MSRs, and log-dirty mode, which Xen gives a PV
+//! guest only with shadow paging (Debian's Xen, built without, answers
+//! `EOPNOTSUPP` and the toolstack migrates with the guest stopped) and
+//! ours with protection keys ([`crate::mm::log_dirty`]).
 
 use dom0_abi::domctl::*;
 use dom0_abi::Errno;
@@ -195,34 +195,51 @@ pub fn set_vcpu_msrs(d: &Domain, op: &XenDomctl) -> Result<(), Errno> {
     Ok(())
 }
 
-/// `XEN_DOMCTL_shadow_op`, as Xen 4.17 without shadow paging answers for
-/// a PV domain: enabling any mode is `EOPNOTSUPP`; `OFF` has nothing to
-/// turn off; `CLEAN`/`PEEK` report no dirty page (a zeroed bitmap, zero
-/// counts); the shadow pool is empty.
+/// `XEN_DOMCTL_shadow_op` for a PV domain. Log-dirty mode is ours by
+/// protection keys ([`crate::mm::log_dirty`]) where the CPU has them;
+/// without, enabling is `EOPNOTSUPP` as on Xen 4.17 built without shadow
+/// paging (Debian's). Other enable modes (shadow, translate, test) are
+/// `EOPNOTSUPP` either way. `OFF` ends log-dirty mode (nothing else to
+/// turn off); `CLEAN`/`PEEK` return the dirty bitmap and Xen's statistics
+/// in log-dirty mode, and a zeroed bitmap with zero counts otherwise; the
+/// shadow pool is empty.
 pub fn shadow_op(v: &Vcpu, d: &Domain, op: &mut XenDomctl) -> Result<(), Errno> {
+    use crate::mm::log_dirty_ops;
     // SAFETY: the shadow_op member, plain old data.
     let s = unsafe { &mut op.u.shadow_op };
     if core::ptr::eq(d, v.domain) || d.dying.load(core::sync::atomic::Ordering::Acquire) {
         return Err(Errno::EINVAL);
     }
     match s.op {
-        XEN_DOMCTL_SHADOW_OP_OFF => Ok(()),
+        XEN_DOMCTL_SHADOW_OP_OFF => {
+            log_dirty_ops::disable(d);
+            Ok(())
+        }
+        XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY => log_dirty_ops::enable(d),
         XEN_DOMCTL_SHADOW_OP_ENABLE
-        | XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY
         | XEN_DOMCTL_SHADOW_OP_ENABLE_TEST
         | XEN_DOMCTL_SHADOW_OP_SET_ALLOCATION => Err(Errno::EOPNOTSUPP),
         XEN_DOMCTL_SHADOW_OP_CLEAN | XEN_DOMCTL_SHADOW_OP_PEEK => {
+            let set = log_dirty_ops::clean_or_peek(d, s.op == XEN_DOMCTL_SHADOW_OP_CLEAN);
             if s.dirty_bitmap.p != 0 {
                 let bytes = s.pages.div_ceil(8);
-                let zeros = [0u8; 512];
+                let mut chunk = [0u8; 512];
                 let mut done = 0;
                 while done < bytes {
                     let n = (bytes - done).min(512);
-                    copy_to_guest(s.dirty_bitmap.p + done, &zeros[..n as usize]).map_err(|_| Errno::EFAULT)?;
+                    match &set {
+                        Some(b) => b.bytes_at(done * 8, &mut chunk[..n as usize]),
+                        None => chunk[..n as usize].fill(0),
+                    }
+                    copy_to_guest(s.dirty_bitmap.p + done, &chunk[..n as usize]).map_err(|_| Errno::EFAULT)?;
                     done += n;
                 }
             }
-            s.stats = XenDomctlShadowOpStats { fault_count: 0, dirty_count: 0 };
+            let sat = |x: u64| x.min(u64::from(u32::MAX)) as u32;
+            s.stats = match &set {
+                Some(b) => XenDomctlShadowOpStats { fault_count: sat(b.fault_count), dirty_count: sat(b.dirty_count) },
+                None => XenDomctlShadowOpStats { fault_count: 0, dirty_count: 0 },
+            };
             Ok(())
         }
         XEN_DOMCTL_SHADOW_OP_GET_ALLOCATION => {

@@ -24,6 +24,13 @@ impl Memory for DirectMap {
         // SAFETY: as in `read`; entries are naturally aligned u64s.
         unsafe { ((maddr_to_virt(mfn << PAGE_SHIFT) + 8 * index as u64) as *mut u64).write_volatile(value) }
     }
+
+    fn cmpxchg(&mut self, mfn: u64, index: usize, old: u64, new: u64) -> bool {
+        // SAFETY: as in `read`; an aligned u64 in the direct map, which
+        // the CPU's page walker also updates atomically.
+        let e = unsafe { &*((maddr_to_virt(mfn << PAGE_SHIFT) + 8 * index as u64) as *const core::sync::atomic::AtomicU64) };
+        e.compare_exchange(old, new, core::sync::atomic::Ordering::AcqRel, core::sync::atomic::Ordering::Acquire).is_ok()
+    }
 }
 
 struct State {
@@ -77,8 +84,17 @@ pub fn with<R>(f: impl FnOnce(&mut Mm<'_, DirectMap>) -> R) -> R {
         reserved_io: &st.reserved_io,
         max_io_mfn: st.max_io_mfn,
         freed: Vec::new(),
+        key_mode: super::log_dirty::key_mode,
+        dirtied: Vec::new(),
     };
     let r = f(&mut mm);
+    // Pages of log-dirty domains written behind their keys' back: marked
+    // before the lock goes (their owner and PFN are still theirs).
+    for mfn in core::mem::take(&mut mm.dirtied) {
+        if let Some(Owner::Domain(d)) = mm.frames.get(mfn as usize).map(|p| p.owner) {
+            super::log_dirty::mark(d, m2p::get(mfn));
+        }
+    }
     let freed = core::mem::take(&mut mm.freed);
     drop(guard);
     if !freed.is_empty() {

@@ -3,6 +3,9 @@
 pub mod frame_alloc;
 #[cfg(not(test))]
 pub mod frame_table;
+pub mod log_dirty;
+#[cfg(not(test))]
+pub mod log_dirty_ops;
 pub mod m2p;
 pub mod page;
 pub mod pv;

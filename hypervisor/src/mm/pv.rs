@@ -19,6 +19,18 @@
 //! of an entry goes through [`Mm::mod_entry`], which takes the references of
 //! the new entry before dropping those of the old.
 //!
+//! Protection-key bits (59-62) of present L1 entries follow the table
+//! owner's [`KeyMode`] (see [`super::log_dirty`]): a domain never in
+//! log-dirty mode keeps what it writes there (Xen lets PV guests use bits
+//! 52-62 as software bits, and runs them with CR4.PKE clear); in log-dirty
+//! mode the hypervisor owns them, strips what the guest writes and arms
+//! every present writable entry mapping one of the domain's own pages
+//! (key 1, [`PKEY_ARMED`]); after a log-dirty period they stay stripped
+//! (the guest may still write back a copy of an armed entry it read).
+//! While a domain is in log-dirty mode every change of one of its page
+//! tables, and every end of a writable use of one of its pages, is noted
+//! in [`Mm::dirtied`] for the caller to mark in its dirty bitmap.
+//!
 //! The engine is generic over [`Memory`] (how entries are read and
 //! written) so the host tests drive it against a fake machine.
 
@@ -30,6 +42,61 @@ pub trait Memory {
     fn read(&self, mfn: u64, index: usize) -> u64;
     /// Set entry `index` of frame `mfn`.
     fn write(&mut self, mfn: u64, index: usize, value: u64);
+    /// Replace entry `index` of frame `mfn` with `new` if it still holds
+    /// `old` (atomically: the CPU may set accessed/dirty bits meanwhile);
+    /// true when replaced.
+    fn cmpxchg(&mut self, mfn: u64, index: usize, old: u64, new: u64) -> bool;
+}
+
+/// Protection-key bits of an L1 entry (bits 59-62).
+pub const PKEY_MASK: u64 = 0xf << 59;
+/// Key 1 in an L1 entry: armed for log-dirty tracking (writes fault while
+/// PKRU.WD\[1\] is set).
+pub const PKEY_ARMED: u64 = 1 << 59;
+
+/// What happens to the protection-key bits of a domain's present L1
+/// entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyMode {
+    /// Never in log-dirty mode: the guest's bits are kept (as Xen keeps
+    /// its software bits 52-62).
+    Guest,
+    /// Was in log-dirty mode: stripped.
+    Strip,
+    /// In log-dirty mode: stripped, and writable entries of its own pages
+    /// armed.
+    Arm,
+}
+
+/// `e` (a present or not L1 entry) with the key bits `mode` asks for;
+/// `own`: it maps a RAM page of the table's owner.
+pub fn l1_keys(e: u64, mode: KeyMode, own: bool) -> u64 {
+    if e & P == 0 {
+        return e; // a guest's own bits (swap entries, ...)
+    }
+    match mode {
+        KeyMode::Guest => e,
+        KeyMode::Strip => e & !PKEY_MASK,
+        KeyMode::Arm if own && e & RW != 0 => (e & !PKEY_MASK) | PKEY_ARMED,
+        KeyMode::Arm => e & !PKEY_MASK,
+    }
+}
+
+/// Whether a present L1 entry is armed.
+pub fn is_armed(e: u64) -> bool {
+    e & P != 0 && e & PKEY_MASK == PKEY_ARMED
+}
+
+/// The result of [`Mm::disarm`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disarm {
+    /// The entry was armed and is not any more; the page it maps.
+    Disarmed(u64),
+    /// Present, writable and not armed (another CPU disarmed it first,
+    /// this one's TLB still had it armed).
+    NotArmed,
+    /// Not a present writable entry of this domain's own page.
+    NotOurs,
 }
 
 /// Why an operation was refused.
@@ -129,6 +196,11 @@ pub struct Mm<'a, M: Memory> {
     pub max_io_mfn: u64,
     /// Frames whose last reference went (for the caller to free).
     pub freed: alloc::vec::Vec<u64>,
+    /// The key mode of a domain (by ID).
+    pub key_mode: fn(u16) -> KeyMode,
+    /// Frames of domains in log-dirty mode that changed, or may have
+    /// changed, without a protection-key fault (for the caller to mark).
+    pub dirtied: alloc::vec::Vec<u64>,
 }
 
 impl<M: Memory> Mm<'_, M> {
@@ -190,7 +262,15 @@ impl<M: Memory> Mm<'_, M> {
     /// Drop a type reference; a page table is devalidated with its last.
     pub fn put_page_type(&mut self, mfn: u64) {
         let Ok(p) = self.page(mfn) else { return };
+        let owner = p.owner;
+        let writable = p.ty == PageType::Writable && p.type_count > 0;
         p.type_count = p.type_count.saturating_sub(1);
+        if writable {
+            // A writable use ends (a mapping, a grant, the hypervisor's
+            // own): it may have written the page.
+            self.note_written(owner, mfn);
+        }
+        let Ok(p) = self.page(mfn) else { return };
         if p.type_count == 0 {
             let ty = p.ty;
             p.ty = PageType::None;
@@ -268,6 +348,7 @@ impl<M: Memory> Mm<'_, M> {
                     }
                 }
             }
+            return Ok(self.with_keys(Self::adjust(e, 1), a.domid));
         } else {
             if e & PSE != 0 {
                 return Err(MmError::Superpage);
@@ -337,7 +418,120 @@ impl<M: Memory> Mm<'_, M> {
         }
     }
 
+    /// `e` (an adjusted L1 entry of a table of `domid`) with the key bits
+    /// of `domid`'s mode.
+    fn with_keys(&self, e: u64, domid: u16) -> u64 {
+        let mode = (self.key_mode)(domid);
+        if mode == KeyMode::Guest {
+            return e;
+        }
+        let target = (e & ADDR_MASK) >> 12;
+        let own = self.frames.get(target as usize).is_some_and(|p| p.owner == Owner::Domain(domid));
+        l1_keys(e, mode, own)
+    }
+
+    /// Note that frame `mfn` of `owner` may have been written behind the
+    /// protection keys' back.
+    fn note_written(&mut self, owner: Owner, mfn: u64) {
+        if let Owner::Domain(d) = owner {
+            if (self.key_mode)(d) == KeyMode::Arm {
+                self.dirtied.push(mfn);
+            }
+        }
+    }
+
+    /// Note that page table `table` changed, if its owner is in log-dirty
+    /// mode.
+    fn note_table_changed(&mut self, table: u64) {
+        if let Some(owner) = self.frames.get(table as usize).map(|p| p.owner) {
+            self.note_written(owner, table);
+        }
+    }
+
+    /// Rewrite every present L1 entry of every L1 table `domid` owns with
+    /// `f(entry, own)` (`own`: it maps a RAM page of `domid`), atomically
+    /// against the CPU's accessed/dirty updates; returns how many changed.
+    pub fn rewrite_l1_entries(&mut self, domid: u16, f: impl Fn(u64, bool) -> u64) -> usize {
+        let mut changed = 0;
+        for table in 0..self.frames.len() {
+            let p = &self.frames[table];
+            if p.owner != Owner::Domain(domid) || p.ty != PageType::L1 {
+                continue;
+            }
+            for i in 0..512 {
+                loop {
+                    let e = self.mem.read(table as u64, i);
+                    if e & P == 0 {
+                        break;
+                    }
+                    let target = (e & ADDR_MASK) >> 12;
+                    let own = self.frames.get(target as usize).is_some_and(|p| p.owner == Owner::Domain(domid));
+                    let n = f(e, own);
+                    if n == e {
+                        break;
+                    }
+                    if self.mem.cmpxchg(table as u64, i, e, n) {
+                        changed += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        changed
+    }
+
+    /// Note (in [`Self::dirtied`]) every page of `domid` that an L1
+    /// table of another domain maps writable (a backend's grant mapping,
+    /// the toolstack's foreign mapping of its rings); returns how many
+    /// entries there were.
+    pub fn note_foreign_writable(&mut self, domid: u16) -> usize {
+        let mut found = 0;
+        for table in 0..self.frames.len() {
+            let p = &self.frames[table];
+            if p.ty != PageType::L1 || p.owner == Owner::Domain(domid) || !matches!(p.owner, Owner::Domain(_)) {
+                continue;
+            }
+            for i in 0..512 {
+                let e = self.mem.read(table as u64, i);
+                if e & (P | RW) != (P | RW) {
+                    continue;
+                }
+                let target = (e & ADDR_MASK) >> 12;
+                if self.frames.get(target as usize).is_some_and(|p| p.owner == Owner::Domain(domid)) {
+                    self.dirtied.push(target);
+                    found += 1;
+                }
+            }
+        }
+        found
+    }
+
+    /// Disarm entry `index` of L1 table `l1` of `domid` after a
+    /// protection-key fault through it.
+    pub fn disarm(&mut self, l1: u64, index: usize, domid: u16) -> Disarm {
+        if self.frames.get(l1 as usize).is_none_or(|p| p.owner != Owner::Domain(domid) || p.ty != PageType::L1) {
+            return Disarm::NotOurs;
+        }
+        loop {
+            let e = self.mem.read(l1, index);
+            if e & (P | RW) != (P | RW) {
+                return Disarm::NotOurs;
+            }
+            let target = (e & ADDR_MASK) >> 12;
+            if self.frames.get(target as usize).is_none_or(|p| p.owner != Owner::Domain(domid)) {
+                return Disarm::NotOurs;
+            }
+            if !is_armed(e) {
+                return Disarm::NotArmed;
+            }
+            if self.mem.cmpxchg(l1, index, e, e & !PKEY_MASK) {
+                return Disarm::Disarmed(target);
+            }
+        }
+    }
+
     fn validate(&mut self, mfn: u64, level: u32, a: Actor) -> Result<(), MmError> {
+        self.note_table_changed(mfn);
         for i in 0..512 {
             if !Self::is_guest_slot(level, i) {
                 self.mem.write(mfn, i, self.hv_l4[i - HYPERVISOR_L4_FIRST]);
@@ -385,6 +579,7 @@ impl<M: Memory> Mm<'_, M> {
         }
         let old = self.mem.read(table, index);
         let new = if preserve_ad { new | (old & (A | D)) } else { new };
+        self.note_table_changed(table);
         if new & P != 0 && old & P != 0 && significant(new) == significant(old) {
             // Same frame, same rights: only the other flags change. They
             // are still checked.
@@ -393,7 +588,8 @@ impl<M: Memory> Mm<'_, M> {
             {
                 return Err(MmError::BadFlags(new));
             }
-            self.mem.write(table, index, Self::adjust(new, level));
+            let stored = if level == 1 { self.with_keys(Self::adjust(new, 1), a.domid) } else { Self::adjust(new, level) };
+            self.mem.write(table, index, stored);
             return Ok(());
         }
         let stored = self.get_entry(table, new, level, a)?;
@@ -446,6 +642,22 @@ mod tests {
         fn write(&mut self, mfn: u64, index: usize, value: u64) {
             self.0.insert((mfn, index), value);
         }
+        fn cmpxchg(&mut self, mfn: u64, index: usize, old: u64, new: u64) -> bool {
+            let ok = self.read(mfn, index) == old;
+            if ok {
+                self.write(mfn, index, new);
+            }
+            ok
+        }
+    }
+
+    /// Domain 1 is in log-dirty mode, domain 3 was, the others never.
+    fn test_key_mode(d: u16) -> KeyMode {
+        match d {
+            1 => KeyMode::Arm,
+            3 => KeyMode::Strip,
+            _ => KeyMode::Guest,
+        }
     }
 
     const DOM: Actor = Actor::own(1, false);
@@ -460,7 +672,16 @@ mod tests {
     }
 
     fn mm<'a>(frames: &'a mut [PageInfo], hv: &'a [u64]) -> Mm<'a, FakeMem> {
-        Mm { frames, mem: FakeMem::default(), hv_l4: hv, reserved_io: &[0xfee00], max_io_mfn: 1 << 28, freed: Vec::new() }
+        Mm {
+            frames,
+            mem: FakeMem::default(),
+            hv_l4: hv,
+            reserved_io: &[0xfee00],
+            max_io_mfn: 1 << 28,
+            freed: Vec::new(),
+            key_mode: |_| KeyMode::Guest,
+            dirtied: Vec::new(),
+        }
     }
 
     fn pte(mfn: u64, flags: u64) -> u64 {
@@ -639,5 +860,111 @@ mod tests {
         m.put_page(14);
         assert_eq!(m.freed, vec![14]);
         assert_eq!(m.frames[14].owner, Owner::Free);
+    }
+
+    fn mm_mode<'a>(frames: &'a mut [PageInfo], hv: &'a [u64]) -> Mm<'a, FakeMem> {
+        Mm { key_mode: test_key_mode, ..mm(frames, hv) }
+    }
+
+    #[test]
+    fn key_bits_follow_the_mode() {
+        let armed = pte(5, P | RW) | PKEY_ARMED;
+        let guest = pte(5, P | RW) | (3 << 59);
+        assert_eq!(l1_keys(guest, KeyMode::Guest, true), guest, "never log-dirty: the guest's bits, as on Xen");
+        assert_eq!(l1_keys(guest, KeyMode::Strip, true), pte(5, P | RW));
+        assert_eq!(l1_keys(guest, KeyMode::Arm, true), armed);
+        assert_eq!(l1_keys(guest, KeyMode::Arm, false), pte(5, P | RW), "another's page: never armed");
+        assert_eq!(l1_keys(pte(5, P) | (1 << 59), KeyMode::Arm, true), pte(5, P), "read-only: never armed");
+        let swap = (3 << 59) | (7 << 12) | 0x40;
+        assert_eq!(l1_keys(swap, KeyMode::Arm, true), swap, "not present: the guest's bits");
+        assert!(is_armed(armed) && !is_armed(guest) && !is_armed(armed & !P));
+    }
+
+    #[test]
+    fn log_dirty_domain_gets_armed_entries_and_dirtied_tables() {
+        let mut f = machine(32, 10..20);
+        f[20] = PageInfo { owner: Owner::Domain(2), count: 1, allocated: true, ..Default::default() };
+        let mut m = mm_mode(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM).unwrap();
+        assert!(is_armed(m.mem.read(13, 0)), "validation arms the writable own page");
+        assert!(!is_armed(m.mem.read(13, 1)), "read-only stays unarmed");
+        assert!(m.dirtied.contains(&13), "validated tables noted");
+        m.dirtied.clear();
+        // The guest echoes an armed entry back with D set: accepted, armed.
+        let echo = m.mem.read(13, 0) | D;
+        m.mod_entry(13, 1, 0, echo, false, DOM).unwrap();
+        assert!(is_armed(m.mem.read(13, 0)) && m.mem.read(13, 0) & D != 0);
+        assert_eq!(m.dirtied, vec![13], "the changed table is noted");
+        // A new writable mapping with a key of the guest's: armed instead.
+        m.mod_entry(13, 1, 4, pte(16, P | RW) | (5 << 59), false, DOM).unwrap();
+        assert_eq!(m.mem.read(13, 4) & PKEY_MASK, PKEY_ARMED);
+        // Removing a writable mapping notes the page (its writable use ended).
+        m.dirtied.clear();
+        m.mod_entry(13, 1, 4, 0, false, DOM).unwrap();
+        assert!(m.dirtied.contains(&16));
+    }
+
+    #[test]
+    fn disarm_and_rearm() {
+        let mut f = machine(32, 10..20);
+        let mut m = mm_mode(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM).unwrap();
+        assert_eq!(m.disarm(13, 0, 1), Disarm::Disarmed(14));
+        assert_eq!(m.mem.read(13, 0) & PKEY_MASK, 0);
+        assert_eq!(m.disarm(13, 0, 1), Disarm::NotArmed, "a second CPU finds it disarmed");
+        assert_eq!(m.disarm(13, 1, 1), Disarm::NotOurs, "read-only");
+        assert_eq!(m.disarm(13, 0, 2), Disarm::NotOurs, "another domain's table");
+        // CLEAN re-arms it (and leaves the rest alone).
+        let n = m.rewrite_l1_entries(1, |e, own| l1_keys(e, KeyMode::Arm, own));
+        assert_eq!(n, 1);
+        assert!(is_armed(m.mem.read(13, 0)));
+        // OFF strips every key.
+        let n = m.rewrite_l1_entries(1, |e, own| l1_keys(e, KeyMode::Strip, own));
+        assert_eq!(n, 1);
+        assert_eq!(m.mem.read(13, 0) & PKEY_MASK, 0);
+    }
+
+    #[test]
+    fn foreign_writable_mappings_are_found() {
+        let mut f = machine(48, 10..20);
+        for p in &mut f[30..40] {
+            *p = PageInfo { owner: Owner::Domain(0), count: 1, allocated: true, ..Default::default() };
+        }
+        let mut m = mm_mode(&mut f, &HV);
+        address_space(&mut m);
+        m.pin(10, PageType::L4, DOM).unwrap();
+        // Domain 0's address space 30 -> 31 -> 32 -> 33 maps domain 1's
+        // page 16 writable and 17 read-only (a foreign mapping).
+        m.mem.write(30, 0, pte(31, P | RW));
+        m.mem.write(31, 0, pte(32, P | RW));
+        m.mem.write(32, 0, pte(33, P | RW));
+        m.pin(30, PageType::L4, DOM0).unwrap();
+        let foreign = Actor { pg_owner: 1, ..DOM0 };
+        m.mod_entry(33, 1, 0, pte(16, P | RW), false, foreign).unwrap();
+        m.mod_entry(33, 1, 1, pte(17, P), false, foreign).unwrap();
+        assert_eq!(m.mem.read(33, 0) & PKEY_MASK, 0, "dom0's own tables are never armed");
+        m.dirtied.clear();
+        assert_eq!(m.note_foreign_writable(1), 1);
+        assert_eq!(m.dirtied, vec![16]);
+        m.dirtied.clear();
+        m.mod_entry(33, 1, 0, 0, false, foreign).unwrap();
+        assert_eq!(m.dirtied, vec![16], "the unmap notes the page of the log-dirty domain");
+    }
+
+    #[test]
+    fn strip_mode_after_log_dirty() {
+        let mut f = machine(32, 10..20);
+        for p in &mut f[10..20] {
+            p.owner = Owner::Domain(3);
+        }
+        let mut m = mm_mode(&mut f, &HV);
+        address_space(&mut m);
+        let d3 = Actor::own(3, false);
+        m.pin(10, PageType::L4, d3).unwrap();
+        m.mod_entry(13, 1, 0, pte(14, P | RW) | PKEY_ARMED, false, d3).unwrap();
+        assert_eq!(m.mem.read(13, 0) & PKEY_MASK, 0, "an old armed copy written back is stripped");
+        assert!(m.dirtied.is_empty(), "no bookkeeping outside log-dirty mode");
     }
 }

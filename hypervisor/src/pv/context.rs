@@ -2,7 +2,8 @@
 //! into the outgoing [`Vcpu`] and loads from the incoming one. The
 //! registers (the frame at the top of the CPU's primary stack), the FS
 //! and GS bases, the x87/SSE/AVX state with XCR0, the virtual CR0.TS, the
-//! debug registers, the page-table base, GDT and LDT.
+//! debug registers, the page-table base, GDT and LDT, and CR4.PKE with
+//! PKRU for a domain in log-dirty mode.
 
 use x86_64::registers::model_specific::Msr;
 
@@ -62,6 +63,9 @@ pub fn load(v: &'static mut Vcpu, regs: &mut TrapFrame) {
     // Its virtual CR4's FSGSBASE: set on whichever CPU it set it on, it
     // must follow it to this one (Linux sets it on every CPU it brings up).
     crate::arch::x86_64::set_fsgsbase(v.cr4 & crate::arch::x86_64::CR4_FSGSBASE != 0);
+    // CR4.PKE and PKRU: set while its domain is in log-dirty mode, clear
+    // otherwise (before anything below writes its memory).
+    crate::mm::log_dirty_ops::load_vcpu(v.domain);
     // SAFETY: a canonical base (checked when set, or read back from the
     // register when the vCPU was last descheduled).
     unsafe { Msr::new(MSR_FS_BASE).write(v.fs_base) };

@@ -28,6 +28,9 @@ pub fn int80(regs: &mut TrapFrame) {
     }
 }
 
+/// Page-fault error code: a protection-key violation.
+pub const PFEC_PK: u32 = 1 << 5;
+
 /// Vectors that push an error code.
 fn has_error_code(vector: u32) -> bool {
     matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30)
@@ -42,6 +45,9 @@ pub fn guest_exception(regs: &mut TrapFrame) {
     match vector {
         14 => {
             let cr2 = Cr2::read_raw();
+            if regs.error_code & PFEC_PK != 0 && crate::mm::log_dirty_ops::pk_fault(v.domain.domid, cr2) {
+                return; // a write tracked for log-dirty mode: retried
+            }
             if super::ptwr::try_emulate(v, regs, cr2) {
                 return;
             }

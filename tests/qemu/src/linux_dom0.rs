@@ -938,8 +938,13 @@ pub const MIGRATE_DOMU_CONFIG: (&str, &str) = (
 
 /// Build the driver-mode image of the system with the e1000 module and
 /// [`MIGRATE_DOMU_CONFIG`] added (a second cpio archive appended to the
-/// initramfs: Linux unpacks them in turn).
+/// initramfs: Linux unpacks them in turn), on Xen 4.17.
 pub fn build_migrate_iso(out: &Path) -> Result<()> {
+    build_migrate_iso_for(Host::Xen, out)
+}
+
+/// [`build_migrate_iso`] with dom0 on `host`.
+pub fn build_migrate_iso_for(host: Host, out: &Path) -> Result<()> {
     let a = artefacts()?;
     tools::ensure()?;
     let tools = build_static_tools()?;
@@ -954,9 +959,13 @@ pub fn build_migrate_iso(out: &Path) -> Result<()> {
     initramfs.extend_from_slice(&extra.finish());
     let initrd = out.with_extension("cpio");
     fs::write(&initrd, initramfs).with_context(|| format!("writing {}", initrd.display()))?;
+    let (hypervisor, hv_cmdline) = match host {
+        Host::Xen => (a.xen, XEN_CMDLINE),
+        Host::Ours => (crate::build::hypervisor()?, OURS_CMDLINE),
+    };
     let spec = ImageSpec {
-        hypervisor: a.xen,
-        cmdline: Some(XEN_CMDLINE.into()),
+        hypervisor,
+        cmdline: Some(hv_cmdline.into()),
         modules: vec![
             Module { file: a.vmlinuz, name: "dom0".into(), args: format!("{LINUX_CMDLINE} {DRIVER_FLAG}") },
             Module { file: initrd.clone(), name: "initrd".into(), args: String::new() },

@@ -1,6 +1,6 @@
 //! Save, restore and migration of a Linux PV domU on the reference system
-//! (Xen 4.17, Debian's Linux as PV dom0, our toolstack), one test on two
-//! machines linked by a QEMU socket network on the loopback (e1000 NICs,
+//! (Xen 4.17, Debian's Linux as PV dom0, our toolstack) and on ours, one
+//! test body for each host, on two machines linked by a QEMU socket network on the loopback (e1000 NICs,
 //! Debian's module; `xm serve` in both dom0s), the first also on a QEMU
 //! user network through which the test fetches the saved image:
 //!
@@ -16,6 +16,12 @@
 //!   refuses after the guest suspended (a namesake runs there) and one to
 //!   a port nobody serves fail, and the guest runs on.
 //!
+//! On Xen 4.17 (Debian's, built without shadow paging) a live migration
+//! copies with the guest stopped: one round. On ours log-dirty mode works
+//! (protection keys), so `-l`/`--live` run pre-copy rounds while the
+//! guest counts on, then stop and copy: more than one round, and a
+//! downtime reported.
+//!
 //! Without access to Debian's archive the test prints `SKIPPED: ...` and
 //! passes.
 
@@ -25,7 +31,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use qemu_tests::linux_dom0::{
-    artefacts, boot_migration_pair, build_migrate_iso, domu_line, LinuxDom0, LINUX_DOMU_READY, XENCONSOLED_LOG,
+    artefacts, boot_migration_pair, build_migrate_iso_for, domu_line, Host, LinuxDom0, LINUX_DOMU_READY,
+    XENCONSOLED_LOG,
 };
 use qemu_tests::{debian, fixture::scratch_dir, workspace_root};
 
@@ -33,8 +40,9 @@ use qemu_tests::{debian, fixture::scratch_dir, workspace_root};
 /// the driver's markers must start their lines).
 const CAT_LOG: &str = "tr -d '\\033\\r' < /var/log/xen/console/guest-mig1.log; echo";
 
-/// Build the image, or `None` (test skipped) without Debian's archive.
-fn image() -> Option<PathBuf> {
+/// Build the image for `host`, or `None` (test skipped) without Debian's
+/// archive.
+fn image(host: Host) -> Option<PathBuf> {
     if let Err(e) = artefacts() {
         if debian::is_unavailable(&e) {
             println!("SKIPPED: Linux dom0 reference system: {e:#}");
@@ -43,7 +51,7 @@ fn image() -> Option<PathBuf> {
         panic!("fetching the reference system: {e:#}");
     }
     let iso = scratch_dir().join(format!("xm-migrate-{}.iso", std::process::id()));
-    build_migrate_iso(&iso).unwrap_or_else(|e| panic!("building the image: {e:#}"));
+    build_migrate_iso_for(host, &iso).unwrap_or_else(|e| panic!("building the image: {e:#}"));
     Some(iso)
 }
 
@@ -144,9 +152,36 @@ fn http_get(port: u16, path: &str) -> Vec<u8> {
     all[at + 4..].to_vec()
 }
 
+/// The number of rounds `xm migrate` reports ("... in N round(s): ...").
+fn rounds(out: &str) -> u32 {
+    let at = out.find(" round(s)").unwrap_or_else(|| panic!("no round count in {out:?}"));
+    out[..at].rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no round count in {out:?}"))
+}
+
+/// A live migration's rounds: one on Xen 4.17 (no log-dirty mode for PV
+/// guests, the copy is made with the guest stopped), pre-copy rounds and
+/// stop-and-copy on ours.
+fn check_live_rounds(host: Host, out: &str) {
+    let n = rounds(out);
+    match host {
+        Host::Xen => assert_eq!(n, 1, "{out}"),
+        Host::Ours => assert!(n >= 2, "live migration on ours ran {n} round(s): {out}"),
+    }
+    assert!(out.contains(" downtime "), "{out}");
+}
+
 #[test]
 fn save_restore_and_migration_on_xen() {
-    let Some(iso) = image() else { return };
+    run(Host::Xen);
+}
+
+#[test]
+fn save_restore_and_live_migration_on_ours() {
+    run(Host::Ours);
+}
+
+fn run(host: Host) {
+    let Some(iso) = image(host) else { return };
     // The first host also has a user-mode NIC, through which the test
     // fetches the saved image over HTTP.
     let http = free_port();
@@ -236,6 +271,7 @@ fn save_restore_and_migration_on_xen() {
     // Migration there, as cluster managers call it.
     let o = timed(&mut a, "xm migrate -p 8002 -l mig1 10.9.0.2");
     assert!(o.starts_with("Migrated domain mig1 to 10.9.0.2 ") && o.contains(" pages sent, downtime "), "{o}");
+    check_live_rounds(host, &o);
     assert_eq!(a.xm_names(), ["Domain-0"]);
     assert_eq!(b.xm_names(), ["Domain-0", "mig1"]);
     let log = b.sh_ok("cat /tmp/serve.log");
@@ -247,6 +283,7 @@ fn save_restore_and_migration_on_xen() {
     // And back, on the default port.
     let o = timed(&mut b, "xm migrate --live mig1 10.9.0.1");
     assert!(o.starts_with("Migrated domain mig1 to 10.9.0.1 "), "{o}");
+    check_live_rounds(host, &o);
     assert_eq!(b.xm_names(), ["Domain-0"]);
     assert_eq!(a.xm_names(), ["Domain-0", "mig1"]);
     let c5 = counter(&mut a);
@@ -273,6 +310,13 @@ fn save_restore_and_migration_on_xen() {
 
     a.sh_ok("xm destroy mig1");
     assert_eq!(a.xm_free_mib(), free0);
+    if host == Host::Ours {
+        for sys in [&a, &b] {
+            for l in sys.log().lines().filter(|l| l.contains("log-dirty")) {
+                eprintln!("hypervisor: {l}");
+            }
+        }
+    }
     a.shutdown().unwrap();
     b.shutdown().unwrap();
 }

@@ -53,6 +53,50 @@ pub fn has_fsgsbase() -> bool {
     cpuid(0, 0).eax >= 7 && cpuid(7, 0).ebx & 1 != 0
 }
 
+/// CR4.PKE: protection keys for user pages.
+pub const CR4_PKE: u64 = 1 << 22;
+
+/// Whether the CPU has protection keys for user pages (CPUID.7.0:ECX[3]).
+pub fn has_pku() -> bool {
+    cpuid(0, 0).eax >= 7 && cpuid(7, 0).ecx & (1 << 3) != 0
+}
+
+/// Turn CR4.PKE on or off on this CPU (on while a vCPU of a domain in
+/// log-dirty mode runs: [`crate::mm::log_dirty`]), and when on load PKRU
+/// with `pkru`.
+pub fn set_pke(on: bool, pkru: u32) {
+    if on && !has_pku() {
+        return;
+    }
+    let cr4: u64;
+    // SAFETY: reading CR4 has no side effects.
+    unsafe { core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack)) };
+    if (cr4 & CR4_PKE != 0) != on {
+        // SAFETY: PKE only makes the keys in user entries count (the
+        // hypervisor's own mappings are supervisor pages, and PKRU is
+        // loaded right below before any guest access).
+        unsafe { core::arch::asm!("mov cr4, {}", in(reg) cr4 ^ CR4_PKE, options(nostack)) };
+    }
+    if on && rdpkru() != pkru {
+        // SAFETY: CR4.PKE is set; WRPKRU needs ECX = EDX = 0.
+        unsafe { core::arch::asm!("wrpkru", in("eax") pkru, in("ecx") 0u32, in("edx") 0u32, options(nostack)) };
+    }
+}
+
+/// This CPU's PKRU (0 while CR4.PKE is clear).
+pub fn rdpkru() -> u32 {
+    let cr4: u64;
+    // SAFETY: reading CR4 has no side effects.
+    unsafe { core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack)) };
+    if cr4 & CR4_PKE == 0 {
+        return 0;
+    }
+    let pkru: u32;
+    // SAFETY: CR4.PKE is set, so RDPKRU exists; it needs ECX = 0.
+    unsafe { core::arch::asm!("rdpkru", out("eax") pkru, in("ecx") 0u32, out("edx") _, options(nomem, nostack)) };
+    pkru
+}
+
 /// Turn CR4.FSGSBASE on or off on this CPU (a PV guest kernel's choice,
 /// made through its virtual CR4; each vCPU's is loaded with it), writing
 /// CR4 only when it changes.

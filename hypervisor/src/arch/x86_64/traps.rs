@@ -77,6 +77,12 @@ extern "C" fn hv_trap(frame: &mut TrapFrame) {
         // A guest's hardware breakpoint hit by the hypervisor touching guest
         // memory for it: a trap, nothing to undo; the guest's DR6 keeps it.
         1 => {}
+        14 if frame.error_code & crate::pv::traps::PFEC_PK != 0
+            && super::uaccess::fixup_for(frame.rip).is_some()
+            && crate::domain::current().is_some_and(|v| crate::mm::log_dirty_ops::pk_fault(v.domain.domid, Cr2::read_raw())) => {
+            // The hypervisor wrote guest memory through an armed entry of a
+            // domain in log-dirty mode: recorded, and the access retried.
+        }
         0..=31 => {
             // A guest-memory access that faulted resumes at its fixup.
             match super::uaccess::fixup_for(frame.rip) {

@@ -249,7 +249,10 @@ pub fn send(
         };
         let saver = if live {
             logdirty = true;
-            let saver = Saver::new(hv, dom)?;
+            let mut saver = Saver::new(hv, dom)?;
+            // Our hypervisor's log-dirty mode keeps its keys in bits 59-62
+            // of the guest's L1 entries: not part of the stream.
+            saver.keys = super::pagetable::Keys::Strip;
             saver.write_start(&mut w)?;
             let nr = saver.max_pfn() + 1;
             let mut io = LiveIo { saver: &saver, w: &mut w, hv, dom, nr, progress, total: 0, round: 0 };

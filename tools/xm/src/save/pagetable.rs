@@ -3,6 +3,13 @@
 //! cleared) and localised on restore (guest frames back to the new
 //! machine frames), as libxc's `normalise_pagetable` and
 //! `x86_pv_localise_page` do for 64-bit PV guests.
+//!
+//! Bits 59-62 of present L1 entries are a PV guest's software bits on Xen
+//! (kept, as libxc keeps them), but while our hypervisor tracks a domain's
+//! writes with protection keys they are its keys (an armed entry has key
+//! 1, and the guest's own bits are stripped): a save that used log-dirty
+//! mode strips them ([`Keys::Strip`]), so the stream is what Xen would
+//! have written for the same guest (Linux never sets them).
 
 /// `_PAGE_PRESENT`.
 pub const PAGE_PRESENT: u64 = 1 << 0;
@@ -38,7 +45,19 @@ pub enum PtError {
     },
 }
 
-fn translate(page: &mut [u8], level: u8, clear_xen: bool, map: &dyn Fn(u64) -> Option<u64>) -> Result<(), PtError> {
+/// Protection-key bits of an L1 entry (59-62).
+pub const PKEY_MASK: u64 = 0xf << 59;
+
+/// What canonicalisation does with bits 59-62 of present L1 entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keys {
+    /// Keep them (the guest's software bits, as libxc does).
+    Keep,
+    /// Strip them (they were the hypervisor's log-dirty keys).
+    Strip,
+}
+
+fn translate(page: &mut [u8], level: u8, clear_xen: bool, keys: Keys, map: &dyn Fn(u64) -> Option<u64>) -> Result<(), PtError> {
     for (index, chunk) in page.chunks_exact_mut(8).enumerate() {
         let mut pte = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
         if clear_xen && level == 4 && (XEN_L4_FIRST..=XEN_L4_LAST).contains(&index) {
@@ -51,6 +70,9 @@ fn translate(page: &mut [u8], level: u8, clear_xen: bool, map: &dyn Fn(u64) -> O
             let frame = (pte & FRAME_MASK) >> 12;
             let to = map(frame).ok_or(PtError::BadFrame { level, index, frame })?;
             pte = (pte & !FRAME_MASK) | ((to << 12) & FRAME_MASK);
+            if level == 1 && keys == Keys::Strip {
+                pte &= !PKEY_MASK;
+            }
         }
         chunk.copy_from_slice(&pte.to_le_bytes());
     }
@@ -58,15 +80,16 @@ fn translate(page: &mut [u8], level: u8, clear_xen: bool, map: &dyn Fn(u64) -> O
 }
 
 /// Canonicalise a level-`level` page table in place: machine frames to
-/// guest frames through `mfn_to_pfn`, Xen's L4 slots cleared.
-pub fn canonicalise(page: &mut [u8], level: u8, mfn_to_pfn: &dyn Fn(u64) -> Option<u64>) -> Result<(), PtError> {
-    translate(page, level, true, mfn_to_pfn)
+/// guest frames through `mfn_to_pfn`, Xen's L4 slots cleared, the key
+/// bits of L1 entries as `keys` says.
+pub fn canonicalise(page: &mut [u8], level: u8, keys: Keys, mfn_to_pfn: &dyn Fn(u64) -> Option<u64>) -> Result<(), PtError> {
+    translate(page, level, true, keys, mfn_to_pfn)
 }
 
 /// Localise a canonical level-`level` page table in place: guest frames to
 /// machine frames through `pfn_to_mfn`.
 pub fn localise(page: &mut [u8], level: u8, pfn_to_mfn: &dyn Fn(u64) -> Option<u64>) -> Result<(), PtError> {
-    translate(page, level, false, pfn_to_mfn)
+    translate(page, level, false, Keys::Keep, pfn_to_mfn)
 }
 
 #[cfg(test)]
@@ -90,7 +113,7 @@ mod tests {
         let nx = 1u64 << 63;
         let mut p = table(&[(0, (0x1234 << 12) | 0x67), (1, (0x999 << 12) | 0x66), (3, nx | (0x1235 << 12) | 0x63), (256, 0xabc063), (272, 0xdef063)]);
         let m2p = |m: u64| (0x1234..0x1240).contains(&m).then(|| m - 0x1000);
-        canonicalise(&mut p, 4, &m2p).unwrap();
+        canonicalise(&mut p, 4, Keys::Keep, &m2p).unwrap();
         assert_eq!(entry(&p, 0), (0x234 << 12) | 0x67);
         // Not present: kept as is, frame and all.
         assert_eq!(entry(&p, 1), (0x999 << 12) | 0x66);
@@ -105,15 +128,33 @@ mod tests {
     #[test]
     fn foreign_frames_and_superpages_are_refused() {
         let mut p = table(&[(5, (0x77 << 12) | 1)]);
-        assert_eq!(canonicalise(&mut p, 1, &|_| None), Err(PtError::BadFrame { level: 1, index: 5, frame: 0x77 }));
+        assert_eq!(canonicalise(&mut p, 1, Keys::Keep, &|_| None), Err(PtError::BadFrame { level: 1, index: 5, frame: 0x77 }));
         let mut p = table(&[(9, (0x77 << 12) | PAGE_PSE | 1)]);
-        assert_eq!(canonicalise(&mut p, 2, &Some), Err(PtError::Superpage { level: 2, index: 9 }));
+        assert_eq!(canonicalise(&mut p, 2, Keys::Keep, &Some), Err(PtError::Superpage { level: 2, index: 9 }));
         // PSE in an L1 is PAT, not a superpage.
         let mut p = table(&[(9, (0x77 << 12) | PAGE_PSE | 1)]);
-        assert!(canonicalise(&mut p, 1, &Some).is_ok());
+        assert!(canonicalise(&mut p, 1, Keys::Keep, &Some).is_ok());
         // Xen's slots are only cleared in L4 tables.
         let mut p = table(&[(256, (0x77 << 12) | 1)]);
-        canonicalise(&mut p, 3, &Some).unwrap();
+        canonicalise(&mut p, 3, Keys::Keep, &Some).unwrap();
         assert_eq!(entry(&p, 256), (0x77 << 12) | 1);
+    }
+
+    #[test]
+    fn log_dirty_keys_are_stripped_from_present_l1_entries_only() {
+        let armed = (1u64 << 59) | (0x1234 << 12) | 0x67;
+        let swap = (5u64 << 59) | (0x42 << 12); // not present: the guest's
+        let upper = (3u64 << 59) | (0x1234 << 12) | 0x67;
+        let m2p = |m: u64| Some(m - 0x1000);
+        let mut p = table(&[(0, armed), (1, swap)]);
+        canonicalise(&mut p, 1, Keys::Strip, &m2p).unwrap();
+        assert_eq!(entry(&p, 0), (0x234 << 12) | 0x67);
+        assert_eq!(entry(&p, 1), swap);
+        let mut p = table(&[(0, armed)]);
+        canonicalise(&mut p, 1, Keys::Keep, &m2p).unwrap();
+        assert_eq!(entry(&p, 0), (1u64 << 59) | (0x234 << 12) | 0x67, "kept without log-dirty mode, as libxc");
+        let mut p = table(&[(0, upper)]);
+        canonicalise(&mut p, 2, Keys::Strip, &m2p).unwrap();
+        assert_eq!(entry(&p, 0), (3u64 << 59) | (0x234 << 12) | 0x67, "only L1 entries carry keys");
     }
 }

@@ -18,7 +18,7 @@ use dom0_abi::domctl::{DomctlCmd, XenDomctl};
 use dom0_abi::xen::SharedInfo;
 use dom0_abi::{DomId, Pod};
 
-use super::pagetable::{self, PtError};
+use super::pagetable::{self, Keys, PtError};
 use super::progress::Progress;
 use super::stream::{self, pfinfo, rec, PageData, P2mFrames, PvInfo, Record, StreamError, TscInfo, VcpuBlob};
 use crate::hypervisor::{HvError, Hypervisor};
@@ -101,6 +101,9 @@ pub struct Saver<'a> {
     m2p: HashMap<u64, u64>,
     p2m_frame_pfns: Vec<u64>,
     max_vcpu_id: u32,
+    /// What canonicalisation does with L1 key bits: [`Keys::Strip`] once
+    /// log-dirty mode is on (see [`pagetable`]).
+    pub keys: Keys,
 }
 
 impl<'a> Saver<'a> {
@@ -146,7 +149,7 @@ impl<'a> Saver<'a> {
             .iter()
             .map(|m| m2p.get(m).copied().ok_or_else(|| p2m_err(format!("p2m frame {m:#x} is not in the p2m"))))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Saver { hv, dom, p2m, m2p, p2m_frame_pfns, max_vcpu_id: info.max_vcpu_id })
+        Ok(Saver { hv, dom, p2m, m2p, p2m_frame_pfns, max_vcpu_id: info.max_vcpu_id, keys: Keys::Keep })
     }
 
     /// Highest PFN.
@@ -228,7 +231,7 @@ impl<'a> Saver<'a> {
             let mut copy = page.to_vec();
             let level = pfinfo::level(t);
             if level > 0 {
-                if let Err(source) = pagetable::canonicalise(&mut copy, level, &|m| self.pfn_of(m)) {
+                if let Err(source) = pagetable::canonicalise(&mut copy, level, self.keys, &|m| self.pfn_of(m)) {
                     if live {
                         deferred.push(pfns[i]);
                         continue;
