@@ -416,7 +416,7 @@ fn map_pinned(v: &mut Vcpu, rd: &'static Domain, op: &GnttabMapGrantRef) -> Resu
                 return Err(Gntst::GeneralError);
             };
             let old = m.mem.read(l1, index);
-            m.mem.write(l1, index, grant_pte(pin.frame, op.flags));
+            m.write_l1(l1, index, grant_pte(pin.frame, op.flags));
             m.put_entry(l1, old, 1);
             Ok(())
         })
@@ -479,7 +479,7 @@ fn unmap_grant(v: &mut Vcpu, handle: u32, host_addr: u64, dev_bus_addr: u64, new
                 if e & P == 0 {
                     return Err(Gntst::GeneralError);
                 }
-                m.mem.write(nl1, nindex, 0);
+                m.write_l1(nl1, nindex, 0);
                 e
             }
             None => 0,
@@ -490,7 +490,7 @@ fn unmap_grant(v: &mut Vcpu, handle: u32, host_addr: u64, dev_bus_addr: u64, new
             m.put_entry(l1, replacement, 1);
             return Err(Gntst::GeneralError);
         }
-        m.mem.write(l1, index, replacement);
+        m.write_l1(l1, index, replacement);
         put_frame(m, map.frame, map.readonly);
         Ok(())
     })?;

@@ -430,6 +430,18 @@ impl<M: Memory> Mm<'_, M> {
         l1_keys(e, mode, own)
     }
 
+    /// Write the present or empty L1 entry `e` (checked and referenced by
+    /// the caller: a grant mapping) into `table`, with the key bits of
+    /// its owner's mode, noting the change.
+    pub fn write_l1(&mut self, table: u64, index: usize, e: u64) {
+        let stored = match self.frames.get(table as usize).map(|p| p.owner) {
+            Some(Owner::Domain(d)) => self.with_keys(e, d),
+            _ => e,
+        };
+        self.note_table_changed(table);
+        self.mem.write(table, index, stored);
+    }
+
     /// Note that frame `mfn` of `owner` may have been written behind the
     /// protection keys' back.
     fn note_written(&mut self, owner: Owner, mfn: u64) {

@@ -802,7 +802,7 @@ impl LinuxDom0 {
 
     /// Domain names of `xm list`.
     pub fn xm_names(&mut self) -> Vec<String> {
-        self.sh_ok("xm list").lines().skip(1).filter_map(|l| l.split_whitespace().next().map(String::from)).collect()
+        without_xen(&self.sh_ok("xm list")).lines().skip(1).filter_map(|l| l.split_whitespace().next().map(String::from)).collect()
     }
 }
 

@@ -31,9 +31,15 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use qemu_tests::linux_dom0::{
-    artefacts, boot_migration_pair, build_migrate_iso_for, domu_line, Host, LinuxDom0, LINUX_DOMU_READY,
-    XENCONSOLED_LOG,
+    artefacts, boot_migration_pair, build_migrate_iso_for, domu_line, without_xen, Host, LinuxDom0, Output,
+    LINUX_DOMU_READY, XENCONSOLED_LOG,
 };
+
+/// `o` without our hypervisor's console lines (`(XEN) ...`), which share
+/// the serial console with dom0's shell on ours.
+fn quiet(o: Output) -> Output {
+    Output { stdout: without_xen(&o.stdout), stderr: without_xen(&o.stderr), ..o }
+}
 use qemu_tests::{debian, fixture::scratch_dir, workspace_root};
 
 /// The log, printable and ending in a newline (the prompt has none, and
@@ -134,7 +140,7 @@ fn first_page_data(image: &[u8]) -> usize {
 /// its output.
 fn timed(sys: &mut LinuxDom0, cmd: &str) -> String {
     let start = Instant::now();
-    let o = sys.run_for(cmd, Duration::from_secs(600)).unwrap_or_else(|e| panic!("{e:#}"));
+    let o = quiet(sys.run_for(cmd, Duration::from_secs(600)).unwrap_or_else(|e| panic!("{e:#}")));
     eprintln!("{cmd} took {:.1?}: {}{}", start.elapsed(), o.stdout, o.stderr);
     assert_eq!(o.exit_code, 0, "{cmd}: {o:?}");
     o.stdout
@@ -207,6 +213,7 @@ fn run(host: Host) {
     // A save that fails after the guest suspended: the suspend is
     // cancelled and the guest runs on where it was.
     let o = a.sh_guest("xm save mig1 /dev/full");
+    let o = quiet(o);
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
     assert!(o.stderr.contains("No space left on device"), "{o:?}");
@@ -219,7 +226,7 @@ fn run(host: Host) {
     let o = timed(&mut a, "xm save mig1 /tmp/guest.save");
     assert!(o.starts_with("Saved domain mig1 to /tmp/guest.save: ") && o.contains(" pages sent, downtime "), "{o}");
     assert_eq!(a.xm_names(), ["Domain-0"]);
-    let size: u64 = a.sh_ok("stat -c %s /tmp/guest.save").trim().parse().unwrap();
+    let size: u64 = without_xen(&a.sh_ok("stat -c %s /tmp/guest.save")).trim().parse().unwrap();
 
     // Fetch the image to the host.
     a.sh_ok("mkdir -p /tmp/www && ln /tmp/guest.save /tmp/www/guest.save && httpd -p 8080 -h /tmp/www");
@@ -245,6 +252,7 @@ fn run(host: Host) {
     for (at, byte, want) in cases {
         a.sh_ok(&poke(at, byte));
         let o = a.sh_guest("xm restore /tmp/guest.save");
+        let o = quiet(o);
         a.sh_ok(&poke(at, bytes[at]));
         assert_eq!(o.exit_code, 1, "{o:?}");
         assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
@@ -253,6 +261,7 @@ fn run(host: Host) {
     }
     a.sh_ok("head -c 2000000 /tmp/guest.save > /tmp/bad.save");
     let o = a.sh_guest("xm restore /tmp/bad.save");
+    let o = quiet(o);
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert_eq!(o.stderr.lines().count(), 1, "{o:?}");
     assert!(o.stderr.starts_with("xm: truncated image: "), "{o:?}");
@@ -293,6 +302,7 @@ fn run(host: Host) {
     // was suspended for the copy: the guest resumes on the source.
     b.sh_ok("xm create /etc/xen/mig.cfg");
     let o = a.run_for("xm migrate mig1 10.9.0.2", Duration::from_secs(300)).unwrap();
+    let o = quiet(o);
     eprintln!("refused migration: {o:?}");
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert_eq!(o.stderr, "xm: the destination failed: domain name 'mig1' is already in use\n", "{o:?}");
@@ -303,6 +313,7 @@ fn run(host: Host) {
 
     // A destination that does not answer: nothing moves, the guest runs on.
     let o = a.sh_guest("xm migrate -p 8003 -l mig1 10.9.0.2");
+    let o = quiet(o);
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert!(o.stderr.starts_with("xm: cannot connect to 10.9.0.2:8003"), "{o:?}");
     let c7 = counter(&mut a);
