@@ -127,6 +127,25 @@ fn start_counter(sys: &mut LinuxDom0) {
     assert_eq!(v, "started");
 }
 
+/// Start a loop in the guest that rewrites 1 MiB of random data and then
+/// its checksum until `/tmp/stop` exists (then it says `/tmp/stopped`).
+fn start_writer(sys: &mut LinuxDom0) {
+    let v = guest_line(
+        sys,
+        "rm -f /tmp/stop /tmp/stopped; (while [ ! -e /tmp/stop ]; do dd if=/dev/urandom of=/tmp/w bs=4096 count=256 2>/dev/null; md5sum < /tmp/w > /tmp/w.sum; done; touch /tmp/stopped) >/dev/null 2>&1 & echo R\"\"ES=writing",
+    );
+    assert_eq!(v, "writing");
+}
+
+/// Stop the writer of [`start_writer`]; its data must match its checksum.
+fn check_writer(sys: &mut LinuxDom0) {
+    let v = guest_line(
+        sys,
+        "touch /tmp/stop; while [ ! -e /tmp/stopped ]; do sleep 1; done; [ \"$(md5sum < /tmp/w)\" = \"$(cat /tmp/w.sum)\" ] && echo R\"\"ES=same || echo R\"\"ES=differ",
+    );
+    assert_eq!(v, "same", "the data the guest wrote during the migration and its checksum differ");
+}
+
 /// Offset of the first PAGE_DATA record (type 1, a batch of 1024 pages)
 /// of a saved image.
 fn first_page_data(image: &[u8]) -> usize {
@@ -277,7 +296,10 @@ fn run(host: Host) {
     let c2 = counter(&mut a);
     assert!(c1 < c2, "counter {c1} -> {c2}");
 
-    // Migration there, as cluster managers call it.
+    // Migration there, as cluster managers call it, while the guest keeps
+    // rewriting 1 MiB and its checksum: a write log-dirty mode missed
+    // would leave the two apart on the destination.
+    start_writer(&mut a);
     let o = timed(&mut a, "xm migrate -p 8002 -l mig1 10.9.0.2");
     assert!(o.starts_with("Migrated domain mig1 to 10.9.0.2 ") && o.contains(" pages sent, downtime "), "{o}");
     check_live_rounds(host, &o);
@@ -288,6 +310,8 @@ fn run(host: Host) {
     assert_eq!(in_guest(&mut b, "md5sum < /tmp/blob"), sum);
     let c4 = counter(&mut b);
     assert!(c2 < c4, "counter {c2} -> {c4}");
+    check_writer(&mut b);
+    start_writer(&mut b);
 
     // And back, on the default port.
     let o = timed(&mut b, "xm migrate --live mig1 10.9.0.1");
@@ -297,6 +321,7 @@ fn run(host: Host) {
     assert_eq!(a.xm_names(), ["Domain-0", "mig1"]);
     let c5 = counter(&mut a);
     assert!(c4 < c5, "counter {c4} -> {c5}");
+    check_writer(&mut a);
 
     // A destination that refuses (a namesake runs there) after the guest
     // was suspended for the copy: the guest resumes on the source.
