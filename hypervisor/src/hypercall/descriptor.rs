@@ -181,6 +181,7 @@ pub fn update_descriptor(v: &mut Vcpu, maddr: u64, desc: u64) -> HcResult {
         m.get_page_and_type(mfn, ty, a).map_err(|_| Errno::EINVAL)?;
         // SAFETY: an aligned slot of a frame the domain owns, typed for it.
         unsafe { (maddr_to_virt(maddr) as *mut u64).write_volatile(checked) };
+        m.note_changed(mfn);
         m.put_page_and_type(mfn);
         Ok::<(), Errno>(())
     })?;

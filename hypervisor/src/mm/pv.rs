@@ -438,7 +438,7 @@ impl<M: Memory> Mm<'_, M> {
             Some(Owner::Domain(d)) => self.with_keys(e, d),
             _ => e,
         };
-        self.note_table_changed(table);
+        self.note_changed(table);
         self.mem.write(table, index, stored);
     }
 
@@ -452,9 +452,10 @@ impl<M: Memory> Mm<'_, M> {
         }
     }
 
-    /// Note that page table `table` changed, if its owner is in log-dirty
-    /// mode.
-    fn note_table_changed(&mut self, table: u64) {
+    /// Note that frame `table` (a page table, a descriptor page) changed
+    /// in contents, type or pin state, if its owner is in log-dirty mode
+    /// (Xen marks a page dirty in each of these cases).
+    pub fn note_changed(&mut self, table: u64) {
         if let Some(owner) = self.frames.get(table as usize).map(|p| p.owner) {
             self.note_written(owner, table);
         }
@@ -543,7 +544,7 @@ impl<M: Memory> Mm<'_, M> {
     }
 
     fn validate(&mut self, mfn: u64, level: u32, a: Actor) -> Result<(), MmError> {
-        self.note_table_changed(mfn);
+        self.note_changed(mfn);
         for i in 0..512 {
             if !Self::is_guest_slot(level, i) {
                 self.mem.write(mfn, i, self.hv_l4[i - HYPERVISOR_L4_FIRST]);
@@ -569,6 +570,7 @@ impl<M: Memory> Mm<'_, M> {
     }
 
     fn devalidate(&mut self, mfn: u64, level: u32) {
+        self.note_changed(mfn);
         for i in (0..512).filter(|&i| Self::is_guest_slot(level, i)) {
             let e = self.mem.read(mfn, i);
             self.put_entry(mfn, e, level);
@@ -591,7 +593,7 @@ impl<M: Memory> Mm<'_, M> {
         }
         let old = self.mem.read(table, index);
         let new = if preserve_ad { new | (old & (A | D)) } else { new };
-        self.note_table_changed(table);
+        self.note_changed(table);
         if new & P != 0 && old & P != 0 && significant(new) == significant(old) {
             // Same frame, same rights: only the other flags change. They
             // are still checked.
@@ -619,6 +621,7 @@ impl<M: Memory> Mm<'_, M> {
             return Err(MmError::AlreadyPinned);
         }
         p.pinned = true;
+        self.note_changed(mfn);
         Ok(())
     }
 
@@ -632,6 +635,7 @@ impl<M: Memory> Mm<'_, M> {
             return Err(MmError::NotPinned);
         }
         p.pinned = false;
+        self.note_changed(mfn);
         self.put_page_and_type(mfn);
         Ok(())
     }
@@ -902,6 +906,10 @@ mod tests {
         assert!(is_armed(m.mem.read(13, 0)), "validation arms the writable own page");
         assert!(!is_armed(m.mem.read(13, 1)), "read-only stays unarmed");
         assert!(m.dirtied.contains(&13), "validated tables noted");
+        assert!(m.dirtied.contains(&10), "the pinned L4 noted");
+        m.unpin(10, DOM).unwrap();
+        assert!(m.dirtied.contains(&12), "devalidated tables noted (their type changed)");
+        m.pin(10, PageType::L4, DOM).unwrap();
         m.dirtied.clear();
         // The guest echoes an armed entry back with D set: accepted, armed.
         let echo = m.mem.read(13, 0) | D;
