@@ -112,9 +112,19 @@ pub fn clean_or_peek(d: &Domain, clean: bool) -> Option<DirtyBitmap> {
     paused(d, || {
         mark_bypassing_writes(d);
         if clean {
-            frame_table::with(|m| m.rewrite_l1_entries(d.domid, |e, own| l1_keys(e, KeyMode::Arm, own)));
+            let rearmed =
+                frame_table::with(|m| m.rewrite_l1_entries(d.domid, |e, own| l1_keys(e, KeyMode::Arm, own)));
             flush_all_cpus();
-            log_dirty::with_bitmap(d.domid, DirtyBitmap::take)
+            let set = log_dirty::with_bitmap(d.domid, DirtyBitmap::take);
+            if let Some(b) = &set {
+                log::info!(
+                    "d{}: log-dirty clean: {} pages dirty, {} key faults, {rearmed} entries re-armed",
+                    d.domid,
+                    b.dirty_count,
+                    b.fault_count
+                );
+            }
+            set
         } else {
             log_dirty::with_bitmap(d.domid, |b| b.clone())
         }
