@@ -12,15 +12,18 @@
 //!
 //! There is no global lock on the hypercall path. Locks are taken in this
 //! order (a lock further down may be taken while one above is held, never
-//! the reverse), and two locks of one kind are never held at once:
+//! the reverse), and two locks of one kind are never held at once but
+//! where said:
 //!
 //! 1. `domain::DOMAINS`, the domain list: only to find or add a domain,
 //!    nothing else taken under it.
 //! 2. A domain's locks, one domain at a time: `irq::TABLE` (the pirq
 //!    table) before a domain's `evtchn`, then its `fifo`; a domain's
 //!    `grant` table; `state`, `handle`, `sched_params`, `ioports`, `iomem`
-//!    (leaves). Operations on two domains (interdomain event channels,
-//!    grant maps, destruction) lock one, release it, then lock the other.
+//!    (leaves). Operations on two domains lock one, release it, then lock
+//!    the other (grant maps, closing a connected port, destruction), except
+//!    an interdomain bind, which holds both event-channel tables, the
+//!    lower domain ID's first (Xen's `double_evtchn_lock`).
 //! 3. Frame-table operations ([`crate::mm::frame_table::with`]), under any
 //!    of the above (grant pins take page references under `grant`). The
 //!    frame table itself has no lock: each frame's `count_info` and

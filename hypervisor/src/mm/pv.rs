@@ -946,7 +946,7 @@ mod tests {
 
     fn shared_space(frames: &[PageInfo]) -> FakeMem {
         let mem = FakeMem::default();
-        let mut m = handle(frames, &mem);
+        let m = handle(frames, &mem);
         m.mem.write(10, 0, pte(11, P | RW));
         m.mem.write(11, 0, pte(12, P | RW));
         m.mem.write(12, 0, pte(13, P | RW));
