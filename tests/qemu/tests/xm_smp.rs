@@ -14,13 +14,11 @@
 
 use std::time::{Duration, Instant};
 
+use qemu_tests::ipistorm::{self, Progress};
 use qemu_tests::linux_dom0::{boot_host_or_skip, machine, Host, LinuxDom0, LINUX_DOMU_READY};
 use qemu_tests::qemu::Machine;
 
 const CAT_LOG: &str = "tr -d '\\033\\r' < /var/log/xen/console/guest-linux1.log; echo";
-const STORM_LOG: &str = "tr -d '\\033\\r' < /var/log/xen/console/guest-storm.log; echo";
-/// Start of the storm's progress lines.
-const STORM_LINE: &str = "domu: ipistorm vcpu0 ";
 
 /// Poll `cmd` until its output contains `want`.
 fn wait_for(sys: &mut LinuxDom0, cmd: &str, want: &str, secs: u64) -> String {
@@ -90,12 +88,7 @@ fn four_cpus(host: Host) {
 
 /// The round trips of each storm vCPU in its last progress line.
 fn storm_trips(log: &str) -> Option<(u64, u64)> {
-    let line = log.lines().rev().find_map(|l| l.split_once(STORM_LINE).map(|(_, rest)| rest))?;
-    let words: Vec<&str> = line.split_whitespace().collect();
-    match words.as_slice() {
-        [v0, "vcpu1", v1, ..] => Some((v0.parse().ok()?, v1.parse().ok()?)),
-        _ => None,
-    }
+    Progress::all(log).last().map(|p| (p.vcpu0, p.vcpu1))
 }
 
 /// The largest `STORMTICK<n>` the Linux domU printed so far.
@@ -116,7 +109,7 @@ fn ipi_storm_beside_linux(sys: &mut LinuxDom0, h: &str) {
     );
     let o = sys.sh_ok("xm create /etc/xen/ipistorm.cfg");
     assert!(o.starts_with("Started domain storm"), "{o}");
-    let log = wait_for(sys, STORM_LOG, STORM_LINE, 120);
+    let log = wait_for(sys, &ipistorm::log_cmd(ipistorm::NAME), ipistorm::LINE, 120);
     assert!(log.contains("vCPU 1 up, IPI ports"), "{h}: {log}");
     let first = storm_trips(&log).unwrap_or_else(|| panic!("{h}: no storm counts in {log}"));
     let ticks0 = linux_ticks(sys);
@@ -130,7 +123,7 @@ fn ipi_storm_beside_linux(sys: &mut LinuxDom0, h: &str) {
     assert_eq!(v.lines().count(), 2, "{h}: the storm's vCPUs: {v}");
     sys.settle(Duration::from_secs(4));
 
-    let log = wait_for(sys, STORM_LOG, STORM_LINE, 60);
+    let log = wait_for(sys, &ipistorm::log_cmd(ipistorm::NAME), ipistorm::LINE, 60);
     let last = storm_trips(&log).unwrap_or_else(|| panic!("{h}: no storm counts in {log}"));
     let ticks1 = linux_ticks(sys);
     eprintln!(
