@@ -30,6 +30,8 @@ pub struct Progress {
     pub vcpu0: u64,
     /// Round trips vCPU 1 answered since the start.
     pub vcpu1: u64,
+    /// Mean round trip over the period, in ns.
+    pub ns: u64,
     /// Length of the period the line covers, in ms (guest time).
     pub period_ms: u64,
 }
@@ -40,9 +42,12 @@ impl Progress {
         let (_, rest) = line.split_once(LINE)?;
         let w: Vec<&str> = rest.split_whitespace().collect();
         match w.as_slice() {
-            [v0, "vcpu1", v1, "round", "trips;", _, "ns", "per", "round", "trip", "over", ms, "ms"] => {
-                Some(Progress { vcpu0: v0.parse().ok()?, vcpu1: v1.parse().ok()?, period_ms: ms.parse().ok()? })
-            }
+            [v0, "vcpu1", v1, "round", "trips;", ns, "ns", "per", "round", "trip", "over", ms, "ms"] => Some(Progress {
+                vcpu0: v0.parse().ok()?,
+                vcpu1: v1.parse().ok()?,
+                ns: ns.parse().ok()?,
+                period_ms: ms.parse().ok()?,
+            }),
             _ => None,
         }
     }
@@ -63,6 +68,15 @@ pub fn mean_round_trip_ns(lines: &[Progress]) -> Option<f64> {
     Some(ms as f64 * 1e6 / trips as f64)
 }
 
+/// The median of the lines' per-period round trips in ns (robust against
+/// periods in which the host did not run the guest's CPUs). `None` for no
+/// lines.
+pub fn median_round_trip_ns(lines: &[Progress]) -> Option<u64> {
+    let mut ns: Vec<u64> = lines.iter().map(|p| p.ns).collect();
+    ns.sort_unstable();
+    ns.get(ns.len() / 2).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,10 +90,13 @@ mod tests {
                    domu: ipistorm vcpu0 8172 vcpu1 81";
         let p = Progress::all(log);
         assert_eq!(p.len(), 3);
-        assert_eq!(p[0], Progress { vcpu0: 1172, vcpu1: 1171, period_ms: 1003 });
+        assert_eq!(p[0], Progress { vcpu0: 1172, vcpu1: 1171, ns: 856098, period_ms: 1003 });
         assert_eq!(p[2].vcpu1, 7171);
         assert_eq!(mean_round_trip_ns(&p), Some(2000.0 * 1e6 / 6000.0));
         assert_eq!(mean_round_trip_ns(&p[..1]), None);
         assert_eq!(mean_round_trip_ns(&[p[0], p[0]]), None);
+        assert_eq!(median_round_trip_ns(&p), Some(500000));
+        assert_eq!(median_round_trip_ns(&p[1..]), Some(500000));
+        assert_eq!(median_round_trip_ns(&[]), None);
     }
 }
