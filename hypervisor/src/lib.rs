@@ -45,6 +45,8 @@ pub mod hypercall;
 #[cfg(not(test))]
 pub mod pv;
 #[cfg(not(test))]
+pub mod rcu;
+#[cfg(not(test))]
 pub mod sched;
 #[cfg(not(test))]
 pub mod timer;

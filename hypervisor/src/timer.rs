@@ -112,7 +112,7 @@ pub fn reprogram() {
         if let Some(at) = v.poll_deadline {
             earliest(at);
         }
-        if v.period_ns != 0 && !v.blocked && crate::sched::is_current(v) && v.online {
+        if v.period_ns != 0 && !v.is_blocked() && crate::sched::is_current(v) && v.is_online() {
             earliest(v.periodic_next);
         }
     });
@@ -128,14 +128,14 @@ pub fn reprogram() {
 pub fn expire(v: &mut Vcpu) {
     let now = now_ns();
     let mut fire = false;
-    if v.polling && v.poll_deadline.is_some_and(|at| at <= now) {
+    if v.is_polling() && v.poll_deadline.is_some_and(|at| at <= now) {
         crate::sched::unblock(v);
     }
     if v.singleshot.is_some_and(|at| at <= now) {
         v.singleshot = None;
         fire = true;
     }
-    let running = crate::sched::is_current(v) && !v.blocked;
+    let running = crate::sched::is_current(v) && !v.is_blocked();
     if running && v.period_ns != 0 && v.periodic_next <= now {
         let missed = (now - v.periodic_next) / v.period_ns + 1;
         v.periodic_next += missed * v.period_ns;

@@ -5,19 +5,23 @@
 //!   sharing the (one) CPU: how far their CPU ratio is from 1:2;
 //! * the CPU share of one capped at 25;
 //! * the wall time of a parallel workload (two shells counting) in a
-//!   2-vCPU Linux domU, by the guest's clock; on ours its two vCPUs share
-//!   CPU 0 (vCPUs on every CPU is the rest of issue 13), on Xen too here
-//!   (a one-CPU machine), so this compares scheduling overhead, not
-//!   parallel speed-up.
+//!   2-vCPU Linux domU, by the guest's clock, on a second machine with two
+//!   CPUs (dom0 has two vCPUs too).
+//!
+//! The first two need one CPU: credit1 shares credit out across the whole
+//! pool, so on more CPUs two domUs pinned to one never run into debt and
+//! split it evenly whatever their weights (on Xen as on ours).
 
 use anyhow::Result;
 use qemu_tests::linux_dom0::{machine, Host, LinuxDom0};
+use qemu_tests::qemu::Machine;
 use qemu_tests::sched::{fairness_error, measure, parallel_workload, weighted_pair};
 
 /// Iterations of each shell's counting loop.
 const COUNT: u32 = 20_000;
 
-/// Fairness error, capped share, parallel wall time on one host.
+/// Fairness error, capped share (one CPU), parallel wall time (two CPUs)
+/// on one host.
 fn measure_host(host: Host) -> Result<(f64, f64, f64)> {
     let mut sys = LinuxDom0::boot_host(host, &machine())?;
     let pair = weighted_pair(&mut sys)?;
@@ -30,6 +34,8 @@ fn measure_host(host: Host) -> Result<(f64, f64, f64)> {
     ok(&mut sys, "xm sched-credit -d spinA -c 25")?;
     let capped = measure(&mut sys, &["spinA"])?;
     ok(&mut sys, "xm destroy spinA")?;
+    let _ = sys.shutdown();
+    let mut sys = LinuxDom0::boot_host(host, &Machine { smp: 2, ..machine() })?;
     let wall = parallel_workload(&mut sys, COUNT)?;
     let _ = sys.shutdown();
     Ok((fairness_error(&pair), capped.cpu[0] / capped.wall, wall))
@@ -42,21 +48,24 @@ pub fn run() -> Result<String> {
         Err(skipped) => return Ok(skipped),
     };
     let ours = measure_host(Host::Ours)?;
-    let mut out = String::from("| credit scheduler, Linux dom0, 1 CPU             |  Xen 4.17 |      ours | ours/Xen |\n|---|---|---|---|\n");
+    let mut out = String::from("| credit scheduler, Linux dom0                    |  Xen 4.17 |      ours | ours/Xen |\n|---|---|---|---|\n");
     let pct = |x: f64| format!("{:.1} %", x * 100.0);
     out.push_str(&format!(
-        "| fairness error, weights 256:512 (lower is better) | {:>9} | {:>9} | {:>7.2}x |\n",
+        "| fairness error, weights 256:512, 1 CPU (lower is better) | {:>9} | {:>9} | {:>7.2}x |\n",
         pct(xen.0),
         pct(ours.0),
         ours.0 / xen.0
     ));
-    out.push_str(&format!("| CPU share under cap 25 (goal 25 %)               | {:>9} | {:>9} |          |\n", pct(xen.1), pct(ours.1)));
+    out.push_str(&format!("| CPU share under cap 25, 1 CPU (goal 25 %)        | {:>9} | {:>9} |          |\n", pct(xen.1), pct(ours.1)));
     out.push_str(&format!(
-        "| 2-vCPU Linux domU, parallel workload (s)         | {:>9.2} | {:>9.2} | {:>7.2}x |\n",
+        "| 2-vCPU Linux domU on 2 CPUs, parallel workload (s) | {:>9.2} | {:>9.2} | {:>7.2}x |\n",
         xen.2,
         ours.2,
         ours.2 / xen.2
     ));
-    out.push_str("(QEMU TCG, one CPU: both vCPUs share it on both hosts)");
+    out.push_str(
+        "(QEMU TCG; the workload is two shells counting to 20,000 each, timed by the guest; \
+         TCG makes Xen's hypervisor entries dearer than on hardware, which flatters ours)",
+    );
     Ok(out)
 }

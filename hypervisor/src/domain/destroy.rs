@@ -55,7 +55,10 @@ pub fn resume(d: &Domain) {
 /// reference it holds and gives back its frames; the structure itself is
 /// freed and its ID no longer names it.
 pub fn destroy(d: &'static Domain) {
-    d.dying.store(true, Ordering::Release);
+    if d.dying.swap(true, Ordering::AcqRel) {
+        // Another CPU is destroying it (two dom0 vCPUs asked at once).
+        return;
+    }
     let domid = d.domid;
     // None of its vCPUs is loaded on any CPU once this returns.
     crate::sched::deschedule_domain(d);
@@ -70,11 +73,16 @@ pub fn destroy(d: &'static Domain) {
     }
     let (freed_now, still_mapped) = relinquish_memory(domid);
     super::unregister(d);
+    // Code on other CPUs that found the domain before it left the
+    // registry (a domctl, an event sent to it, the timers) is done with it
+    // once each CPU has passed a quiescent state.
+    crate::rcu::synchronize();
     let vcpus = d.vcpus.get().cloned().unwrap_or_default();
     for v in vcpus {
         // SAFETY: leaked with `Box::leak` at creation; the domain is out of
         // the registry, its vCPUs off the run queue and not current (the
-        // caller is another domain), so nothing refers to them any more.
+        // caller is another domain), and every other CPU has been
+        // quiescent since, so nothing refers to them any more.
         drop(unsafe { Box::from_raw(v.0) });
     }
     // SAFETY: leaked by `leak_domain`; unregistered above, and no vCPU or
@@ -88,7 +96,7 @@ pub fn destroy(d: &'static Domain) {
 /// GDT frames, a registered `vcpu_info`.
 fn release_vcpu(v: &mut super::Vcpu) {
     crate::sched::remove(v);
-    v.online = false;
+    v.online.store(false, core::sync::atomic::Ordering::Release);
     let (k, u) = (core::mem::take(&mut v.guest_table), core::mem::take(&mut v.guest_table_user));
     frame_table::with(|m| {
         for base in [k, u] {

@@ -208,8 +208,8 @@ impl Domain {
         let mut online = 0;
         for v in self.vcpu_list().iter().map(VcpuRef::get) {
             cpu_time += v.runstate.snapshot(now).time[dom0_abi::vcpu::RUNSTATE_running as usize];
-            if v.online {
-                if !v.blocked {
+            if v.is_online() {
+                if !v.is_blocked() {
                     flags &= !XEN_DOMINF_blocked;
                 }
                 if crate::sched::is_running(v) {
@@ -337,8 +337,9 @@ pub struct Vcpu {
     pub period_ns: u64,
     /// Next periodic deadline.
     pub periodic_next: u64,
-    /// Blocked in `SCHEDOP_block` (the periodic timer is off meanwhile).
-    pub blocked: bool,
+    /// Blocked in `SCHEDOP_block` or `SCHEDOP_poll` (the periodic timer is
+    /// off meanwhile); cleared by whichever CPU sends it an event.
+    pub blocked: AtomicBool,
     /// Runstate accounting and the guest's runstate area.
     pub runstate: runstate::Runstate,
     /// Guest address of a second `vcpu_time_info` copy
@@ -357,7 +358,7 @@ pub struct Vcpu {
     pub debugreg: [u64; 8],
     /// Up and with a context: it runs unless blocked or its domain may
     /// not run (Xen's `VPF_down` clear).
-    pub online: bool,
+    pub online: AtomicBool,
     /// Its registers while it is not running.
     pub frame: TrapFrame,
     /// Its x87/SSE/AVX state while it is not running.
@@ -378,7 +379,7 @@ pub struct Vcpu {
     pub csched: crate::sched::credit::CreditVcpu,
     /// Blocked in `SCHEDOP_poll`: woken by an event on `poll_port` (any
     /// port of the domain when 0) or at `poll_deadline`.
-    pub polling: bool,
+    pub polling: AtomicBool,
     /// See `polling`.
     pub poll_port: u32,
     /// See `polling` (system time; `None`: no timeout).
@@ -386,6 +387,21 @@ pub struct Vcpu {
 }
 
 impl Vcpu {
+    /// Whether it is up ([`Vcpu::online`]).
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::Acquire)
+    }
+
+    /// Whether it is blocked ([`Vcpu::blocked`]).
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.load(Ordering::Acquire)
+    }
+
+    /// Whether it is in `SCHEDOP_poll` ([`Vcpu::polling`]).
+    pub fn is_polling(&self) -> bool {
+        self.polling.load(Ordering::Acquire)
+    }
+
     /// A fresh vCPU of `domain`.
     pub fn new(domain: &'static Domain, vcpu_id: u32) -> Self {
         Self {
@@ -411,7 +427,7 @@ impl Vcpu {
             singleshot: None,
             period_ns: crate::timer::DEFAULT_PERIOD_NS,
             periodic_next: crate::timer::now_ns() + crate::timer::DEFAULT_PERIOD_NS,
-            blocked: false,
+            blocked: AtomicBool::new(false),
             runstate: runstate::initial(),
             time_area: 0,
             nmi_pending: false,
@@ -419,7 +435,7 @@ impl Vcpu {
             cr4: 0x6f0,
             vmce: crate::vmce::Vmce::new(crate::arch::x86_64::cpuid(0, 0).ebx == 0x756e_6547),
             debugreg: [0, 0, 0, 0, 0, 0, 0xffff_0ff0, 0x400],
-            online: false,
+            online: AtomicBool::new(false),
             frame: TrapFrame::default(),
             fpu: crate::arch::x86_64::xstate::XsaveArea::initial(),
             xcr0: 0x3,
@@ -429,7 +445,7 @@ impl Vcpu {
             processor: 0,
             running_on: AtomicU32::new(NOT_RUNNING),
             csched: Default::default(),
-            polling: false,
+            polling: AtomicBool::new(false),
             poll_port: 0,
             poll_deadline: None,
         }

@@ -158,8 +158,8 @@ pub fn set_info_guest(t: &mut Vcpu, c: &VcpuGuestContext) -> Result<(), Errno> {
         ss: u64::from(fixup_selector(r.ss)),
     };
     let online = c.flags & VGCF_online != 0;
-    t.online = online;
-    t.blocked = false;
+    t.online.store(online, core::sync::atomic::Ordering::Release);
+    t.blocked.store(false, core::sync::atomic::Ordering::Release);
     t.periodic_next = crate::timer::now_ns() + t.period_ns;
     if online {
         crate::domain::runstate::set_state(t, dom0_abi::vcpu::RUNSTATE_runnable);
@@ -185,7 +185,7 @@ pub fn getvcpucontext(d: &Domain, op: &XenDomctl) -> Result<(), Errno> {
     c.fpu_ctxt.copy_from_slice(&t.fpu.0[..512]);
     c.flags = VGCF_I387_VALID
         | if t.kernel_mode { VGCF_in_kernel } else { 0 }
-        | if t.online { VGCF_online } else { 0 }
+        | if t.is_online() { VGCF_online } else { 0 }
         | if t.callbacks.failsafe_disables_events { VGCF_failsafe_disables_events } else { 0 }
         | if t.callbacks.syscall_disables_events { VGCF_syscall_disables_events } else { 0 };
     c.user_regs = CpuUserRegs {
@@ -242,8 +242,8 @@ pub fn getvcpuinfo(d: &Domain, op: &mut XenDomctl) -> Result<(), Errno> {
     let now = crate::timer::now_ns();
     op.u.getvcpuinfo = XenDomctlGetvcpuinfo {
         vcpu: id,
-        online: u8::from(t.online),
-        blocked: u8::from(t.blocked),
+        online: u8::from(t.is_online()),
+        blocked: u8::from(t.is_blocked()),
         running: u8::from(crate::sched::is_running(t)),
         cpu_time: t.runstate.snapshot(now).time[dom0_abi::vcpu::RUNSTATE_running as usize],
         cpu: t.processor,

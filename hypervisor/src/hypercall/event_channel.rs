@@ -84,7 +84,7 @@ pub fn is_pending(d: &Domain, port: u32) -> bool {
 /// several ports), as Xen's `evtchn_check_pollers`.
 fn wake_pollers(d: &Domain, port: u32) {
     for v in d.vcpu_list().iter().map(|r| r.get()) {
-        if v.polling && (v.poll_port == 0 || v.poll_port == port) {
+        if v.is_polling() && (v.poll_port == 0 || v.poll_port == port) {
             crate::sched::unblock(v);
         }
     }

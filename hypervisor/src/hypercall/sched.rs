@@ -14,16 +14,12 @@ use crate::domain::{ShutdownReason, Vcpu};
 pub fn block(v: &mut Vcpu) {
     let Some(vi) = v.vcpu_info() else { return };
     vi.evtchn_upcall_mask = 0;
-    // Blocked first, then the check: an event sent meanwhile from another
-    // CPU either is seen here or finds the vCPU blocked and unblocks it.
-    v.blocked = true;
-    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
-    if core::hint::black_box(vi.evtchn_upcall_pending) != 0 {
-        v.blocked = false;
-        return;
+    let pending = &vi.evtchn_upcall_pending;
+    // SAFETY: the vCPU's vcpu_info, mapped while it is registered; a
+    // volatile read, as other CPUs set the byte.
+    if crate::sched::block_unless(v, false, || unsafe { core::ptr::read_volatile(pending) } != 0) {
+        crate::timer::reprogram();
     }
-    crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_blocked);
-    crate::timer::reprogram();
 }
 
 /// Most ports one `SCHEDOP_poll` may name (Xen's limit).
@@ -51,19 +47,15 @@ fn poll(v: &mut Vcpu, p: &SchedPoll) -> HcResult {
     }
     v.poll_port = if p.nr_ports == 1 { last } else { 0 };
     v.poll_deadline = (p.timeout != 0).then_some(p.timeout);
-    v.polling = true;
-    v.blocked = true;
-    // Polling first, then a second look: an event sent meanwhile from
-    // another CPU either is seen here or finds the vCPU polling.
-    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
-    for i in 0..u64::from(p.nr_ports) {
-        let port = read_guest::<u32>(p.ports.addr() + 4 * i).ok();
-        if port.is_some_and(|port| crate::hypercall::event_channel::is_pending(d, port)) {
-            crate::sched::unblock(v);
-            return Ok(0);
-        }
+    let pending = || {
+        (0..u64::from(p.nr_ports)).any(|i| {
+            let port = read_guest::<u32>(p.ports.addr() + 4 * i).ok();
+            port.is_some_and(|port| crate::hypercall::event_channel::is_pending(d, port))
+        })
+    };
+    if !crate::sched::block_unless(v, true, pending) {
+        return Ok(0);
     }
-    crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_blocked);
     if p.timeout != 0 && p.timeout <= crate::timer::now_ns() {
         crate::sched::unblock(v);
     }

@@ -45,7 +45,7 @@ pub fn vcpu_op(v: &mut Vcpu, cmd: u32, vcpuid: u64, arg: u64) -> HcResult {
         None => v,
     };
     match cmd {
-        VCPUOP_is_up => Ok(i64::from(v.online)),
+        VCPUOP_is_up => Ok(i64::from(v.is_online())),
         VCPUOP_initialise => {
             if v.guest_table != 0 {
                 return err(Errno::EEXIST);
@@ -58,16 +58,16 @@ pub fn vcpu_op(v: &mut Vcpu, cmd: u32, vcpuid: u64, arg: u64) -> HcResult {
             if v.guest_table == 0 {
                 return err(Errno::EINVAL);
             }
-            if !v.online {
-                v.online = true;
-                v.blocked = false;
+            if !v.is_online() {
+                v.online.store(true, core::sync::atomic::Ordering::Release);
+                v.blocked.store(false, core::sync::atomic::Ordering::Release);
                 runstate::set_state(v, RUNSTATE_runnable);
                 crate::sched::wake(v);
             }
             Ok(0)
         }
         VCPUOP_down => {
-            let others_up = d.vcpu_list().iter().any(|o| o.0 as *const Vcpu != v as *const Vcpu && o.get().online);
+            let others_up = d.vcpu_list().iter().any(|o| o.0 as *const Vcpu != v as *const Vcpu && o.get().is_online());
             if !others_up {
                 // The domain's last vCPU going down powers the domain off.
                 if is_self {
@@ -76,8 +76,8 @@ pub fn vcpu_op(v: &mut Vcpu, cmd: u32, vcpuid: u64, arg: u64) -> HcResult {
                 crate::domain::destroy::shutdown(d, crate::domain::ShutdownReason::Poweroff);
                 return Ok(0);
             }
-            if v.online {
-                v.online = false;
+            if v.is_online() {
+                v.online.store(false, core::sync::atomic::Ordering::Release);
                 crate::sched::remove(v);
                 runstate::set_state(v, RUNSTATE_offline);
             }

@@ -39,8 +39,8 @@ pub fn save(v: &mut Vcpu, regs: &TrapFrame) {
         v.debugreg[6] = dr6;
         debugreg::write(7, 0);
     }
-    if v.online {
-        let state = if v.blocked { dom0_abi::vcpu::RUNSTATE_blocked } else { dom0_abi::vcpu::RUNSTATE_runnable };
+    if v.is_online() {
+        let state = if v.is_blocked() { dom0_abi::vcpu::RUNSTATE_blocked } else { dom0_abi::vcpu::RUNSTATE_runnable };
         crate::domain::runstate::set_state(v, state);
     }
 }

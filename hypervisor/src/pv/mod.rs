@@ -75,7 +75,7 @@ pub fn toggle_guest_mode(v: &mut Vcpu) {
 /// Start running `v` with `frame` on this CPU; never returns.
 pub fn run(v: &'static mut Vcpu, frame: &TrapFrame) -> ! {
     v.frame = *frame;
-    v.online = true;
+    v.online.store(true, core::sync::atomic::Ordering::Release);
     let top = guest_frame_ptr();
     // SAFETY: the frame slot at the top of this CPU's primary stack is free
     // (we are not running on it: callers come from boot code below it).
@@ -135,6 +135,8 @@ fn exit_to_guest(regs: &mut TrapFrame) {
     if let Some(v) = domain::current() {
         bounce::deliver_events(v, regs);
     }
+    // Nothing found in the hypervisor is held past this point.
+    crate::rcu::quiescent();
 }
 
 /// Leaving the hypervisor for a guest after a trap or interrupt taken in

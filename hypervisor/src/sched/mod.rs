@@ -47,6 +47,12 @@ pub fn pool_cpus() -> u64 {
     if n == 64 { u64::MAX } else { (1u64 << n) - 1 }
 }
 
+/// The CPUs of the pool, by number (CPUs are numbered from 0 as they are
+/// brought up, so the pool is `0..n`).
+fn pool_cpu_ids() -> core::ops::Range<u32> {
+    0..pool_cpus().count_ones()
+}
+
 /// Credit1's time slice.
 pub const TIMESLICE_NS: u64 = 30_000_000;
 
@@ -61,8 +67,6 @@ struct PerCpu {
     slice_end: AtomicU64,
     /// When the next accounting tick is due.
     next_tick: AtomicU64,
-    /// In the idle loop.
-    idling: AtomicBool,
     /// Time spent idle (ns).
     idle_ns: AtomicU64,
 }
@@ -74,7 +78,6 @@ impl PerCpu {
             need_resched: AtomicBool::new(false),
             slice_end: AtomicU64::new(u64::MAX),
             next_tick: AtomicU64::new(0),
-            idling: AtomicBool::new(false),
             idle_ns: AtomicU64::new(0),
         }
     }
@@ -84,6 +87,10 @@ static CPUS: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
 /// When the next accounting period is due (whichever CPU ticks first
 /// does it).
 static NEXT_ACCT: AtomicU64 = AtomicU64::new(0);
+/// CPUs in their idle loop with nothing queued (Xen's `prv->idlers`): a
+/// CPU sets its bit each time it goes to sleep with nothing to run, and
+/// whoever queues a vCPU on it clears it.
+static IDLERS: AtomicU64 = AtomicU64::new(0);
 /// vCPUs parked by their caps (the ticks keep going while any is, so
 /// accounting can let them back on).
 static PARKED: AtomicU32 = AtomicU32::new(0);
@@ -98,10 +105,7 @@ fn here() -> &'static PerCpu {
 
 /// Whether `v` may run now.
 pub fn runnable(v: &Vcpu) -> bool {
-    // The flags may be changed by other CPUs (an event, a pause).
-    // SAFETY: reading plain fields of a live vCPU.
-    let (online, blocked) = unsafe { (core::ptr::read_volatile(&v.online), core::ptr::read_volatile(&v.blocked)) };
-    online && !blocked && !v.csched.parked && v.domain.may_run()
+    v.is_online() && !v.is_blocked() && !v.csched.parked && v.domain.may_run()
 }
 
 /// Whether `v`'s hard affinity lets it run on `cpu`.
@@ -133,8 +137,7 @@ fn insert(q: &mut VecDeque<VcpuRef>, v: &mut Vcpu) {
 
 /// Whether CPU `c` has nothing to do.
 fn is_idle(c: u32) -> bool {
-    let pc = &CPUS[c as usize];
-    pc.idling.load(Ordering::Acquire) && pc.runq.lock().is_empty()
+    IDLERS.load(Ordering::Acquire) & (1 << c) != 0
 }
 
 /// The CPU `v` should wait on (Xen's `csched_cpu_pick`, simplified): its
@@ -147,8 +150,9 @@ fn pick_cpu(v: &Vcpu) -> u32 {
     if ok(own) && is_idle(own) {
         return own;
     }
-    if let Some(c) = (0..64).find(|&c| ok(c) && is_idle(c)) {
-        return c;
+    let idle = mask & IDLERS.load(Ordering::Acquire);
+    if idle != 0 {
+        return idle.trailing_zeros();
     }
     if ok(own) {
         return own;
@@ -178,6 +182,7 @@ fn enqueue(v: &mut Vcpu) {
     crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_runnable);
     let pri = v.csched.pri;
     insert(&mut CPUS[c as usize].runq.lock(), v);
+    IDLERS.fetch_and(!(1 << c), Ordering::AcqRel);
     let preempts = match domain::current_on(c) {
         Some(cur) => cur.running_on.load(Ordering::Acquire) == c && pri > cur.csched.pri,
         None => true,
@@ -210,17 +215,37 @@ pub fn wake_domain(d: &crate::domain::Domain) {
 /// end its poll, queue it if it is runnable but neither queued nor
 /// running, and make the CPU it runs on, if another, look at its events.
 pub fn unblock(v: &mut Vcpu) {
-    v.blocked = false;
-    v.polling = false;
+    v.blocked.store(false, Ordering::SeqCst);
+    v.polling.store(false, Ordering::SeqCst);
     v.poll_deadline = None;
     // Pairs with the fence in `schedule`: either it sees `blocked` clear,
-    // or this sees it no longer loaded.
+    // or this sees it no longer loaded. And with the one in `block_unless`:
+    // either the blocker sees the event this was called for, or this sees
+    // it blocked.
     fence(Ordering::SeqCst);
     wake(v);
     let on = v.running_on.load(Ordering::Acquire);
     if on != NOT_RUNNING {
         poke(on);
     }
+}
+
+/// Block the running vCPU `v` (in `SCHEDOP_poll` when `polling`) unless
+/// `pending()` finds an event it waits for; returns whether it blocked.
+/// The flags are set before `pending()` looks: an event sent meanwhile
+/// from another CPU is either seen by `pending()` or finds `v` blocked and
+/// unblocks it ([`unblock`]), never lost between the two. The scheduler
+/// takes a blocked vCPU off the CPU on its way out.
+pub fn block_unless(v: &mut Vcpu, polling: bool, pending: impl FnOnce() -> bool) -> bool {
+    v.polling.store(polling, Ordering::SeqCst);
+    v.blocked.store(true, Ordering::SeqCst);
+    fence(Ordering::SeqCst);
+    if pending() {
+        unblock(v);
+        return false;
+    }
+    crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_blocked);
+    true
 }
 
 /// `SCHEDOP_yield`: the running vCPU `v` goes behind the others waiting
@@ -236,8 +261,8 @@ pub fn yield_now(v: &mut Vcpu) {
 /// (at that CPU's next exit, without waiting: Xen's `vcpu_sleep_nosync`):
 /// its domain is paused, shut down or being destroyed, or it went down.
 pub fn remove(v: &mut Vcpu) {
-    for pc in &CPUS[..pool_cpus().count_ones() as usize] {
-        pc.runq.lock().retain(|r| r.0 != v as *mut Vcpu);
+    for c in pool_cpu_ids() {
+        CPUS[c as usize].runq.lock().retain(|r| r.0 != v as *mut Vcpu);
     }
     v.on_runq.store(false, Ordering::Release);
     if core::mem::take(&mut v.csched.parked) {
@@ -315,13 +340,13 @@ fn account() {
     });
     // New priorities: each queue in their order (Xen's `csched_runq_sort`),
     // first come first within each.
-    for pc in &CPUS[..pool_cpus().count_ones() as usize] {
-        pc.runq.lock().make_contiguous().sort_by(|a, b| b.get().csched.pri.cmp(&a.get().csched.pri));
+    for c in pool_cpu_ids() {
+        CPUS[c as usize].runq.lock().make_contiguous().sort_by(|a, b| b.get().csched.pri.cmp(&a.get().csched.pri));
     }
     if s.parked != 0 {
         PARKED.fetch_add(s.parked, Ordering::Relaxed);
         // A running vCPU parked gives its CPU up now.
-        for c in 0..pool_cpus().count_ones() {
+        for c in pool_cpu_ids() {
             if domain::current_on(c).is_some_and(|v| v.csched.parked) {
                 CPUS[c as usize].need_resched.store(true, Ordering::Release);
                 poke(c);
@@ -378,7 +403,7 @@ fn pop_runnable() -> Option<&'static mut Vcpu> {
 /// CPU's work stealing, as credit1's `csched_load_balance`).
 fn steal() -> Option<&'static mut Vcpu> {
     let c = me();
-    for other in (0..pool_cpus().count_ones()).filter(|&o| o != c) {
+    for other in pool_cpu_ids().filter(|&o| o != c) {
         let mut q = CPUS[other as usize].runq.lock();
         let at = q.iter().position(|r| {
             let v = r.get();
@@ -488,19 +513,26 @@ pub fn idle_time_ns(cpu: u32) -> u64 {
 fn idle() -> &'static mut Vcpu {
     let pc = here();
     let since = crate::timer::now_ns();
-    pc.idling.store(true, Ordering::Release);
+    let bit = 1u64 << me();
     let v = loop {
+        // Idle again (a vCPU queued here meanwhile cleared the bit): the
+        // queue is looked at after this, so none is missed.
+        IDLERS.fetch_or(bit, Ordering::AcqRel);
+        if let Some(v) = pop_runnable() {
+            break v;
+        }
         crate::timer::reprogram();
         // SAFETY: sleep until the next interrupt; its handler runs on this
         // stack below the guest frame and returns here.
         unsafe { core::arch::asm!("sti; hlt; cli", options(nostack)) };
         crate::pv::softirqs();
         crate::mm::tlbflush::service();
+        crate::rcu::quiescent();
         if let Some(v) = pop_runnable().or_else(steal) {
             break v;
         }
     };
-    pc.idling.store(false, Ordering::Release);
+    IDLERS.fetch_and(!bit, Ordering::AcqRel);
     pc.idle_ns.fetch_add(crate::timer::now_ns().saturating_sub(since), Ordering::Relaxed);
     v
 }

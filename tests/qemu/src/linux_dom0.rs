@@ -99,6 +99,10 @@ pub const DOMU_CONFIGS: &[(&str, &str)] = &[
         "/etc/xen/crashy.cfg",
         "name = 'crashy'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 16\nextra = 'crash'\non_crash = 'restart'\n",
     ),
+    (
+        "/etc/xen/ipistorm.cfg",
+        "name = 'storm'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 32\nvcpus = 2\nextra = 'ipistorm'\n",
+    ),
     ("/etc/xen/hostile.cfg", "name = 'hostile'\nkernel = '/usr/lib/xen/boot/hostile'\nmemory = 16\nvcpus = 1\n"),
     ("/etc/xen/mm_hostile.cfg", "name = 'mm_hostile'\nkernel = '/usr/lib/xen/boot/mm_hostile'\nmemory = 16\nvcpus = 1\n"),
     ("/etc/xen/nokernel.cfg", "name = 'nok'\nkernel = '/nonexistent/vmlinuz'\nmemory = 16\n"),
