@@ -45,6 +45,11 @@
 //!    is taken under it.
 //! 5. Leaves: a run queue (`sched`, one at a time), the console and serial
 //!    port, `IOAPICS`, PCI configuration (`pv::pci_cfg`), `HOST_E820`.
+//!
+//! Waits that are not locks: [`crate::rcu::synchronize`] (a destroyed
+//! domain's grace period) is entered with no lock held, and
+//! [`crate::sched::deschedule_domain`] (waiting for other CPUs to save a
+//! paused domain's vCPUs) with none that a CPU running a guest may need.
 
 /// A mutual-exclusion lock (`spin::Mutex` with flush servicing).
 pub struct Mutex<T: ?Sized>(spin::Mutex<T>);
