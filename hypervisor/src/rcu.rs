@@ -47,7 +47,6 @@ pub fn synchronize() {
     }
     while (0..n).any(|c| c != me && PASSED[c].load(Ordering::Acquire) == seen[c]) {
         quiescent();
-        crate::mm::tlbflush::service();
-        core::hint::spin_loop();
+        crate::sync::cpu_relax();
     }
 }

@@ -8,6 +8,7 @@
 
 mod bench;
 mod bench_linux;
+mod bench_ipi;
 mod bench_sched;
 mod bench_xenstore;
 mod bench_xm;
@@ -86,7 +87,7 @@ enum Task {
     },
     /// Cycles per operation on ours and on Xen 4.17 (same QEMU), as a table.
     Bench {
-        /// Run one part only: kernel, xenstore, linux, xm, sched or migrate.
+        /// Run one part only: kernel, xenstore, linux, xm, sched, ipi or migrate.
         #[arg(long)]
         only: Option<String>,
     },
@@ -132,8 +133,8 @@ fn main() -> Result<()> {
         Task::Bench { only } => {
             let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
             if let Some(o) = only.as_deref() {
-                if !["kernel", "xenstore", "linux", "xm", "sched", "migrate"].contains(&o) {
-                    bail!("--only takes kernel, xenstore, linux, xm, sched or migrate, not {o:?}");
+                if !["kernel", "xenstore", "linux", "xm", "sched", "ipi", "migrate"].contains(&o) {
+                    bail!("--only takes kernel, xenstore, linux, xm, sched, ipi or migrate, not {o:?}");
                 }
             }
             if part("kernel") {
@@ -154,6 +155,10 @@ fn main() -> Result<()> {
             if part("sched") {
                 println!("\nThe credit scheduler, Xen 4.17 and ours (Linux dom0 system):");
                 println!("{}", bench_sched::run()?);
+            }
+            if part("ipi") {
+                println!("\nEvent-channel round trips between two vCPUs, Xen 4.17 and ours (Linux dom0 system):");
+                println!("{}", bench_ipi::run()?);
             }
             if part("migrate") {
                 println!("\nLive migration with xm on Xen 4.17 (two Linux dom0 systems):");

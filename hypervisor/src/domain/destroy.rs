@@ -148,25 +148,25 @@ fn release_grants(d: &Domain) {
 fn relinquish_memory(domid: u16) -> (u64, u64) {
     let owner = Owner::Domain(domid);
     let free_before = crate::mm::free_frames();
-    let nr = frame_table::with(|m| m.frames.len());
-    // In slices, so that the frame table lock is not held for long.
-    const SLICE: usize = 16384;
-    for start in (0..nr).step_by(SLICE) {
+    let nr = frame_table::nr_frames() as u64;
+    // In slices, so that the frames freed go back to the allocator as it
+    // goes.
+    const SLICE: u64 = 16384;
+    for start in (0..nr).step_by(SLICE as usize) {
         frame_table::with(|m| {
             for f in start..(start + SLICE).min(nr) {
-                if m.frames[f].owner != owner {
+                if m.owner(f) != owner {
                     continue;
                 }
-                if m.frames[f].pinned {
-                    m.frames[f].pinned = false;
-                    m.put_page_and_type(f as u64);
-                }
-                if m.frames[f].owner == owner && core::mem::replace(&mut m.frames[f].allocated, false) {
-                    m.put_page(f as u64);
+                m.release_pin(f);
+                // The pin may have been the last reference but the
+                // allocation's: still the domain's?
+                if m.owner(f) == owner {
+                    m.release_allocation(f);
                 }
             }
         });
     }
-    let still = frame_table::with(|m| m.frames.iter().filter(|p| p.owner == owner).count() as u64);
+    let still = (0..nr).filter(|&f| frame_table::owner(f) == owner).count() as u64;
     (crate::mm::free_frames().saturating_sub(free_before), still)
 }

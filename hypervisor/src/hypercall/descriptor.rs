@@ -173,7 +173,7 @@ pub fn update_descriptor(v: &mut Vcpu, maddr: u64, desc: u64) -> HcResult {
     let checked = check_descriptor(desc).ok_or(Errno::EINVAL)?;
     let a = v.domain.actor();
     frame_table::with(|m| {
-        let ty = if m.frames.get(mfn as usize).is_some_and(|p| p.ty == PageType::SegDesc) {
+        let ty = if m.page_type(mfn) == Some(PageType::SegDesc) {
             PageType::SegDesc
         } else {
             PageType::Writable

@@ -138,6 +138,38 @@ fn out<T: dom0_abi::Pod>(arg: u64, v: &T) -> Result<(), Errno> {
     write_guest(arg, v).map_err(|_| Errno::EFAULT)
 }
 
+/// Connect a new port of `ld` to `remote_port` of `rd`, which must be
+/// unbound for `ld`. Both tables are held for the whole check-and-connect
+/// (the lower domain ID's first, as Xen's `double_evtchn_lock`): without
+/// that, two binds of one remote port, or a bind racing the remote's
+/// close, would both succeed.
+fn bind_interdomain(ld: &Domain, rd: &Domain, remote_port: u32) -> Result<u32, Errno> {
+    let bind = |lt: &mut EvtchnTable, rt: Option<&mut EvtchnTable>| {
+        let unbound = rt.as_ref().map_or_else(|| lt.is_unbound_for(remote_port, ld.domid), |rt| rt.is_unbound_for(remote_port, ld.domid));
+        if !unbound {
+            return Err(Errno::EINVAL);
+        }
+        let lport = lt.bind_local(rd.domid, remote_port).map_err(errno)?;
+        match rt {
+            Some(rt) => rt.connect(remote_port, ld.domid, lport),
+            None => lt.connect(remote_port, ld.domid, lport),
+        }
+        Ok(lport)
+    };
+    if ld.domid == rd.domid {
+        return bind(&mut ld.evtchn.lock(), None);
+    }
+    if ld.domid < rd.domid {
+        let mut lt = ld.evtchn.lock();
+        let mut rt = rd.evtchn.lock();
+        bind(&mut lt, Some(&mut rt))
+    } else {
+        let mut rt = rd.evtchn.lock();
+        let mut lt = ld.evtchn.lock();
+        bind(&mut lt, Some(&mut rt))
+    }
+}
+
 /// `event_channel_op(cmd, arg)`.
 pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
     match cmd {
@@ -152,11 +184,7 @@ pub fn event_channel_op(v: &mut Vcpu, cmd: u32, arg: u64) -> HcResult {
             let mut b: EvtchnBindInterdomain = args(arg)?;
             let ld = v.domain;
             let rd = target(v, b.remote_dom.0).or_else(|_| domain::by_id(b.remote_dom.0).ok_or(Errno::ESRCH))?;
-            if !rd.evtchn.lock().is_unbound_for(b.remote_port, ld.domid) {
-                return err(Errno::EINVAL);
-            }
-            let lport = ld.evtchn.lock().bind_local(rd.domid, b.remote_port).map_err(errno)?;
-            rd.evtchn.lock().connect(b.remote_port, ld.domid, lport);
+            let lport = bind_interdomain(ld, rd, b.remote_port)?;
             // Notifications may have been lost while the remote end was
             // unbound: conservatively raise the new local port, as Xen does.
             notify(ld, lport);

@@ -334,7 +334,16 @@ fn host_slot(v: &Vcpu, addr: u64, contains_pte: bool) -> Option<(u64, usize)> {
 
 /// Whether `mfn` is (still) an L1 page table of domain `domid`.
 fn is_own_l1(m: &Mm<'_, DirectMap>, mfn: u64, domid: u16) -> bool {
-    m.frames.get(mfn as usize).is_some_and(|p| p.ty == PageType::L1 && p.owner == Owner::Domain(domid))
+    m.info(mfn).is_some_and(|p| p.ty == PageType::L1 && p.owner == Owner::Domain(domid))
+}
+
+/// Lock `l1`, an L1 page table of `domid`, for a change of its entries
+/// (its page lock: no other CPU changes them meanwhile).
+fn lock_own_l1(m: &mut Mm<'_, DirectMap>, l1: u64, domid: u16) -> Result<(), Gntst> {
+    if m.owner(l1) != Owner::Domain(domid) {
+        return Err(Gntst::GeneralError);
+    }
+    m.page_lock(l1, PageType::L1).map_err(|_| Gntst::GeneralError)
 }
 
 /// Flush the TLB after a grant host mapping at `addr` changed: the one
@@ -411,13 +420,14 @@ fn map_pinned(v: &mut Vcpu, rd: &'static Domain, op: &GnttabMapGrantRef) -> Resu
         let slot = host_slot(v, op.host_addr, contains_pte);
         frame_table::with(|m| {
             get_frame(m, pin.frame, rd, readonly).map_err(|e| if pin.first { e } else { Gntst::GeneralError })?;
-            let Some((l1, index)) = slot.filter(|&(l1, _)| is_own_l1(m, l1, ldom)) else {
+            let Some((l1, index)) = slot.filter(|&(l1, _)| lock_own_l1(m, l1, ldom).is_ok()) else {
                 put_frame(m, pin.frame, readonly);
                 return Err(Gntst::GeneralError);
             };
             let old = m.mem.read(l1, index);
             m.write_l1(l1, index, grant_pte(pin.frame, op.flags));
             m.put_entry(l1, old, 1);
+            m.page_unlock(l1);
             Ok(())
         })
     })();
@@ -467,30 +477,43 @@ fn unmap_grant(v: &mut Vcpu, handle: u32, host_addr: u64, dev_bus_addr: u64, new
     let stolen_slot = if new_addr != 0 { Some(l1_slot(v, new_addr).ok_or(Gntst::GeneralError)?) } else { None };
     let ldom = ld.domid;
     frame_table::with(|m| {
-        // The tables were found before taking the frame table: still L1s?
+        // The tables were found before: still L1s?
         if !is_own_l1(m, l1, ldom) || stolen_slot.is_some_and(|(nl1, _)| !is_own_l1(m, nl1, ldom)) {
             return Err(Gntst::GeneralError);
         }
         // Steal the replacement first, as Xen does: it is dropped if the
-        // grant mapping turns out not to be there.
+        // grant mapping turns out not to be there. One page lock at a
+        // time: the replacement's table's, then the mapping's.
         let replacement = match stolen_slot {
             Some((nl1, nindex)) => {
+                lock_own_l1(m, nl1, ldom)?;
                 let e = m.mem.read(nl1, nindex);
+                if e & P != 0 {
+                    m.write_l1(nl1, nindex, 0);
+                }
+                m.page_unlock(nl1);
                 if e & P == 0 {
                     return Err(Gntst::GeneralError);
                 }
-                m.write_l1(nl1, nindex, 0);
                 e
             }
             None => 0,
         };
+        // The replacement's references move with it (to the mapping's
+        // table, or are dropped).
+        if let Err(e) = lock_own_l1(m, l1, ldom) {
+            m.put_entry(l1, replacement, 1);
+            return Err(e);
+        }
         let e = m.mem.read(l1, index);
         let writable = e & RW != 0;
         if e & P == 0 || (e & ADDR_MASK) >> 12 != map.frame || writable == map.readonly {
+            m.page_unlock(l1);
             m.put_entry(l1, replacement, 1);
             return Err(Gntst::GeneralError);
         }
         m.write_l1(l1, index, replacement);
+        m.page_unlock(l1);
         put_frame(m, map.frame, map.readonly);
         Ok(())
     })?;

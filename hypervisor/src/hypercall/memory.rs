@@ -110,13 +110,9 @@ fn release_extent(d: &Domain, mfn: u64, order: u32) -> Result<(), Errno> {
     let released = frame_table::with(|m| {
         let mut released = 0;
         for f in mfn..mfn + n {
-            if m.frames[f as usize].pinned {
-                m.frames[f as usize].pinned = false;
-                m.put_page_and_type(f);
-            }
-            if core::mem::replace(&mut m.frames[f as usize].allocated, false) {
+            m.release_pin(f);
+            if m.release_allocation(f) {
                 released += 1;
-                m.put_page(f);
             }
         }
         released

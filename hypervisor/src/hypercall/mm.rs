@@ -174,11 +174,13 @@ fn mmu_update_one(v: &mut Vcpu, owner: PgOwner, req: MmuUpdate) -> Result<(), Er
         MMU_NORMAL_PT_UPDATE | MMU_PT_UPDATE_PRESERVE_AD | MMU_PT_UPDATE_NO_TRANSLATE => {
             let preserve = cmd == MMU_PT_UPDATE_PRESERVE_AD;
             frame_table::with(|m| {
-                let info = *m.frames.get(mfn as usize).ok_or(Errno::EINVAL)?;
+                let info = m.info(mfn).ok_or(Errno::EINVAL)?;
                 if info.owner != Owner::Domain(a.domid) {
                     return Err(Errno::EINVAL);
                 }
                 match info.ty.level() {
+                    // The table's page lock is taken there: if the page
+                    // stopped being that table meanwhile, EINVAL.
                     Some(level) => m.mod_entry(mfn, level, index, req.val, preserve, a).map_err(errno),
                     None if preserve => Err(Errno::EINVAL),
                     None => {
@@ -397,7 +399,7 @@ pub fn l1_for(v: &Vcpu, va: u64) -> Option<u64> {
     frame_table::with(|m| {
         let mut table = root;
         for level in (2..=4u32).rev() {
-            if m.frames.get(table as usize)?.ty != PageType::table(level) {
+            if m.page_type(table)? != PageType::table(level) {
                 return None;
             }
             let e = DirectMap.read(table, crate::arch::x86_64::paging::index(va, level));
@@ -406,7 +408,7 @@ pub fn l1_for(v: &Vcpu, va: u64) -> Option<u64> {
             }
             table = (e & ADDR_MASK) >> 12;
         }
-        (m.frames.get(table as usize)?.ty == PageType::L1).then_some(table)
+        (m.page_type(table)? == PageType::L1).then_some(table)
     })
 }
 

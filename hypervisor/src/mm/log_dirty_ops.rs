@@ -2,9 +2,10 @@
 //! for a domain, and the protection-key fault that records a write. The
 //! design, its invariant and its limits are in [`super::log_dirty`].
 //!
-//! Lock order: the frame-table lock, then the log-dirty state's (a leaf).
-//! No guest memory is touched under either (a write to a log-dirty
-//! domain's memory may fault into [`pk_fault`], which takes both).
+//! Locks: the page locks of the L1 tables it rewrites or disarms (one at a
+//! time), then the log-dirty state's (a leaf). No guest memory is touched
+//! under either (a write to a log-dirty domain's memory may fault into
+//! [`pk_fault`], which takes both).
 
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -96,7 +97,9 @@ fn mark_bypassing_writes(d: &Domain) {
     }
     frame_table::with(|m| {
         m.note_foreign_writable(d.domid);
-        m.dirtied.extend_from_slice(&held);
+        for mfn in held {
+            m.mark(d.domid, mfn);
+        }
     });
 }
 
@@ -132,11 +135,12 @@ pub fn clean_or_peek(d: &Domain, clean: bool) -> Option<DirtyBitmap> {
 }
 
 /// The L1 table and index mapping `va` in the address space rooted at L4
-/// `root`, under the frame-table lock.
+/// `root` (read without locks: [`super::pv::Mm::disarm`] checks what it
+/// finds under the L1's page lock).
 fn walk(m: &super::pv::Mm<'_, DirectMap>, root: u64, va: u64) -> Option<(u64, usize)> {
     let mut table = root;
     for level in (2..=4u32).rev() {
-        if m.frames.get(table as usize)?.ty != PageType::table(level) {
+        if m.page_type(table)? != PageType::table(level) {
             return None;
         }
         let e = DirectMap.read(table, paging::index(va, level));
@@ -145,7 +149,7 @@ fn walk(m: &super::pv::Mm<'_, DirectMap>, root: u64, va: u64) -> Option<(u64, us
         }
         table = (e & ADDR_MASK) >> 12;
     }
-    (m.frames.get(table as usize)?.ty == PageType::L1).then_some((table, paging::index(va, 1)))
+    (m.page_type(table)? == PageType::L1).then_some((table, paging::index(va, 1)))
 }
 
 /// A page fault with the PK bit at `va` by (or on behalf of) a vCPU of
@@ -161,11 +165,7 @@ pub fn pk_fault(domid: u16, va: u64) -> bool {
     let r = frame_table::with(|m| {
         let (l1, index) = walk(m, root, va)?;
         match m.disarm(l1, index, domid) {
-            Disarm::Disarmed(target) => {
-                m.dirtied.push(target);
-                m.dirtied.push(l1);
-                Some(true)
-            }
+            Disarm::Disarmed => Some(true),
             Disarm::NotArmed => Some(false),
             Disarm::NotOurs => None,
         }

@@ -28,24 +28,68 @@
 //! (key 1, [`PKEY_ARMED`]); after a log-dirty period they stay stripped
 //! (the guest may still write back a copy of an armed entry it read).
 //! While a domain is in log-dirty mode every change of one of its page
-//! tables, and every end of a writable use of one of its pages, is noted
-//! in [`Mm::dirtied`] for the caller to mark in its dirty bitmap.
+//! tables, and every end of a writable use of one of its pages, is marked
+//! dirty at once through [`Mm::mark`].
 //!
 //! The engine is generic over [`Memory`] (how entries are read and
 //! written) so the host tests drive it against a fake machine.
+//!
+//! # Concurrency
+//!
+//! Any number of CPUs run the engine at once, each with its own [`Mm`]
+//! handle over the shared frame table; nothing here takes a global lock.
+//! References and types change as Xen changes `count_info` and
+//! `type_info`, by compare-and-swap of a frame's whole word:
+//! - [`Mm::get_page`] fails on a free frame, another owner, or overflow;
+//!   the last [`Mm::put_page`] frees the frame (the caller gives it back to
+//!   the allocator after the TLB-flush clock check).
+//! - [`Mm::get_page_type`] changes a type only while its count is zero.
+//!   The CPU that takes the first reference of a page-table or descriptor
+//!   type holds the page unvalidated (its *validation claim*): it flushes
+//!   stale TLBs, validates, and sets the validated bit; other getters of
+//!   the type wait for that, getters of other types fail. A failed
+//!   validation drops what it took and leaves the page untyped (waiters
+//!   then try again, and validate it themselves).
+//! - The last [`Mm::put_page_type`] of a page table clears the validated
+//!   bit first (getters wait), drops the references of its entries, then
+//!   the count.
+//! - Entries of one table change under its page lock ([`Mm::page_lock`],
+//!   Xen's `PGT_locked`): `mmu_update`, `update_va_mapping`, writable
+//!   page-table emulation and grant maps of PTEs serialise per table.
+//! - Linear page-table accounting is one signed count per page (entries
+//!   positive, uses negative), changed atomically, so a page can never be
+//!   both.
+//!
+//! The lock order these claims and page locks take part in is written in
+//! [`crate::sync`].
 
-use super::page::{Owner, PageInfo, PageType};
+use core::sync::atomic::{AtomicI32, Ordering};
 
-/// Access to page-table entries in machine memory.
+use super::page::{pgc, pgt, type_bits, type_of, Owner, PageInfo, PageState, PageType};
+
+/// Access to page-table entries in machine memory (shared by every CPU:
+/// writes of one table's entries are serialised by its page lock).
 pub trait Memory {
     /// Entry `index` of frame `mfn`.
     fn read(&self, mfn: u64, index: usize) -> u64;
     /// Set entry `index` of frame `mfn`.
-    fn write(&mut self, mfn: u64, index: usize, value: u64);
+    fn write(&self, mfn: u64, index: usize, value: u64);
     /// Replace entry `index` of frame `mfn` with `new` if it still holds
     /// `old` (atomically: the CPU may set accessed/dirty bits meanwhile);
     /// true when replaced.
-    fn cmpxchg(&mut self, mfn: u64, index: usize, old: u64, new: u64) -> bool;
+    fn cmpxchg(&self, mfn: u64, index: usize, old: u64, new: u64) -> bool;
+}
+
+impl<T: Memory + ?Sized> Memory for &T {
+    fn read(&self, mfn: u64, index: usize) -> u64 {
+        (**self).read(mfn, index)
+    }
+    fn write(&self, mfn: u64, index: usize, value: u64) {
+        (**self).write(mfn, index, value)
+    }
+    fn cmpxchg(&self, mfn: u64, index: usize, old: u64, new: u64) -> bool {
+        (**self).cmpxchg(mfn, index, old, new)
+    }
 }
 
 /// Protection-key bits of an L1 entry (bits 59-62).
@@ -90,13 +134,29 @@ pub fn is_armed(e: u64) -> bool {
 /// The result of [`Mm::disarm`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Disarm {
-    /// The entry was armed and is not any more; the page it maps.
-    Disarmed(u64),
+    /// The entry was armed and is not any more (its page and the table
+    /// were marked dirty first).
+    Disarmed,
     /// Present, writable and not armed (another CPU disarmed it first,
     /// this one's TLB still had it armed).
     NotArmed,
     /// Not a present writable entry of this domain's own page.
     NotOurs,
+}
+
+/// How the engine learns and records log-dirty state (the machine's are
+/// in [`super::log_dirty`]; the host tests bring their own).
+#[derive(Clone, Copy)]
+pub struct LogDirtyHooks {
+    /// The key mode of a domain (by ID).
+    pub key_mode: fn(u16) -> KeyMode,
+    /// Mark frame `mfn` of domain `domid` (in log-dirty mode) dirty.
+    pub mark: fn(u16, u64),
+}
+
+impl LogDirtyHooks {
+    /// For engines that never see a domain in log-dirty mode.
+    pub const NONE: Self = Self { key_mode: |_| KeyMode::Guest, mark: |_, _| {} };
 }
 
 /// Why an operation was refused.
@@ -182,10 +242,16 @@ fn significant(e: u64) -> u64 {
     e & (ADDR_MASK | P | RW)
 }
 
-/// The memory-management engine over a frame table and machine memory.
+/// The memory-management engine: the rules above over a shared frame
+/// table and machine memory.
+///
+/// An `Mm` is a short-lived handle, one per operation and CPU: the frame
+/// table itself is shared by every CPU and changed only through the atomic
+/// words of each [`PageInfo`], so many CPUs run the engine at once without
+/// a global lock.
 pub struct Mm<'a, M: Memory> {
     /// One entry per machine frame.
-    pub frames: &'a mut [PageInfo],
+    pub frames: &'a [PageInfo],
     /// Machine memory.
     pub mem: M,
     /// The hypervisor's L4 slots 256..272, copied into every guest L4.
@@ -194,91 +260,196 @@ pub struct Mm<'a, M: Memory> {
     pub reserved_io: &'a [u64],
     /// First frame beyond the CPU's physical address width.
     pub max_io_mfn: u64,
-    /// Frames whose last reference went (for the caller to free).
+    /// Frames whose last reference this handle dropped (for the caller to
+    /// free).
     pub freed: alloc::vec::Vec<u64>,
-    /// The key mode of a domain (by ID).
-    pub key_mode: fn(u16) -> KeyMode,
-    /// Frames of domains in log-dirty mode that changed, or may have
-    /// changed, without a protection-key fault (for the caller to mark).
-    pub dirtied: alloc::vec::Vec<u64>,
+    /// Log-dirty mode's key modes and dirty marks.
+    pub log_dirty: LogDirtyHooks,
 }
 
-impl<M: Memory> Mm<'_, M> {
-    fn page(&mut self, mfn: u64) -> Result<&mut PageInfo, MmError> {
-        self.frames.get_mut(mfn as usize).ok_or(MmError::BadFrame(mfn))
+impl<'a, M: Memory> Mm<'a, M> {
+    fn page(&self, mfn: u64) -> Result<&'a PageInfo, MmError> {
+        self.frames.get(mfn as usize).ok_or(MmError::BadFrame(mfn))
     }
 
-    /// Take a general reference on `mfn` for `d`.
+    /// A copy of the state of `mfn`.
+    pub fn info(&self, mfn: u64) -> Option<PageState> {
+        self.frames.get(mfn as usize).map(PageInfo::snapshot)
+    }
+
+    /// The type `mfn` is used as now (none without type references).
+    pub fn page_type(&self, mfn: u64) -> Option<PageType> {
+        self.info(mfn).map(|p| p.ty)
+    }
+
+    /// The owner of `mfn` (device memory beyond the frame table).
+    pub fn owner(&self, mfn: u64) -> Owner {
+        self.frames.get(mfn as usize).map_or(Owner::Io, PageInfo::owner)
+    }
+
+    /// Take a general reference on a frame that has one already, whoever
+    /// owns it (Xen's `get_page_light`).
+    fn get_page_light(&self, mfn: u64) -> Result<&'a PageInfo, MmError> {
+        let p = self.page(mfn)?;
+        let mut x = p.count_info.load(Ordering::Acquire);
+        loop {
+            let c = x & pgc::COUNT_MASK;
+            if c == 0 {
+                return Err(MmError::BadFrame(mfn));
+            }
+            if c == pgc::COUNT_MASK {
+                return Err(MmError::Overflow);
+            }
+            match p.count_info.compare_exchange_weak(x, x + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok(p),
+                Err(y) => x = y,
+            }
+        }
+    }
+
+    /// Take a general reference on `mfn` for `d`: refused when another
+    /// domain owns it, it is free, or the count would overflow.
     pub fn get_page(&mut self, mfn: u64, d: u16) -> Result<(), MmError> {
         let p = self.page(mfn)?;
-        if p.owner != Owner::Domain(d) || p.count == 0 {
+        if p.owner() != Owner::Domain(d) {
             return Err(MmError::BadFrame(mfn));
         }
-        p.count = p.count.checked_add(1).ok_or(MmError::Overflow)?;
+        self.get_page_light(mfn)?;
+        // The owner changes only while the count is zero: with the
+        // reference held it is stable, but it may have changed between the
+        // look above and the increment (freed and given to another).
+        if p.owner() != Owner::Domain(d) {
+            self.put_page(mfn);
+            return Err(MmError::BadFrame(mfn));
+        }
         Ok(())
     }
 
     /// Drop a general reference; the frame is freed with its last one.
     pub fn put_page(&mut self, mfn: u64) {
         let Ok(p) = self.page(mfn) else { return };
-        p.count = p.count.saturating_sub(1);
-        if p.count == 0 {
-            *p = PageInfo { tlbflush_timestamp: super::tlbflush::now(), ..PageInfo::default() };
+        let mut x = p.count_info.load(Ordering::Acquire);
+        loop {
+            if x & pgc::COUNT_MASK == 0 {
+                log::error!("put_page of mfn {mfn:#x} without a reference");
+                return;
+            }
+            match p.count_info.compare_exchange_weak(x, x - 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(y) => x = y,
+            }
+        }
+        if (x - 1) & pgc::COUNT_MASK == 0 {
+            // Nobody can take a reference now (a count of zero refuses
+            // them): the frame is ours alone to reset and free.
+            p.tlbflush_timestamp.store(super::tlbflush::now(), Ordering::Release);
+            p.type_info.store(0, Ordering::Relaxed);
+            p.linear_pt_count.store(0, Ordering::Relaxed);
+            p.set_owner(Owner::Free);
+            p.count_info.store(0, Ordering::Release);
             self.freed.push(mfn);
         }
     }
 
-    /// Take a type reference of `ty` on `mfn` (validating a page table on
-    /// first use). A general reference must already be held.
+    /// Take a type reference of `ty` on `mfn`. A general reference must
+    /// already be held.
+    ///
+    /// As Xen's `_get_page_type`: the type may change only while no
+    /// reference needs it. The first getter of a type other than writable
+    /// claims the page with a count of one and no validated bit (so other
+    /// getters of that type wait, getters of others fail), flushes the
+    /// CPUs that may still write it through a stale TLB entry, validates a
+    /// page table (entries referenced), and sets the validated bit. A
+    /// failed validation leaves the page untyped, holding nothing.
     pub fn get_page_type(&mut self, mfn: u64, ty: PageType, a: Actor) -> Result<(), MmError> {
         let p = self.page(mfn)?;
-        if p.type_count > 0 {
-            if p.ty != ty {
-                return Err(MmError::TypeConflict(mfn));
+        let mut x = p.type_info.load(Ordering::Acquire);
+        let nx = loop {
+            let count = x & pgt::COUNT_MASK;
+            if count == pgt::COUNT_MASK {
+                return Err(MmError::Overflow);
             }
-            p.type_count = p.type_count.checked_add(1).ok_or(MmError::Overflow)?;
+            let nx = if count == 0 {
+                let done = if ty == PageType::Writable || ty == PageType::None { pgt::VALIDATED } else { 0 };
+                (x & pgt::LOCKED) | type_bits(ty) | done | 1
+            } else if type_of(x) != ty {
+                return Err(MmError::TypeConflict(mfn));
+            } else if x & pgt::VALIDATED == 0 {
+                // Another CPU validates (or devalidates) it: wait for the
+                // outcome, then try again.
+                crate::sync::cpu_relax();
+                x = p.type_info.load(Ordering::Acquire);
+                continue;
+            } else {
+                x + 1
+            };
+            match p.type_info.compare_exchange_weak(x, nx, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break nx,
+                Err(y) => x = y,
+            }
+        };
+        if nx & pgt::VALIDATED != 0 {
             return Ok(());
         }
-        // First use: claim the type provisionally (so a table reaching
-        // itself as another type conflicts), then validate. Contents the
-        // guest must not write: no CPU may keep a writable TLB entry from
-        // before (Xen's flush on a type change, by the TLB-flush clock).
-        if ty != PageType::Writable {
-            super::tlbflush::flush_if_stale(p.tlbflush_timestamp);
-        }
-        p.ty = ty;
-        p.type_count = 1;
+        // This CPU holds the validation: contents the guest must not write
+        // from now on, so no CPU may keep a writable TLB entry from before
+        // (Xen's flush on a type change, by the TLB-flush clock).
+        super::tlbflush::flush_if_stale(p.tlbflush_timestamp.load(Ordering::Acquire));
         if let Some(level) = ty.level() {
             if let Err(e) = self.validate(mfn, level, a) {
-                let p = self.page(mfn)?;
-                p.ty = PageType::None;
-                p.type_count = 0;
+                // Nobody else changes the word in this state.
+                p.type_info.store(0, Ordering::Release);
                 return Err(e);
             }
         }
+        p.type_info.fetch_or(pgt::VALIDATED, Ordering::AcqRel);
         Ok(())
     }
 
-    /// Drop a type reference; a page table is devalidated with its last.
+    /// Drop a type reference; a page table is devalidated with its last
+    /// (Xen's `_put_page_type`): the validated bit goes first, with the
+    /// count still one, so that getters wait while its entries' references
+    /// are dropped; then the count goes to zero.
     pub fn put_page_type(&mut self, mfn: u64) {
         let Ok(p) = self.page(mfn) else { return };
-        let owner = p.owner;
-        let writable = p.ty == PageType::Writable && p.type_count > 0;
-        p.type_count = p.type_count.saturating_sub(1);
-        if writable {
+        let mut x = p.type_info.load(Ordering::Acquire);
+        if type_of(x) == PageType::Writable && x & pgt::COUNT_MASK != 0 {
             // A writable use ends (a mapping, a grant, the hypervisor's
             // own): it may have written the page.
-            self.note_written(owner, mfn);
+            self.note_written(p.owner(), mfn);
         }
-        let Ok(p) = self.page(mfn) else { return };
-        if p.type_count == 0 {
-            let ty = p.ty;
-            p.ty = PageType::None;
-            if ty == PageType::Writable {
-                p.tlbflush_timestamp = super::tlbflush::now();
+        loop {
+            let count = x & pgt::COUNT_MASK;
+            if count == 0 {
+                log::error!("put_page_type of mfn {mfn:#x} without a type reference");
+                return;
             }
-            if let Some(level) = ty.level() {
+            let ty = type_of(x);
+            if count > 1 {
+                match p.type_info.compare_exchange_weak(x, x - 1, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return,
+                    Err(y) => x = y,
+                }
+                continue;
+            }
+            if let (Some(level), true) = (ty.level(), x & pgt::VALIDATED != 0) {
+                let nx = x & !(pgt::VALIDATED | pgt::PINNED);
+                if let Err(y) = p.type_info.compare_exchange(x, nx, Ordering::AcqRel, Ordering::Acquire) {
+                    x = y;
+                    continue;
+                }
                 self.devalidate(mfn, level);
+                p.type_info.store(0, Ordering::Release);
+                return;
+            }
+            // The last writable use ends now: stamp it before the type can
+            // change (a new page-table use flushes by this stamp).
+            if ty == PageType::Writable {
+                p.tlbflush_timestamp.store(super::tlbflush::now(), Ordering::Release);
+            }
+            match p.type_info.compare_exchange_weak(x, 0, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(y) => x = y,
             }
         }
     }
@@ -295,6 +466,41 @@ impl<M: Memory> Mm<'_, M> {
 
     /// Drop a type and a general reference.
     pub fn put_page_and_type(&mut self, mfn: u64) {
+        self.put_page_type(mfn);
+        self.put_page(mfn);
+    }
+
+    /// Lock page table `mfn`, a validated `ty`, for changes of its entries
+    /// (Xen's `page_lock`): one CPU at a time changes a table's entries.
+    /// The lock holds a general and a type reference, so the table stays
+    /// what it is until [`Mm::page_unlock`]. Fails (without waiting) when
+    /// the page is not a validated `ty`.
+    pub fn page_lock(&mut self, mfn: u64, ty: PageType) -> Result<(), MmError> {
+        let p = self.get_page_light(mfn)?;
+        let mut x = p.type_info.load(Ordering::Acquire);
+        loop {
+            if x & pgt::LOCKED != 0 {
+                crate::sync::cpu_relax();
+                x = p.type_info.load(Ordering::Acquire);
+                continue;
+            }
+            let count = x & pgt::COUNT_MASK;
+            if x & pgt::VALIDATED == 0 || count == 0 || count == pgt::COUNT_MASK || type_of(x) != ty {
+                self.put_page(mfn);
+                return Err(MmError::TypeConflict(mfn));
+            }
+            match p.type_info.compare_exchange_weak(x, (x + 1) | pgt::LOCKED, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok(()),
+                Err(y) => x = y,
+            }
+        }
+    }
+
+    /// Release the lock of [`Mm::page_lock`] and its references (the last
+    /// type reference devalidates, as any other).
+    pub fn page_unlock(&mut self, mfn: u64) {
+        let Ok(p) = self.page(mfn) else { return };
+        p.type_info.fetch_and(!pgt::LOCKED, Ordering::AcqRel);
         self.put_page_type(mfn);
         self.put_page(mfn);
     }
@@ -329,7 +535,7 @@ impl<M: Memory> Mm<'_, M> {
             if e & CACHE_ATTRS != 0 && !a.privileged {
                 return Err(MmError::BadFlags(e));
             }
-            let owner = self.frames.get(mfn as usize).map(|p| p.owner);
+            let owner = self.frames.get(mfn as usize).map(PageInfo::owner);
             match owner {
                 None | Some(Owner::Io) => {
                     // Device memory: only for a privileged domain, below the
@@ -357,8 +563,7 @@ impl<M: Memory> Mm<'_, M> {
                 return Err(MmError::BadFlags(e));
             }
             let own = PageType::table(level);
-            let target_ty = self.frames.get(mfn as usize).map(|p| p.ty);
-            if mfn == table || target_ty == Some(own) {
+            if mfn == table || self.page_type(mfn) == Some(own) {
                 self.get_linear(table, mfn, e, level, a)?;
             } else {
                 self.get_page_and_type(mfn, PageType::table(level - 1), a)?;
@@ -367,7 +572,9 @@ impl<M: Memory> Mm<'_, M> {
         Ok(Self::adjust(e, level))
     }
 
-    /// A linear entry in `table` mapping `target` (of the same level).
+    /// A linear entry in `table` mapping `target` (of the same level): the
+    /// target must be a validated table of that level without linear
+    /// entries of its own, and `table` must not be mapped linearly itself.
     fn get_linear(&mut self, table: u64, target: u64, e: u64, level: u32, a: Actor) -> Result<(), MmError> {
         if e & RW != 0 {
             return Err(MmError::BadLinear(target));
@@ -375,17 +582,42 @@ impl<M: Memory> Mm<'_, M> {
         if target == table {
             return Ok(()); // a self-map holds no reference
         }
-        let own = PageType::table(level);
-        let ok = self.page(table)?.owner == Owner::Domain(a.domid)
-            && self.page(table)?.linear_uses == 0
-            && self.frames.get(target as usize).is_some_and(|p| p.linear_entries == 0 && p.ty == own);
-        if !ok {
+        let pt = self.page(table)?;
+        if pt.owner() != Owner::Domain(a.domid) {
             return Err(MmError::BadLinear(target));
         }
-        self.get_page_and_type(target, own, a)?;
-        self.page(table)?.linear_entries += 1;
-        self.page(target)?.linear_uses += 1;
-        Ok(())
+        let pg = self.page(target)?;
+        if !inc_linear(&pt.linear_pt_count, 1) {
+            return Err(MmError::BadLinear(target));
+        }
+        if !inc_linear(&pg.linear_pt_count, -1) {
+            pt.linear_pt_count.fetch_sub(1, Ordering::AcqRel);
+            return Err(MmError::BadLinear(target));
+        }
+        let undo = || {
+            pt.linear_pt_count.fetch_sub(1, Ordering::AcqRel);
+            pg.linear_pt_count.fetch_add(1, Ordering::AcqRel);
+        };
+        if let Err(e) = self.get_page(target, a.domid) {
+            undo();
+            return Err(e);
+        }
+        // A type reference only on a table already validated as `own`
+        // (never waiting for a validation in progress).
+        let own = type_bits(PageType::table(level));
+        let mut x = pg.type_info.load(Ordering::Acquire);
+        loop {
+            let count = x & pgt::COUNT_MASK;
+            if count == 0 || count == pgt::COUNT_MASK || x & (pgt::TYPE_MASK | pgt::VALIDATED) != own | pgt::VALIDATED {
+                undo();
+                self.put_page(target);
+                return Err(MmError::BadLinear(target));
+            }
+            match pg.type_info.compare_exchange_weak(x, x + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok(()),
+                Err(y) => x = y,
+            }
+        }
     }
 
     /// Drop the references an entry of the level-`level` table `table`
@@ -396,7 +628,7 @@ impl<M: Memory> Mm<'_, M> {
         }
         let mfn = (e & ADDR_MASK) >> 12;
         if level == 1 {
-            if !matches!(self.frames.get(mfn as usize).map(|p| p.owner), Some(Owner::Domain(_))) {
+            if !matches!(self.frames.get(mfn as usize).map(PageInfo::owner), Some(Owner::Domain(_))) {
                 return;
             }
             if e & RW != 0 {
@@ -405,12 +637,13 @@ impl<M: Memory> Mm<'_, M> {
             self.put_page(mfn);
         } else if mfn == table {
             // A self-map holds nothing.
-        } else if self.frames.get(mfn as usize).is_some_and(|p| p.ty == PageType::table(level)) {
+        } else if self.page_type(mfn) == Some(PageType::table(level)) {
+            // A linear entry: the type reference it holds keeps the type.
             if let Ok(p) = self.page(table) {
-                p.linear_entries = p.linear_entries.saturating_sub(1);
+                p.linear_pt_count.fetch_sub(1, Ordering::AcqRel);
             }
             if let Ok(p) = self.page(mfn) {
-                p.linear_uses = p.linear_uses.saturating_sub(1);
+                p.linear_pt_count.fetch_add(1, Ordering::AcqRel);
             }
             self.put_page_and_type(mfn);
         } else {
@@ -418,46 +651,73 @@ impl<M: Memory> Mm<'_, M> {
         }
     }
 
+    /// Whether `mfn` is a RAM frame of domain `domid`.
+    fn owned_by(&self, mfn: u64, domid: u16) -> bool {
+        self.owner(mfn) == Owner::Domain(domid)
+    }
+
     /// `e` (an adjusted L1 entry of a table of `domid`) with the key bits
     /// of `domid`'s mode.
     fn with_keys(&self, e: u64, domid: u16) -> u64 {
-        let mode = (self.key_mode)(domid);
+        let mode = (self.log_dirty.key_mode)(domid);
         if mode == KeyMode::Guest {
             return e;
         }
-        let target = (e & ADDR_MASK) >> 12;
-        let own = self.frames.get(target as usize).is_some_and(|p| p.owner == Owner::Domain(domid));
-        l1_keys(e, mode, own)
+        l1_keys(e, mode, self.owned_by((e & ADDR_MASK) >> 12, domid))
     }
 
     /// Write the present or empty L1 entry `e` (checked and referenced by
-    /// the caller: a grant mapping) into `table`, with the key bits of
-    /// its owner's mode, noting the change.
+    /// the caller, who holds the table's page lock: a grant mapping) into
+    /// `table`, with the key bits of its owner's mode, marking the table.
     pub fn write_l1(&mut self, table: u64, index: usize, e: u64) {
-        let stored = match self.frames.get(table as usize).map(|p| p.owner) {
-            Some(Owner::Domain(d)) => self.with_keys(e, d),
+        let stored = match self.owner(table) {
+            Owner::Domain(d) => self.with_keys(e, d),
             _ => e,
         };
         self.note_changed(table);
         self.mem.write(table, index, stored);
     }
 
-    /// Note that frame `mfn` of `owner` may have been written behind the
-    /// protection keys' back.
-    fn note_written(&mut self, owner: Owner, mfn: u64) {
+    /// Mark frame `mfn` of `owner` dirty if `owner` is in log-dirty mode:
+    /// it may have been written behind the protection keys' back.
+    fn note_written(&self, owner: Owner, mfn: u64) {
         if let Owner::Domain(d) = owner {
-            if (self.key_mode)(d) == KeyMode::Arm {
-                self.dirtied.push(mfn);
+            if (self.log_dirty.key_mode)(d) == KeyMode::Arm {
+                (self.log_dirty.mark)(d, mfn);
             }
         }
     }
 
-    /// Note that frame `table` (a page table, a descriptor page) changed
-    /// in contents, type or pin state, if its owner is in log-dirty mode
-    /// (Xen marks a page dirty in each of these cases).
-    pub fn note_changed(&mut self, table: u64) {
-        if let Some(owner) = self.frames.get(table as usize).map(|p| p.owner) {
-            self.note_written(owner, table);
+    /// Mark frame `mfn` (a page table, a descriptor page) dirty when it
+    /// changes in contents, type or pin state and its owner is in
+    /// log-dirty mode (Xen marks a page dirty in each of these cases).
+    pub fn note_changed(&self, mfn: u64) {
+        self.note_written(self.owner(mfn), mfn);
+    }
+
+    /// Mark frame `mfn` of domain `domid` dirty (log-dirty mode: a page
+    /// the hypervisor writes through its direct map).
+    pub fn mark(&self, domid: u16, mfn: u64) {
+        if self.owned_by(mfn, domid) {
+            self.note_written(Owner::Domain(domid), mfn);
+        }
+    }
+
+    /// Every validated L1 table `domid` owns, each under its page lock
+    /// while `f` runs on it.
+    fn for_each_l1_locked(&mut self, domid: u16, mut f: impl FnMut(&mut Self, u64)) {
+        for table in 0..self.frames.len() as u64 {
+            let p = &self.frames[table as usize];
+            if p.owner() != Owner::Domain(domid) || type_of(p.type_info.load(Ordering::Relaxed)) != PageType::L1 {
+                continue;
+            }
+            if self.page_lock(table, PageType::L1).is_err() {
+                continue; // not (or no longer) a validated L1
+            }
+            if self.owned_by(table, domid) {
+                f(self, table);
+            }
+            self.page_unlock(table);
         }
     }
 
@@ -466,81 +726,80 @@ impl<M: Memory> Mm<'_, M> {
     /// against the CPU's accessed/dirty updates; returns how many changed.
     pub fn rewrite_l1_entries(&mut self, domid: u16, f: impl Fn(u64, bool) -> u64) -> usize {
         let mut changed = 0;
-        for table in 0..self.frames.len() {
-            let p = &self.frames[table];
-            if p.owner != Owner::Domain(domid) || p.ty != PageType::L1 {
-                continue;
-            }
+        self.for_each_l1_locked(domid, |m, table| {
             for i in 0..512 {
                 loop {
-                    let e = self.mem.read(table as u64, i);
+                    let e = m.mem.read(table, i);
                     if e & P == 0 {
                         break;
                     }
-                    let target = (e & ADDR_MASK) >> 12;
-                    let own = self.frames.get(target as usize).is_some_and(|p| p.owner == Owner::Domain(domid));
-                    let n = f(e, own);
+                    let n = f(e, m.owned_by((e & ADDR_MASK) >> 12, domid));
                     if n == e {
                         break;
                     }
-                    if self.mem.cmpxchg(table as u64, i, e, n) {
+                    if m.mem.cmpxchg(table, i, e, n) {
                         changed += 1;
                         break;
                     }
                 }
             }
-        }
+        });
         changed
     }
 
-    /// Note (in [`Self::dirtied`]) every page of `domid` that an L1
-    /// table of another domain maps writable (a backend's grant mapping,
-    /// the toolstack's foreign mapping of its rings); returns how many
-    /// entries there were.
+    /// Mark every page of `domid` that an L1 table of another domain maps
+    /// writable (a backend's grant mapping, the toolstack's foreign
+    /// mapping of its rings); returns how many entries there were.
     pub fn note_foreign_writable(&mut self, domid: u16) -> usize {
         let mut found = 0;
-        for table in 0..self.frames.len() {
-            let p = &self.frames[table];
-            if p.ty != PageType::L1 || p.owner == Owner::Domain(domid) || !matches!(p.owner, Owner::Domain(_)) {
+        for table in 0..self.frames.len() as u64 {
+            let p = &self.frames[table as usize];
+            let Owner::Domain(other) = p.owner() else {
+                continue;
+            };
+            if other == domid || type_of(p.type_info.load(Ordering::Relaxed)) != PageType::L1 {
+                continue;
+            }
+            if self.page_lock(table, PageType::L1).is_err() {
                 continue;
             }
             for i in 0..512 {
-                let e = self.mem.read(table as u64, i);
-                if e & (P | RW) != (P | RW) {
-                    continue;
-                }
-                let target = (e & ADDR_MASK) >> 12;
-                if self.frames.get(target as usize).is_some_and(|p| p.owner == Owner::Domain(domid)) {
-                    self.dirtied.push(target);
+                let e = self.mem.read(table, i);
+                if e & (P | RW) == (P | RW) && self.owned_by((e & ADDR_MASK) >> 12, domid) {
+                    self.note_written(Owner::Domain(domid), (e & ADDR_MASK) >> 12);
                     found += 1;
                 }
             }
+            self.page_unlock(table);
         }
         found
     }
 
     /// Disarm entry `index` of L1 table `l1` of `domid` after a
-    /// protection-key fault through it.
+    /// protection-key fault through it: the page it maps and the table are
+    /// marked dirty *before* the entry is disarmed (an unarmed writable
+    /// entry is always in the current dirty set, whatever runs between).
     pub fn disarm(&mut self, l1: u64, index: usize, domid: u16) -> Disarm {
-        if self.frames.get(l1 as usize).is_none_or(|p| p.owner != Owner::Domain(domid) || p.ty != PageType::L1) {
+        if !self.owned_by(l1, domid) || self.page_lock(l1, PageType::L1).is_err() {
             return Disarm::NotOurs;
         }
-        loop {
+        let r = loop {
             let e = self.mem.read(l1, index);
-            if e & (P | RW) != (P | RW) {
-                return Disarm::NotOurs;
-            }
             let target = (e & ADDR_MASK) >> 12;
-            if self.frames.get(target as usize).is_none_or(|p| p.owner != Owner::Domain(domid)) {
-                return Disarm::NotOurs;
+            if e & (P | RW) != (P | RW) || !self.owned_by(l1, domid) || !self.owned_by(target, domid) {
+                break Disarm::NotOurs;
             }
             if !is_armed(e) {
-                return Disarm::NotArmed;
+                break Disarm::NotArmed;
             }
+            self.note_written(Owner::Domain(domid), target);
+            self.note_written(Owner::Domain(domid), l1);
             if self.mem.cmpxchg(l1, index, e, e & !PKEY_MASK) {
-                return Disarm::Disarmed(target);
+                break Disarm::Disarmed;
             }
-        }
+        };
+        self.page_unlock(l1);
+        r
     }
 
     fn validate(&mut self, mfn: u64, level: u32, a: Actor) -> Result<(), MmError> {
@@ -588,11 +847,39 @@ impl<M: Memory> Mm<'_, M> {
         preserve_ad: bool,
         a: Actor,
     ) -> Result<(), MmError> {
+        self.mod_entry_with(table, level, index, a, |old| Some(if preserve_ad { new | (old & (A | D)) } else { new }))
+    }
+
+    /// Change entry `index` of page table `table` (of `level`) to what
+    /// `f` makes of its current value (`None`: leave it), under the
+    /// table's page lock, so that the value `f` sees is the one replaced.
+    pub fn mod_entry_with(
+        &mut self,
+        table: u64,
+        level: u32,
+        index: usize,
+        a: Actor,
+        f: impl FnOnce(u64) -> Option<u64>,
+    ) -> Result<(), MmError> {
         if !Self::is_guest_slot(level, index) {
             return Err(MmError::HypervisorSlot);
         }
+        self.page_lock(table, PageType::table(level))?;
+        let r = self.mod_entry_locked(table, level, index, a, f);
+        self.page_unlock(table);
+        r
+    }
+
+    fn mod_entry_locked(
+        &mut self,
+        table: u64,
+        level: u32,
+        index: usize,
+        a: Actor,
+        f: impl FnOnce(u64) -> Option<u64>,
+    ) -> Result<(), MmError> {
         let old = self.mem.read(table, index);
-        let new = if preserve_ad { new | (old & (A | D)) } else { new };
+        let Some(new) = f(old) else { return Ok(()) };
         self.note_changed(table);
         if new & P != 0 && old & P != 0 && significant(new) == significant(old) {
             // Same frame, same rights: only the other flags change. They
@@ -602,7 +889,8 @@ impl<M: Memory> Mm<'_, M> {
             {
                 return Err(MmError::BadFlags(new));
             }
-            let stored = if level == 1 { self.with_keys(Self::adjust(new, 1), a.domid) } else { Self::adjust(new, level) };
+            let stored =
+                if level == 1 { self.with_keys(Self::adjust(new, 1), a.domid) } else { Self::adjust(new, level) };
             self.mem.write(table, index, stored);
             return Ok(());
         }
@@ -616,11 +904,10 @@ impl<M: Memory> Mm<'_, M> {
     pub fn pin(&mut self, mfn: u64, ty: PageType, a: Actor) -> Result<(), MmError> {
         self.get_page_and_type(mfn, ty, a)?;
         let p = self.page(mfn)?;
-        if p.pinned {
+        if p.type_info.fetch_or(pgt::PINNED, Ordering::AcqRel) & pgt::PINNED != 0 {
             self.put_page_and_type(mfn);
             return Err(MmError::AlreadyPinned);
         }
-        p.pinned = true;
         self.note_changed(mfn);
         Ok(())
     }
@@ -628,16 +915,53 @@ impl<M: Memory> Mm<'_, M> {
     /// Unpin `mfn`.
     pub fn unpin(&mut self, mfn: u64, a: Actor) -> Result<(), MmError> {
         let p = self.page(mfn)?;
-        if p.owner != Owner::Domain(a.domid) {
+        if p.owner() != Owner::Domain(a.domid) {
             return Err(MmError::BadFrame(mfn));
         }
-        if !p.pinned {
+        if p.type_info.fetch_and(!pgt::PINNED, Ordering::AcqRel) & pgt::PINNED == 0 {
             return Err(MmError::NotPinned);
         }
-        p.pinned = false;
         self.note_changed(mfn);
         self.put_page_and_type(mfn);
         Ok(())
+    }
+
+    /// Drop the pin of `mfn` if it has one, whoever pinned it (a
+    /// reservation given back, a domain destroyed); whether it had one.
+    pub fn release_pin(&mut self, mfn: u64) -> bool {
+        let Ok(p) = self.page(mfn) else { return false };
+        if p.type_info.fetch_and(!pgt::PINNED, Ordering::AcqRel) & pgt::PINNED == 0 {
+            return false;
+        }
+        self.put_page_and_type(mfn);
+        true
+    }
+
+    /// Drop the owner's allocation reference of `mfn` if still held
+    /// (Xen's `PGC_allocated` cleared); whether it was.
+    pub fn release_allocation(&mut self, mfn: u64) -> bool {
+        let Ok(p) = self.page(mfn) else { return false };
+        if p.count_info.fetch_and(!pgc::ALLOCATED, Ordering::AcqRel) & pgc::ALLOCATED == 0 {
+            return false;
+        }
+        self.put_page(mfn);
+        true
+    }
+}
+
+/// Move a linear page-table count one step away from zero in the
+/// direction of `dir` (+1: one more linear entry; -1: one more linear
+/// use), refused when it points the other way or would overflow.
+fn inc_linear(count: &AtomicI32, dir: i32) -> bool {
+    let mut x = count.load(Ordering::Acquire);
+    loop {
+        if x.signum() == -dir || x.checked_add(dir).is_none_or(|n| n.unsigned_abs() > u32::from(u16::MAX)) {
+            return false;
+        }
+        match count.compare_exchange_weak(x, x + dir, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return true,
+            Err(y) => x = y,
+        }
     }
 }
 
@@ -649,30 +973,23 @@ mod tests {
     use std::vec::Vec;
 
     #[derive(Default)]
-    struct FakeMem(HashMap<(u64, usize), u64>);
+    struct FakeMem(std::sync::Mutex<HashMap<(u64, usize), u64>>);
 
     impl Memory for FakeMem {
         fn read(&self, mfn: u64, index: usize) -> u64 {
-            *self.0.get(&(mfn, index)).unwrap_or(&0)
+            *self.0.lock().unwrap().get(&(mfn, index)).unwrap_or(&0)
         }
-        fn write(&mut self, mfn: u64, index: usize, value: u64) {
-            self.0.insert((mfn, index), value);
+        fn write(&self, mfn: u64, index: usize, value: u64) {
+            self.0.lock().unwrap().insert((mfn, index), value);
         }
-        fn cmpxchg(&mut self, mfn: u64, index: usize, old: u64, new: u64) -> bool {
-            let ok = self.read(mfn, index) == old;
+        fn cmpxchg(&self, mfn: u64, index: usize, old: u64, new: u64) -> bool {
+            let mut m = self.0.lock().unwrap();
+            let e = m.entry((mfn, index)).or_insert(0);
+            let ok = *e == old;
             if ok {
-                self.write(mfn, index, new);
+                *e = new;
             }
             ok
-        }
-    }
-
-    /// Domain 1 is in log-dirty mode, domain 3 was, the others never.
-    fn test_key_mode(d: u16) -> KeyMode {
-        match d {
-            1 => KeyMode::Arm,
-            3 => KeyMode::Strip,
-            _ => KeyMode::Guest,
         }
     }
 
@@ -680,14 +997,14 @@ mod tests {
     const DOM0: Actor = Actor::own(0, true);
 
     fn machine(frames: usize, owned_by_1: std::ops::Range<u64>) -> Vec<PageInfo> {
-        let mut f = vec![PageInfo::default(); frames];
+        let f: Vec<PageInfo> = (0..frames).map(|_| PageInfo::default()).collect();
         for m in owned_by_1 {
-            f[m as usize] = PageInfo { owner: Owner::Domain(1), count: 1, allocated: true, ..Default::default() };
+            f[m as usize].assign(Owner::Domain(1), false);
         }
         f
     }
 
-    fn mm<'a>(frames: &'a mut [PageInfo], hv: &'a [u64]) -> Mm<'a, FakeMem> {
+    fn mm<'a>(frames: &'a [PageInfo], hv: &'a [u64]) -> Mm<'a, FakeMem> {
         Mm {
             frames,
             mem: FakeMem::default(),
@@ -695,8 +1012,7 @@ mod tests {
             reserved_io: &[0xfee00],
             max_io_mfn: 1 << 28,
             freed: Vec::new(),
-            key_mode: |_| KeyMode::Guest,
-            dirtied: Vec::new(),
+            log_dirty: LogDirtyHooks::NONE,
         }
     }
 
@@ -718,29 +1034,29 @@ mod tests {
 
     #[test]
     fn pin_validates_and_unpin_releases() {
-        let mut f = machine(32, 10..20);
-        let mut m = mm(&mut f, &HV);
+        let f = machine(32, 10..20);
+        let mut m = mm(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
-        assert_eq!(m.frames[10].ty, PageType::L4);
-        assert_eq!(m.frames[13].ty, PageType::L1);
-        assert_eq!(m.frames[14].ty, PageType::Writable);
-        assert_eq!(m.frames[15].ty, PageType::None);
-        assert_eq!(m.frames[13].count, 3, "allocation + L2 entry + its own RO mapping");
+        assert_eq!(m.info(10).unwrap().ty, PageType::L4);
+        assert_eq!(m.info(13).unwrap().ty, PageType::L1);
+        assert_eq!(m.info(14).unwrap().ty, PageType::Writable);
+        assert_eq!(m.info(15).unwrap().ty, PageType::None);
+        assert_eq!(m.info(13).unwrap().count, 3, "allocation + L2 entry + its own RO mapping");
         assert_eq!(m.mem.read(10, 256), HV[0], "hypervisor slots installed");
         assert_ne!(m.mem.read(13, 0) & US, 0, "user bit added");
         m.unpin(10, DOM).unwrap();
         for mfn in 10..16 {
-            assert_eq!(m.frames[mfn].ty, PageType::None, "frame {mfn} devalidated");
-            assert_eq!(m.frames[mfn].count, 1, "frame {mfn} back to its allocation reference");
+            assert_eq!(m.info(mfn as u64).unwrap().ty, PageType::None, "frame {mfn} devalidated");
+            assert_eq!(m.info(mfn as u64).unwrap().count, 1, "frame {mfn} back to its allocation reference");
         }
         assert_eq!(m.unpin(10, DOM), Err(MmError::NotPinned));
     }
 
     #[test]
     fn page_table_cannot_be_mapped_writable() {
-        let mut f = machine(32, 10..20);
-        let mut m = mm(&mut f, &HV);
+        let f = machine(32, 10..20);
+        let mut m = mm(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
         // Map the L1 itself writable: refused, nothing changes.
@@ -752,11 +1068,12 @@ mod tests {
 
     #[test]
     fn foreign_and_hypervisor_frames_are_refused() {
-        let mut f = machine(32, 10..20);
-        f[20] = PageInfo { owner: Owner::Domain(2), count: 1, allocated: true, ..Default::default() };
-        f[21] = PageInfo { owner: Owner::Xen, count: 1, ..Default::default() };
-        f[22] = PageInfo { owner: Owner::Io, ..Default::default() };
-        let mut m = mm(&mut f, &HV);
+        let f = machine(32, 10..20);
+        f[20].assign(Owner::Domain(2), false);
+        f[21].set_owner(Owner::Xen);
+        f[21].count_info.store(1, Ordering::Relaxed);
+        f[22].set_owner(Owner::Io);
+        let mut m = mm(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
         assert_eq!(m.mod_entry(13, 1, 5, pte(20, P), false, DOM), Err(MmError::Busy(20)));
@@ -769,11 +1086,11 @@ mod tests {
 
     #[test]
     fn privileged_domain_maps_devices_but_not_the_apic() {
-        let mut f = machine(32, 10..20);
-        for p in &mut f[10..20] {
-            p.owner = Owner::Domain(0);
+        let f = machine(32, 10..20);
+        for p in &f[10..20] {
+            p.assign(Owner::Domain(0), false);
         }
-        let mut m = mm(&mut f, &HV);
+        let mut m = mm(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM0).unwrap();
         m.mod_entry(13, 1, 5, pte(0xb8, P | RW | PCD), false, DOM0).unwrap();
@@ -784,8 +1101,8 @@ mod tests {
 
     #[test]
     fn superpages_reserved_bits_linear_tables_and_hypervisor_slots() {
-        let mut f = machine(32, 10..20);
-        let mut m = mm(&mut f, &HV);
+        let f = machine(32, 10..20);
+        let mut m = mm(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
         assert_eq!(m.mod_entry(12, 2, 1, pte(16, P | PSE), false, DOM), Err(MmError::Superpage));
@@ -796,7 +1113,7 @@ mod tests {
         // Linear page tables: read-only self-maps are fine and hold nothing;
         // writable ones are refused.
         m.mod_entry(10, 4, 1, pte(10, P), false, DOM).unwrap();
-        assert_eq!(m.frames[10].type_count, 1);
+        assert_eq!(m.info(10).unwrap().type_count, 1);
         assert_eq!(m.mod_entry(10, 4, 2, pte(10, P | RW), false, DOM), Err(MmError::BadLinear(10)));
         m.mod_entry(10, 4, 1, 0, false, DOM).unwrap();
         // L2-as-L3 confusion: an L4 entry naming the L2 (it would be used
@@ -804,22 +1121,22 @@ mod tests {
         assert_eq!(m.mod_entry(10, 4, 1, pte(12, P), false, DOM), Err(MmError::TypeConflict(12)));
         // A second reference of the right type is fine.
         m.mod_entry(11, 3, 1, pte(12, P), false, DOM).unwrap();
-        assert_eq!(m.frames[12].type_count, 2);
+        assert_eq!(m.info(12).unwrap().type_count, 2);
         assert_eq!(m.mod_entry(10, 4, 256, 0, false, DOM), Err(MmError::HypervisorSlot));
-        assert_eq!(m.mod_entry(12, 2, 1, pte(16, P | RW), false, DOM).map(|_| m.frames[16].ty), Ok(PageType::L1));
+        assert_eq!(m.mod_entry(12, 2, 1, pte(16, P | RW), false, DOM).map(|_| m.info(16).unwrap().ty), Ok(PageType::L1));
     }
 
     #[test]
     fn linear_maps_of_other_tables_cannot_chain() {
-        let mut f = machine(40, 10..40);
-        let mut m = mm(&mut f, &HV);
+        let f = machine(40, 10..40);
+        let mut m = mm(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
         // A second validated L4 (30, empty) pinned.
         m.pin(30, PageType::L4, DOM).unwrap();
         // L4 10 maps L4 30 read-only: a type reference on 30.
         m.mod_entry(10, 4, 3, pte(30, P), false, DOM).unwrap();
-        assert_eq!((m.frames[30].type_count, m.frames[30].linear_uses, m.frames[10].linear_entries), (2, 1, 1));
+        assert_eq!((m.info(30).unwrap().type_count, m.info(30).unwrap().linear_uses, m.info(10).unwrap().linear_entries), (2, 1, 1));
         // 30 is used linearly, so it may not get linear entries itself, and
         // 10 (which has some) may not be used linearly: no chains, no loops.
         assert_eq!(m.mod_entry(30, 4, 1, pte(10, P), false, DOM), Err(MmError::BadLinear(10)));
@@ -827,18 +1144,18 @@ mod tests {
         assert_eq!(m.mod_entry(31, 4, 1, pte(10, P), false, DOM), Err(MmError::BadLinear(10)));
         // Removing the entry gives everything back.
         m.mod_entry(10, 4, 3, 0, false, DOM).unwrap();
-        assert_eq!((m.frames[30].type_count, m.frames[30].linear_uses, m.frames[10].linear_entries), (1, 0, 0));
+        assert_eq!((m.info(30).unwrap().type_count, m.info(30).unwrap().linear_uses, m.info(10).unwrap().linear_entries), (1, 0, 0));
     }
 
     #[test]
     fn mod_entry_moves_references() {
-        let mut f = machine(32, 10..20);
-        let mut m = mm(&mut f, &HV);
+        let f = machine(32, 10..20);
+        let mut m = mm(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
         m.mod_entry(13, 1, 0, pte(16, P | RW), false, DOM).unwrap();
-        assert_eq!(m.frames[14].ty, PageType::None, "old mapping dropped");
-        assert_eq!(m.frames[16].ty, PageType::Writable);
+        assert_eq!(m.info(14).unwrap().ty, PageType::None, "old mapping dropped");
+        assert_eq!(m.info(16).unwrap().ty, PageType::Writable);
         // Flag-only change keeps references; A/D preserved when asked.
         m.mem.write(13, 0, pte(16, P | RW | US | A | D));
         m.mod_entry(13, 1, 0, pte(16, P | RW | (1 << 9)), true, DOM).unwrap();
@@ -847,39 +1164,345 @@ mod tests {
         // With it: a user page, made global.
         m.mod_entry(13, 1, 0, pte(16, P | RW | US), false, DOM).unwrap();
         assert_eq!(m.mem.read(13, 0), pte(16, P | RW | US | G));
-        assert_eq!(m.frames[16].type_count, 1);
+        assert_eq!(m.info(16).unwrap().type_count, 1);
         m.mod_entry(13, 1, 0, 0, false, DOM).unwrap();
-        assert_eq!(m.frames[16].count, 1);
+        assert_eq!(m.info(16).unwrap().count, 1);
     }
 
     #[test]
     fn failed_validation_leaves_no_references() {
-        let mut f = machine(32, 10..20);
-        let mut m = mm(&mut f, &HV);
+        let f = machine(32, 10..20);
+        let mut m = mm(&f, &HV);
         address_space(&mut m);
         m.mem.write(13, 7, pte(25, P)); // frame 25 is not ours
         assert_eq!(m.pin(10, PageType::L4, DOM), Err(MmError::Busy(25)));
         for mfn in 10..20 {
-            assert_eq!(m.frames[mfn].count, 1, "frame {mfn}");
-            assert_eq!(m.frames[mfn].type_count, 0, "frame {mfn}");
+            assert_eq!(m.info(mfn as u64).unwrap().count, 1, "frame {mfn}");
+            assert_eq!(m.info(mfn as u64).unwrap().type_count, 0, "frame {mfn}");
         }
     }
 
     #[test]
     fn last_reference_frees() {
-        let mut f = machine(32, 10..20);
-        let mut m = mm(&mut f, &HV);
+        let f = machine(32, 10..20);
+        let mut m = mm(&f, &HV);
         m.get_page(14, 1).unwrap();
-        m.frames[14].allocated = false;
-        m.put_page(14); // the allocation reference
+        assert!(m.release_allocation(14)); // the allocation reference
+        assert!(!m.release_allocation(14));
         assert!(m.freed.is_empty());
         m.put_page(14);
         assert_eq!(m.freed, vec![14]);
-        assert_eq!(m.frames[14].owner, Owner::Free);
+        assert_eq!(m.info(14).unwrap().owner, Owner::Free);
     }
 
-    fn mm_mode<'a>(frames: &'a mut [PageInfo], hv: &'a [u64]) -> Mm<'a, FakeMem> {
-        Mm { key_mode: test_key_mode, ..mm(frames, hv) }
+    // Concurrency: the engine on many threads at once, over one frame
+    // table and one memory, as CPUs run it.
+
+    const THREADS: usize = 8;
+
+    fn handle<'a>(frames: &'a [PageInfo], mem: &'a FakeMem) -> Mm<'a, &'a FakeMem> {
+        Mm {
+            frames,
+            mem,
+            hv_l4: &HV,
+            reserved_io: &[0xfee00],
+            max_io_mfn: 1 << 28,
+            freed: Vec::new(),
+            log_dirty: LogDirtyHooks::NONE,
+        }
+    }
+
+    /// Every frame of `range` holds only its allocation reference again.
+    fn all_back(frames: &[PageInfo], range: std::ops::Range<u64>) {
+        for mfn in range {
+            let p = frames[mfn as usize].snapshot();
+            assert_eq!((p.count, p.type_count, p.pinned, p.linear_entries, p.linear_uses), (1, 0, false, 0, 0), "frame {mfn}: {p:?}");
+            assert!(p.allocated);
+        }
+    }
+
+    fn shared_space(frames: &[PageInfo]) -> FakeMem {
+        let mem = FakeMem::default();
+        let m = handle(frames, &mem);
+        m.mem.write(10, 0, pte(11, P | RW));
+        m.mem.write(11, 0, pte(12, P | RW));
+        m.mem.write(12, 0, pte(13, P | RW));
+        m.mem.write(13, 0, pte(14, P | RW));
+        m.mem.write(13, 1, pte(15, P));
+        m.mem.write(13, 2, pte(13, P));
+        mem
+    }
+
+    #[test]
+    fn concurrent_pins_and_uses_of_one_table_validate_it_once() {
+        let f = machine(40, 10..40);
+        let mem = shared_space(&f);
+        let pinned = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let (f, mem, pinned) = (&f, &mem, &pinned);
+                s.spawn(move || {
+                    let mut m = handle(f, mem);
+                    for _ in 0..60 {
+                        if t % 2 == 0 {
+                            match m.pin(10, PageType::L4, DOM) {
+                                Ok(()) => {
+                                    pinned.fetch_add(1, Ordering::Relaxed);
+                                    m.unpin(10, DOM).unwrap();
+                                }
+                                Err(e) => assert_eq!(e, MmError::AlreadyPinned),
+                            }
+                        } else {
+                            // A base-pointer use (as new_baseptr).
+                            m.get_page_and_type(10, PageType::L4, DOM).unwrap();
+                            let p = m.info(13).unwrap();
+                            assert!(p.ty == PageType::L1 && p.validated, "the tree is validated under any holder: {p:?}");
+                            m.put_page_and_type(10);
+                        }
+                    }
+                    assert!(m.freed.is_empty());
+                });
+            }
+        });
+        assert!(pinned.load(Ordering::Relaxed) > 0);
+        all_back(&f, 10..40);
+    }
+
+    #[test]
+    fn writable_and_page_table_uses_race_and_exactly_one_type_wins() {
+        let f = machine(40, 10..40);
+        let mem = FakeMem::default();
+        let rounds = 200;
+        let barrier = std::sync::Barrier::new(THREADS);
+        let wins: Vec<std::sync::Mutex<Vec<PageType>>> = (0..rounds).map(|_| Default::default()).collect();
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let (f, mem, barrier, wins) = (&f, &mem, &barrier, &wins);
+                s.spawn(move || {
+                    let mut m = handle(f, mem);
+                    let ty = [PageType::Writable, PageType::L1, PageType::L2, PageType::SegDesc][t % 4];
+                    for w in wins.iter() {
+                        barrier.wait();
+                        let won = m.get_page_and_type(20, ty, DOM);
+                        if won.is_ok() {
+                            w.lock().unwrap().push(ty);
+                        } else {
+                            assert_eq!(won, Err(MmError::TypeConflict(20)));
+                        }
+                        barrier.wait();
+                        if won.is_ok() {
+                            m.put_page_and_type(20);
+                        }
+                    }
+                });
+            }
+        });
+        for w in &wins {
+            let w = w.lock().unwrap();
+            assert!(!w.is_empty(), "someone wins each round");
+            assert!(w.iter().all(|&t| t == w[0]), "one type per round: {w:?}");
+        }
+        all_back(&f, 10..40);
+    }
+
+    #[test]
+    fn concurrent_entry_changes_of_one_table_are_serialised() {
+        let f = machine(40, 10..40);
+        let mem = shared_space(&f);
+        handle(&f, &mem).pin(10, PageType::L4, DOM).unwrap();
+        const STEP: u64 = 1 << 53; // a software bit field (53..61) as a counter
+        let per = 40u64;
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let (f, mem) = (&f, &mem);
+                s.spawn(move || {
+                    let mut m = handle(f, mem);
+                    for i in 0..per {
+                        // Read-modify-write of one entry (as ptwr emulation).
+                        m.mod_entry_with(13, 1, 1, DOM, |old| Some(old + STEP)).unwrap();
+                        // Map and unmap frames in slots of its own, writable
+                        // and read-only, in the same table.
+                        let slot = 10 + t;
+                        let target = 20 + (i + t as u64) % 10;
+                        m.mod_entry(13, 1, slot, pte(target, P | if i % 2 == 0 { RW } else { 0 }), false, DOM).unwrap();
+                        m.mod_entry(13, 1, slot, 0, false, DOM).unwrap();
+                    }
+                });
+            }
+        });
+        let m = handle(&f, &mem);
+        let counter = (m.mem.read(13, 1) >> 53) & 0x1ff;
+        assert_eq!(counter, (THREADS as u64 * per) & 0x1ff, "no update lost");
+        for mfn in 20..30 {
+            assert_eq!(m.info(mfn).unwrap().count, 1, "frame {mfn}");
+        }
+        handle(&f, &mem).unpin(10, DOM).unwrap();
+        all_back(&f, 10..40);
+    }
+
+    #[test]
+    fn mapping_writable_races_use_as_page_table() {
+        // Threads map frame 20 writable through the L1 13 while others link
+        // it as an L1 from the L2 12: in every round one kind wins.
+        let f = machine(40, 10..40);
+        let mem = shared_space(&f);
+        handle(&f, &mem).pin(10, PageType::L4, DOM).unwrap();
+        let barrier = std::sync::Barrier::new(THREADS);
+        let rounds = 150;
+        let won: Vec<[std::sync::atomic::AtomicU32; 2]> = (0..rounds).map(|_| Default::default()).collect();
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let (f, mem, barrier, won) = (&f, &mem, &barrier, &won);
+                s.spawn(move || {
+                    let mut m = handle(f, mem);
+                    let as_table = t % 2 == 1;
+                    for w in won.iter() {
+                        barrier.wait();
+                        let r = if as_table {
+                            m.mod_entry(12, 2, 10 + t, pte(20, P | RW), false, DOM)
+                        } else {
+                            m.mod_entry(13, 1, 10 + t, pte(20, P | RW), false, DOM)
+                        };
+                        if r.is_ok() {
+                            w[usize::from(as_table)].fetch_add(1, Ordering::Relaxed);
+                        }
+                        barrier.wait();
+                        if r.is_ok() {
+                            let (table, level) = if as_table { (12, 2) } else { (13, 1) };
+                            m.mod_entry(table, level, 10 + t, 0, false, DOM).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        for w in &won {
+            let (wr, pt) = (w[0].load(Ordering::Relaxed), w[1].load(Ordering::Relaxed));
+            assert!((wr == 0) != (pt == 0), "writable {wr} and page-table {pt} uses at once");
+        }
+        handle(&f, &mem).unpin(10, DOM).unwrap();
+        all_back(&f, 10..40);
+    }
+
+    #[test]
+    fn concurrent_failed_validations_leave_no_references() {
+        let f = machine(40, 10..40);
+        let mem = shared_space(&f);
+        handle(&f, &mem).mem.write(13, 7, pte(39, P)); // fine
+        handle(&f, &mem).mem.write(13, 8, pte(5, P)); // not a frame of the domain
+        std::thread::scope(|s| {
+            for _ in 0..THREADS {
+                let (f, mem) = (&f, &mem);
+                s.spawn(move || {
+                    let mut m = handle(f, mem);
+                    for _ in 0..100 {
+                        assert_eq!(m.get_page_and_type(10, PageType::L4, DOM), Err(MmError::Busy(5)));
+                    }
+                });
+            }
+        });
+        all_back(&f, 10..40);
+    }
+
+    #[test]
+    fn opposite_linear_maps_race_and_at_most_one_holds() {
+        let f = machine(40, 10..40);
+        let mem = shared_space(&f);
+        {
+            let mut m = handle(&f, &mem);
+            m.pin(10, PageType::L4, DOM).unwrap();
+            m.pin(30, PageType::L4, DOM).unwrap();
+        }
+        let barrier = std::sync::Barrier::new(2);
+        for _ in 0..200 {
+            let results: Vec<bool> = std::thread::scope(|s| {
+                let hs: Vec<_> = [(10u64, 30u64), (30, 10)]
+                    .into_iter()
+                    .map(|(table, target)| {
+                        let (f, mem, barrier) = (&f, &mem, &barrier);
+                        s.spawn(move || {
+                            let mut m = handle(f, mem);
+                            barrier.wait();
+                            m.mod_entry(table, 4, 5, pte(target, P), false, DOM).is_ok()
+                        })
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert!(!(results[0] && results[1]), "a linear chain 10 -> 30 -> 10 formed");
+            let mut m = handle(&f, &mem);
+            m.mod_entry(10, 4, 5, 0, false, DOM).unwrap();
+            m.mod_entry(30, 4, 5, 0, false, DOM).unwrap();
+        }
+        let mut m = handle(&f, &mem);
+        m.unpin(10, DOM).unwrap();
+        m.unpin(30, DOM).unwrap();
+        all_back(&f, 10..40);
+    }
+
+    #[test]
+    fn a_frame_is_freed_exactly_once() {
+        let f = machine(64, 0..64);
+        let mem = FakeMem::default();
+        let barrier = std::sync::Barrier::new(THREADS);
+        let freed: Vec<u64> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (f, mem, barrier) = (&f, &mem, &barrier);
+                    s.spawn(move || {
+                        let mut m = handle(f, mem);
+                        for mfn in 0..64u64 {
+                            // Everyone maps it (takes references), one thread
+                            // gives the reservation back, everyone unmaps.
+                            let got = m.get_page(mfn, 1).is_ok() && m.get_page_type(mfn, PageType::Writable, DOM).is_ok();
+                            barrier.wait();
+                            if t == (mfn as usize) % THREADS {
+                                assert!(m.release_allocation(mfn));
+                            }
+                            if got {
+                                m.put_page_and_type(mfn);
+                            }
+                            // A late getter finds it gone or still held.
+                            if m.get_page(mfn, 1).is_ok() {
+                                m.put_page(mfn);
+                            }
+                        }
+                        m.freed
+                    })
+                })
+                .collect();
+            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = freed.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..64).collect::<Vec<_>>(), "each frame freed once");
+        for p in &f {
+            assert_eq!(p.snapshot(), PageState { owner: Owner::Free, tlbflush_timestamp: p.snapshot().tlbflush_timestamp, ..Default::default() });
+        }
+    }
+
+    std::thread_local! {
+        /// Frames the engine marked dirty in this test's thread.
+        static DIRTIED: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Domain 1 is in log-dirty mode, domain 3 was, the others never;
+    /// marks go to [`DIRTIED`].
+    const TEST_HOOKS: LogDirtyHooks = LogDirtyHooks {
+        key_mode: |d| match d {
+            1 => KeyMode::Arm,
+            3 => KeyMode::Strip,
+            _ => KeyMode::Guest,
+        },
+        mark: |_, mfn| DIRTIED.with(|v| v.borrow_mut().push(mfn)),
+    };
+
+    /// The frames marked dirty since the last call.
+    fn take_dirtied() -> Vec<u64> {
+        DIRTIED.with(|v| core::mem::take(&mut *v.borrow_mut()))
+    }
+
+    fn mm_mode<'a>(frames: &'a [PageInfo], hv: &'a [u64]) -> Mm<'a, FakeMem> {
+        Mm { log_dirty: TEST_HOOKS, ..mm(frames, hv) }
     }
 
     #[test]
@@ -897,45 +1520,51 @@ mod tests {
     }
 
     #[test]
-    fn log_dirty_domain_gets_armed_entries_and_dirtied_tables() {
-        let mut f = machine(32, 10..20);
-        f[20] = PageInfo { owner: Owner::Domain(2), count: 1, allocated: true, ..Default::default() };
-        let mut m = mm_mode(&mut f, &HV);
+    fn log_dirty_domain_gets_armed_entries_and_marked_tables() {
+        let f = machine(32, 10..20);
+        f[20].assign(Owner::Domain(2), false);
+        let mut m = mm_mode(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
         assert!(is_armed(m.mem.read(13, 0)), "validation arms the writable own page");
         assert!(!is_armed(m.mem.read(13, 1)), "read-only stays unarmed");
-        assert!(m.dirtied.contains(&13), "validated tables noted");
-        assert!(m.dirtied.contains(&10), "the pinned L4 noted");
+        let d = take_dirtied();
+        assert!(d.contains(&13), "validated tables marked");
+        assert!(d.contains(&10), "the pinned L4 marked");
         m.unpin(10, DOM).unwrap();
-        assert!(m.dirtied.contains(&12), "devalidated tables noted (their type changed)");
+        assert!(take_dirtied().contains(&12), "devalidated tables marked (their type changed)");
         m.pin(10, PageType::L4, DOM).unwrap();
-        m.dirtied.clear();
+        take_dirtied();
         // The guest echoes an armed entry back with D set: accepted, armed.
         let echo = m.mem.read(13, 0) | D;
         m.mod_entry(13, 1, 0, echo, false, DOM).unwrap();
         assert!(is_armed(m.mem.read(13, 0)) && m.mem.read(13, 0) & D != 0);
-        assert_eq!(m.dirtied, vec![13], "the changed table is noted");
+        assert_eq!(take_dirtied(), vec![13], "the changed table is marked");
         // A new writable mapping with a key of the guest's: armed instead.
         m.mod_entry(13, 1, 4, pte(16, P | RW) | (5 << 59), false, DOM).unwrap();
         assert_eq!(m.mem.read(13, 4) & PKEY_MASK, PKEY_ARMED);
-        // Removing a writable mapping notes the page (its writable use ended).
-        m.dirtied.clear();
+        // Removing a writable mapping marks the page (its writable use ended).
+        take_dirtied();
         m.mod_entry(13, 1, 4, 0, false, DOM).unwrap();
-        assert!(m.dirtied.contains(&16));
+        assert!(take_dirtied().contains(&16));
     }
 
     #[test]
-    fn disarm_and_rearm() {
-        let mut f = machine(32, 10..20);
-        let mut m = mm_mode(&mut f, &HV);
+    fn disarm_marks_first_and_rearm() {
+        let f = machine(32, 10..20);
+        let mut m = mm_mode(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
-        assert_eq!(m.disarm(13, 0, 1), Disarm::Disarmed(14));
+        take_dirtied();
+        assert_eq!(m.disarm(13, 0, 1), Disarm::Disarmed);
+        assert_eq!(take_dirtied(), vec![14, 13], "the page and its table");
         assert_eq!(m.mem.read(13, 0) & PKEY_MASK, 0);
         assert_eq!(m.disarm(13, 0, 1), Disarm::NotArmed, "a second CPU finds it disarmed");
         assert_eq!(m.disarm(13, 1, 1), Disarm::NotOurs, "read-only");
         assert_eq!(m.disarm(13, 0, 2), Disarm::NotOurs, "another domain's table");
+        assert_eq!(m.disarm(14, 0, 1), Disarm::NotOurs, "not a page table");
+        assert!(take_dirtied().is_empty(), "nothing marked when nothing is disarmed");
+        assert_eq!(m.info(13).unwrap().count, 3, "the page lock's references are back");
         // CLEAN re-arms it (and leaves the rest alone).
         let n = m.rewrite_l1_entries(1, |e, own| l1_keys(e, KeyMode::Arm, own));
         assert_eq!(n, 1);
@@ -944,15 +1573,17 @@ mod tests {
         let n = m.rewrite_l1_entries(1, |e, own| l1_keys(e, KeyMode::Strip, own));
         assert_eq!(n, 1);
         assert_eq!(m.mem.read(13, 0) & PKEY_MASK, 0);
+        m.unpin(10, DOM).unwrap();
+        all_back(&f, 10..20);
     }
 
     #[test]
     fn foreign_writable_mappings_are_found() {
-        let mut f = machine(48, 10..20);
-        for p in &mut f[30..40] {
-            *p = PageInfo { owner: Owner::Domain(0), count: 1, allocated: true, ..Default::default() };
+        let f = machine(48, 10..20);
+        for p in &f[30..40] {
+            p.assign(Owner::Domain(0), false);
         }
-        let mut m = mm_mode(&mut f, &HV);
+        let mut m = mm_mode(&f, &HV);
         address_space(&mut m);
         m.pin(10, PageType::L4, DOM).unwrap();
         // Domain 0's address space 30 -> 31 -> 32 -> 33 maps domain 1's
@@ -965,26 +1596,25 @@ mod tests {
         m.mod_entry(33, 1, 0, pte(16, P | RW), false, foreign).unwrap();
         m.mod_entry(33, 1, 1, pte(17, P), false, foreign).unwrap();
         assert_eq!(m.mem.read(33, 0) & PKEY_MASK, 0, "dom0's own tables are never armed");
-        m.dirtied.clear();
+        take_dirtied();
         assert_eq!(m.note_foreign_writable(1), 1);
-        assert_eq!(m.dirtied, vec![16]);
-        m.dirtied.clear();
+        assert_eq!(take_dirtied(), vec![16]);
         m.mod_entry(33, 1, 0, 0, false, foreign).unwrap();
-        assert_eq!(m.dirtied, vec![16], "the unmap notes the page of the log-dirty domain");
+        assert_eq!(take_dirtied(), vec![16], "the unmap marks the page of the log-dirty domain");
     }
 
     #[test]
     fn strip_mode_after_log_dirty() {
-        let mut f = machine(32, 10..20);
-        for p in &mut f[10..20] {
-            p.owner = Owner::Domain(3);
+        let f = machine(32, 10..20);
+        for p in &f[10..20] {
+            p.set_owner(Owner::Domain(3));
         }
-        let mut m = mm_mode(&mut f, &HV);
+        let mut m = mm_mode(&f, &HV);
         address_space(&mut m);
         let d3 = Actor::own(3, false);
         m.pin(10, PageType::L4, d3).unwrap();
         m.mod_entry(13, 1, 0, pte(14, P | RW) | PKEY_ARMED, false, d3).unwrap();
         assert_eq!(m.mem.read(13, 0) & PKEY_MASK, 0, "an old armed copy written back is stripped");
-        assert!(m.dirtied.is_empty(), "no bookkeeping outside log-dirty mode");
+        assert!(take_dirtied().is_empty(), "no bookkeeping outside log-dirty mode");
     }
 }

@@ -77,25 +77,36 @@ pub fn try_emulate(v: &mut Vcpu, regs: &mut TrapFrame, cr2: u64) -> bool {
         return false;
     }
     let index = ((cr2 & 0xfff) / 8) as usize;
-    let old_entry = DirectMap.read(target, index);
     let bits = u32::from(w.width) * 8;
     let mask = if bits == 64 { !0u64 } else { (1u64 << bits) - 1 };
-    let old = (old_entry >> (off * 8)) & mask;
     let src = match w.src {
         Src::Reg(r) => *gpr(regs, r) & mask,
         Src::Imm(i) => i & mask,
     };
-    if w.op == Op::Cmpxchg && regs.rax & mask != old {
+    let rax = regs.rax;
+    let a = v.domain.actor();
+    // The read-modify-write of the entry happens under the table's page
+    // lock, so a concurrent change by another vCPU is never lost and a
+    // cmpxchg compares with the value it replaces.
+    let mut seen = None;
+    let r = frame_table::with(|m| {
+        m.mod_entry_with(target, 1, index, a, |old_entry| {
+            let old = (old_entry >> (off * 8)) & mask;
+            if w.op == Op::Cmpxchg && rax & mask != old {
+                seen = Some((old, 0, false));
+                return None;
+            }
+            let (new, flags) = apply(w.op, w.width, old, src);
+            seen = Some((old, flags, true));
+            Some((old_entry & !(mask << (off * 8))) | ((new & mask) << (off * 8)))
+        })
+    });
+    let (Ok(()), Some((old, flags, wrote))) = (r, seen) else { return false };
+    if !wrote {
         set_sized(&mut regs.rax, w.width, old);
         regs.rflags &= !(1 << 6); // ZF clear: no write
         regs.rip += w.len as u64;
         return true;
-    }
-    let (new, flags) = apply(w.op, w.width, old, src);
-    let new_entry = (old_entry & !(mask << (off * 8))) | ((new & mask) << (off * 8));
-    let a = v.domain.actor();
-    if frame_table::with(|m| m.mod_entry(target, 1, index, new_entry, false, a)).is_err() {
-        return false;
     }
     match (w.op, w.src) {
         (Op::Xchg, Src::Reg(r)) => set_sized(gpr(regs, r), w.width, old),

@@ -287,8 +287,7 @@ pub fn deschedule_domain(d: &crate::domain::Domain) {
             continue;
         }
         while v.running_on.load(Ordering::Acquire) == on {
-            crate::mm::tlbflush::service();
-            core::hint::spin_loop();
+            crate::sync::cpu_relax();
         }
     }
 }

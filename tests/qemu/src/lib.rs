@@ -5,6 +5,7 @@
 //! * [`build`]: build the bare-metal hypervisor image with its codegen flags;
 //! * [`image`]: make a GRUB ISO from `boot/grub.cfg`, a command line and
 //!   modules;
+//! * [`ipistorm`]: the progress lines of the `domu` kernel's IPI storm;
 //! * [`qemu`]: boot an image under TCG with a timeout and capture the
 //!   serial transcript.
 
@@ -16,6 +17,7 @@ pub mod fixture;
 pub mod fuzz;
 pub mod fuzz_domu;
 pub mod image;
+pub mod ipistorm;
 pub mod linux_dom0;
 pub mod ours;
 pub mod qemu;

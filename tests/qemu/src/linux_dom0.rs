@@ -99,6 +99,10 @@ pub const DOMU_CONFIGS: &[(&str, &str)] = &[
         "/etc/xen/crashy.cfg",
         "name = 'crashy'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 16\nextra = 'crash'\non_crash = 'restart'\n",
     ),
+    (
+        "/etc/xen/ipistorm.cfg",
+        "name = 'storm'\nkernel = '/usr/lib/xen/boot/domu'\nmemory = 32\nvcpus = 2\nextra = 'ipistorm'\n",
+    ),
     ("/etc/xen/hostile.cfg", "name = 'hostile'\nkernel = '/usr/lib/xen/boot/hostile'\nmemory = 16\nvcpus = 1\n"),
     ("/etc/xen/mm_hostile.cfg", "name = 'mm_hostile'\nkernel = '/usr/lib/xen/boot/mm_hostile'\nmemory = 16\nvcpus = 1\n"),
     ("/etc/xen/nokernel.cfg", "name = 'nok'\nkernel = '/nonexistent/vmlinuz'\nmemory = 16\n"),
@@ -636,7 +640,16 @@ impl LinuxDom0 {
     /// Type `text` slowly enough for Xen's small serial input ring.
     pub fn type_text(&mut self, text: &str) -> Result<()> {
         for chunk in text.as_bytes().chunks(8) {
-            self.stdin.write_all(chunk).context("writing to QEMU's serial input")?;
+            if let Err(e) = self.stdin.write_all(chunk) {
+                // QEMU is gone: say how it ended (a signal means something
+                // outside the test killed it; an exit status, QEMU itself).
+                let how = match self.child.try_wait() {
+                    Ok(Some(status)) => format!("QEMU ended: {status}"),
+                    Ok(None) => "QEMU still runs".to_string(),
+                    Err(w) => format!("QEMU's status unknown: {w}"),
+                };
+                bail!("writing to QEMU's serial input: {e} ({how})");
+            }
             self.stdin.flush()?;
             std::thread::sleep(Duration::from_millis(30));
         }

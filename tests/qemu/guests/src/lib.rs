@@ -20,6 +20,8 @@
 //! * `shared` (bare builds only): mapping the shared_info page;
 //! * `pt` (bare builds only): page-table helpers, free frames, scratch
 //!   pages and the memory-management hypercalls;
+//! * [`smp`]: secondary vCPUs started with `VCPUOP_initialise`/`up`, each
+//!   on its own stack, and which vCPU the code runs on;
 //! * `panic` (bare builds only): `PANIC: <message>`, then a crash shutdown.
 //!
 //! The binaries are built by `qemu_tests::build::guest` with the bare-metal
@@ -39,13 +41,13 @@ pub mod fmt;
 pub mod hypercall;
 pub mod neighbour;
 #[cfg(not(test))]
-#[cfg(not(test))]
 mod panic;
 #[cfg(not(test))]
 pub mod pt;
 pub mod report;
 #[cfg(not(test))]
 pub mod shared;
+pub mod smp;
 #[cfg(not(test))]
 pub mod start;
 pub mod transcript;

@@ -13,6 +13,16 @@
 //! Bytes typed on its console are echoed back as `domu: input <text>`.
 //! With `spin` on its command line it never yields while it waits: a
 //! CPU-bound guest, for the scheduler's tests (weights, caps).
+//! With `ipistorm` on its command line (and two vCPUs) it starts its
+//! second vCPU and the two send each other IPIs (event channels from
+//! `EVTCHNOP_bind_ipi`) as fast as they can: vCPU 0 sends, vCPU 1 answers
+//! when its upcall saw the event, vCPU 0 waits for the answer, and again.
+//! A vCPU waits with `SCHEDOP_block`, as an idle Linux vCPU does, or with
+//! `ipistorm spin` busily with events unmasked. Once a second vCPU 0
+//! prints `domu: ipistorm vcpu0 <n> vcpu1 <m> round trips; <t> ns per
+//! round trip over <ms> ms` (each vCPU's own count, and the mean round
+//! trip in the last period by the guest's clock). A storm only ends with
+//! `xm destroy`.
 //! With `crash` on its command line it instead reads an unmapped address
 //! without a trap table right after the facts, so the hypervisor crashes it.
 //!
@@ -20,14 +30,16 @@
 #![no_std]
 #![no_main]
 
-use core::sync::atomic::{fence, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use dom0_abi::io::xenstore_ring::{XenstoreDomainInterface, XENSTORE_RING_SIZE};
 use dom0_abi::io::xs_wire::{XS_READ, XS_WATCH, XS_WATCH_EVENT, XS_WRITE};
 use dom0_abi::sched::{SHUTDOWN_poweroff, SHUTDOWN_reboot};
 use pv_guests::console::{self, evtchn_send, sched_yield};
 use pv_guests::fmt::until_nul;
+use dom0_abi::xen::{SharedInfo, VcpuTimeInfo};
 use pv_guests::hypercall;
+use pv_guests::{events, smp};
 use pv_guests::{println, StartInfo};
 
 pv_guests::entry!(main);
@@ -245,6 +257,9 @@ fn main(si: &'static StartInfo) {
     let (ty, _) = store.request(XS_WATCH, &[b"control/shutdown", TOKEN], false, &mut buf);
     println!("domu: watching control/shutdown ({})", if ty == XS_WATCH { "ok" } else { "refused" });
     let spin = cmdline.windows(4).any(|w| w == b"spin");
+    if cmdline.windows(8).any(|w| w == b"ipistorm") {
+        ipi_storm(si, spin);
+    }
     println!("domu: ready{}", if spin { " (spinning)" } else { "" });
     wait_for_shutdown(&mut store, spin)
 }
@@ -281,6 +296,109 @@ fn wait_for_shutdown(store: &mut Store, spin: bool) -> ! {
             core::hint::spin_loop();
         } else {
             sched_yield();
+        }
+    }
+}
+
+/// `IPI_PORT[v]`: the port that notifies vCPU `v` (0 until bound).
+static IPI_PORT: [AtomicU32; 2] = [const { AtomicU32::new(0) }; 2];
+/// `GOT[v]`: vCPU `v`'s upcall saw its IPI.
+static GOT: [AtomicBool; 2] = [const { AtomicBool::new(false) }; 2];
+/// Round trips each vCPU completed.
+static TRIPS: [AtomicU64; 2] = [const { AtomicU64::new(0) }; 2];
+/// Wait busily (events unmasked) instead of blocking.
+static SPIN: AtomicBool = AtomicBool::new(false);
+/// Nanoseconds between two progress lines.
+const STORM_PERIOD_NS: u64 = 1_000_000_000;
+
+/// The event handler of the storm: note an IPI on the vCPU it is for.
+fn on_event(vcpu: u32, port: u32) {
+    let v = vcpu as usize;
+    if v < IPI_PORT.len() && IPI_PORT[v].load(Ordering::Acquire) == port {
+        GOT[v].store(true, Ordering::Release);
+    }
+}
+
+/// Wait on vCPU `v` for its IPI, then consume it.
+fn wait_ipi(v: usize) {
+    if SPIN.load(Ordering::Relaxed) {
+        while !GOT[v].load(Ordering::Acquire) {
+            core::hint::spin_loop();
+        }
+    } else {
+        events::block_until(|| GOT[v].load(Ordering::Acquire));
+    }
+    GOT[v].store(false, Ordering::Release);
+}
+
+/// System time of vCPU 0 in ns (a version-checked read of its time info).
+fn now(shared: *const SharedInfo) -> u64 {
+    loop {
+        // SAFETY: vCPU 0's slot of the mapped shared_info page; the
+        // hypervisor updates it concurrently, hence volatile reads and the
+        // version check.
+        let t: VcpuTimeInfo = unsafe { core::ptr::read_volatile(&raw const (*shared).vcpu_info[0].time) };
+        // SAFETY: RDTSC has no side effects.
+        let tsc = unsafe { core::arch::x86_64::_rdtsc() };
+        // SAFETY: as above.
+        let again = unsafe { core::ptr::read_volatile(&raw const (*shared).vcpu_info[0].time.version) };
+        if t.version & 1 == 0 && t.version == again {
+            return t.system_time + t.scale_delta(tsc.wrapping_sub(t.tsc_timestamp));
+        }
+    }
+}
+
+/// vCPU 1 of the storm: bind its IPI, then answer every IPI with one.
+fn storm_secondary(vcpu: u32) -> ! {
+    match events::bind_ipi(vcpu) {
+        Ok(port) => IPI_PORT[1].store(port as u32, Ordering::Release),
+        Err(e) => panic!("vCPU {vcpu}: EVTCHNOP_bind_ipi: {e}"),
+    }
+    events::unmask_this_vcpu();
+    loop {
+        wait_ipi(1);
+        evtchn_send(IPI_PORT[0].load(Ordering::Acquire));
+        TRIPS[1].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// vCPU 0 of the storm: start vCPU 1, then ping it forever, reporting
+/// progress every [`STORM_PERIOD_NS`]. Returns only if the storm could
+/// not start.
+fn ipi_storm(si: &'static StartInfo, spin: bool) {
+    SPIN.store(spin, Ordering::Relaxed);
+    let shared = match events::install(si) {
+        Ok((shared, Ok(_))) => shared,
+        Ok((_, Err(e))) => return println!("domu: ipistorm: registering the event callback: {e}"),
+        Err(e) => return println!("domu: ipistorm: mapping shared_info: {e}"),
+    };
+    events::set_handler(on_event);
+    match events::bind_ipi(0) {
+        Ok(port) => IPI_PORT[0].store(port as u32, Ordering::Release),
+        Err(e) => return println!("domu: ipistorm: EVTCHNOP_bind_ipi on vCPU 0: {e}"),
+    }
+    if let Err(e) = smp::bring_up(si, 1, storm_secondary) {
+        return println!("domu: ipistorm: starting vCPU 1: {e}");
+    }
+    while IPI_PORT[1].load(Ordering::Acquire) == 0 {
+        sched_yield();
+    }
+    let ports = [IPI_PORT[0].load(Ordering::Relaxed), IPI_PORT[1].load(Ordering::Relaxed)];
+    println!("domu: ipistorm: vCPU 1 up, IPI ports {} {}, {}", ports[0], ports[1], if spin { "spinning" } else { "blocking" });
+    let (mut since, mut trips_since) = (now(shared), 0);
+    loop {
+        evtchn_send(ports[1]);
+        wait_ipi(0);
+        let trips = TRIPS[0].fetch_add(1, Ordering::Relaxed) + 1;
+        let t = now(shared);
+        if t - since >= STORM_PERIOD_NS {
+            let ns = (t - since) / (trips - trips_since);
+            let other = TRIPS[1].load(Ordering::Relaxed);
+            println!(
+                "domu: ipistorm vcpu0 {trips} vcpu1 {other} round trips; {ns} ns per round trip over {} ms",
+                (t - since) / 1_000_000
+            );
+            (since, trips_since) = (t, trips);
         }
     }
 }
