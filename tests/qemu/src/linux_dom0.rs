@@ -597,7 +597,9 @@ impl LinuxDom0 {
         let mut sys = LinuxDom0 { child, stdin, rx, log: String::new(), seq: 0, boot_time: Duration::ZERO };
         let ready = format!("{READY}\n");
         match sys.wait_for(0, BOOT_TIMEOUT, |text| text.contains(&ready) || text.contains(XEN_PANIC_END)) {
-            Ok(_) if !sys.log.contains(&ready) => bail!("the hypervisor panicked; serial log:\n{}", sys.log),
+            Ok(_) if !sys.log.contains(&ready) => {
+                bail!("the hypervisor panicked; serial log:\n{}", sys.log)
+            }
             Ok(_) => {}
             Err(e) => bail!("{e:#}; serial log:\n{}", sys.log),
         }
@@ -1275,7 +1277,7 @@ pub fn boot_migration_pair(iso: &Path, extra_a: Vec<String>) -> Result<(LinuxDom
     dom0_network_up(&mut a, "10.9.0.1/24")?;
     dom0_network_up(&mut b, "10.9.0.2/24")?;
     for sys in [&mut a, &mut b] {
-        sys.run("xm serve > /tmp/serve.log 2>&1 &")?;
+        sys.run("XM_LOG=debug xm serve > /tmp/serve.log 2>&1 &")?;
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -103,7 +103,9 @@ fn guest_line(sys: &mut LinuxDom0, line: &str) -> String {
         }
     }
     let log = sys.sh_guest(&format!("({CAT_LOG}) | tail -30")).stdout;
-    panic!("the guest never answered {line:?}; its console:\n{log}");
+    let hv = sys.sh_guest("xm dmesg | tail -40").stdout;
+    let list = sys.sh_guest("xm list").stdout;
+    panic!("the guest never answered {line:?}; its console:\n{log}\nxm list:\n{list}\nthe hypervisor's log:\n{hv}");
 }
 
 /// The guest's counter (started by [`start_counter`]).

@@ -32,3 +32,9 @@ pub fn init(program: &'static str, level: Level) {
         log::set_max_level(level.to_level_filter());
     }
 }
+
+/// The level `$XM_LOG` names (`error`, `warn`, `info`, `debug`, `trace`,
+/// any case), or `default` when it is unset or names none.
+pub fn level_from_env(default: Level) -> Level {
+    std::env::var("XM_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

@@ -220,6 +220,11 @@ pub fn restore_domain(
         // downtime ends when it runs, not when the sender hangs up.
         let last_record = Instant::now();
         let rings = restorer.finish()?;
+        log::debug!(
+            "restore: domain {} built in {} ms after the last record",
+            domid.0,
+            last_record.elapsed().as_millis()
+        );
         let built = BuiltDomain {
             domid,
             store_mfn: rings.store_mfn,
@@ -233,6 +238,7 @@ pub fn restore_domain(
             .unwrap_or_else(|_| format!("00000000-0000-4000-8000-{:012x}", domid.0));
         domstore::introduce(xs, &cfg, &built, &uuid, &src)
             .map_err(|source| ImageError::Xenstore { step: "introducing the restored domain", source })?;
+        log::debug!("restore: introduced to xenstore {} ms after the last record", last_record.elapsed().as_millis());
         hv.unpausedomain(domid)
             .map_err(|source| RestoreError::Hypervisor { step: "unpausing the restored domain", source })?;
         Ok((built, last_record))

@@ -259,8 +259,14 @@ pub fn send(
             let (sent, to_send, more_deferred) = precopy(nr, &mut io)?;
             rounds.pages = sent;
             deferred.extend(more_deferred);
+            let asked = Instant::now();
             suspend::suspend(hv, xs, dom, suspend::SUSPEND_TIMEOUT).map_err(ImageError::from)?;
             suspended = Some(Instant::now());
+            log::debug!(
+                "pre-copy: {} ms; the guest suspended in {} ms",
+                asked.duration_since(start).as_millis(),
+                asked.elapsed().as_millis()
+            );
             let mut last = dirty_pfns(hv, dom, nr)
                 .map_err(|source| MigrateError::Hypervisor { step: "reading the dirty bitmap", source })?;
             last.extend(to_send);
@@ -271,6 +277,11 @@ pub fn send(
             progress.grow(rounds.pages.iter().sum::<u64>() + last.len() as u64);
             saver.write_pages(&mut w, &last, false, progress)?;
             rounds.pages.push(last.len() as u64);
+            log::debug!(
+                "stop-and-copy: {} pages written after {} ms of downtime",
+                last.len(),
+                suspended.map_or(0, |s| s.elapsed().as_millis())
+            );
             saver
         } else {
             suspend::suspend(hv, xs, dom, suspend::SUSPEND_TIMEOUT).map_err(ImageError::from)?;
@@ -286,6 +297,7 @@ pub fn send(
         saver.write_end(&mut w)?;
         stream::write_epilogue(&mut w)?;
         w.flush().map_err(MigrateError::Io)?;
+        log::debug!("stream sent after {} ms of downtime", suspended.map_or(0, |s| s.elapsed().as_millis()));
         let _ = reader.get_ref().set_read_timeout(Some(ANSWER_TIMEOUT));
         let mut answer = String::new();
         reader.read_line(&mut answer).map_err(MigrateError::Io)?;

@@ -273,8 +273,11 @@ impl<'a> Restorer<'a> {
         if !self.vcpus[0].iter().any(|v| v.rtype == rec::X86_PV_VCPU_BASIC) {
             return Err(bad("no X86_PV_VCPU_BASIC record for vcpu 0"));
         }
+        let t = std::time::Instant::now();
         self.write_p2m()?;
+        log::debug!("restore: p2m written in {} ms", t.elapsed().as_millis());
         self.pin_tables()?;
+        log::debug!("restore: page tables pinned {} ms after", t.elapsed().as_millis());
         let store_evtchn = self.hv.evtchn_alloc_unbound(self.dom, DomId(0)).map_err(failed("allocating the xenstore event channel"))?;
         let console_evtchn = self.hv.evtchn_alloc_unbound(self.dom, DomId(0)).map_err(failed("allocating the console event channel"))?;
         let mut rings = Rings { store_mfn: 0, store_evtchn, console_mfn: 0, console_evtchn };
