@@ -69,6 +69,37 @@ pub fn publish(si: &mut dom0_abi::xen::SharedInfo) {
     }
 }
 
+/// Make the `vcpu_time_info` `v` reads this host's (Xen's
+/// `update_vcpu_system_time`, which Xen runs as each vCPU is scheduled in):
+/// the version is odd while the fields change. Needed when something else
+/// wrote them: a restore copies the `vcpu_info` of the saved domain, with
+/// the time base of the host it ran on, into the new one (as libxc does),
+/// and a guest then reading another host's base sees its clock seconds
+/// away from ours (its timer deadlines all in the past, or late).
+pub fn update_vcpu_system_time(v: &Vcpu) {
+    let Some(vi) = v.vcpu_info() else { return };
+    let s = scale();
+    let tsc = BOOT_TSC.load(Ordering::Relaxed);
+    let t = &mut vi.time;
+    if t.tsc_timestamp == tsc && t.system_time == 0 && t.tsc_to_system_mul == s.mul && t.tsc_shift == s.shift {
+        return;
+    }
+    let version = t.version | 1;
+    // SAFETY: fields of the vCPU's own `vcpu_info`, which its guest reads
+    // concurrently: volatile stores, ordered by the fences around them.
+    unsafe { core::ptr::write_volatile(&mut t.version, version) };
+    core::sync::atomic::fence(Ordering::SeqCst);
+    t.tsc_timestamp = tsc;
+    t.system_time = 0;
+    t.tsc_to_system_mul = s.mul;
+    t.tsc_shift = s.shift;
+    t.flags = 0;
+    core::sync::atomic::fence(Ordering::SeqCst);
+    // SAFETY: as above.
+    unsafe { core::ptr::write_volatile(&mut t.version, version.wrapping_add(1)) };
+    update_time_area(v);
+}
+
 /// Write the wallclock (at system time 0), shifted by `offset` seconds
 /// (the domain's `settimeoffset`), into a shared-info page, with the
 /// version odd while it changes.

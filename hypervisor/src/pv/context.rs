@@ -74,6 +74,7 @@ pub fn load(v: &'static mut Vcpu, regs: &mut TrapFrame) {
     *regs = v.frame;
     domain::set_current(v);
     crate::domain::runstate::set_state(v, dom0_abi::vcpu::RUNSTATE_running);
+    crate::timer::update_vcpu_system_time(v);
     if v.runstate.pending && v.kernel_mode {
         crate::domain::runstate::publish(v);
     }

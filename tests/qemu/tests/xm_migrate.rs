@@ -103,7 +103,8 @@ fn guest_line(sys: &mut LinuxDom0, line: &str) -> String {
         }
     }
     let log = sys.sh_guest(&format!("({CAT_LOG}) | tail -30")).stdout;
-    let hv = sys.sh_guest("xm dmesg | tail -40").stdout;
+    let hv: Vec<&str> = sys.log().lines().filter(|l| l.contains("(XEN)")).collect();
+    let hv = hv[hv.len().saturating_sub(40)..].join("\n");
     let list = sys.sh_guest("xm list").stdout;
     panic!("the guest never answered {line:?}; its console:\n{log}\nxm list:\n{list}\nthe hypervisor's log:\n{hv}");
 }
@@ -302,12 +303,13 @@ fn run(host: Host) {
     // rewriting 1 MiB and its checksum: a write log-dirty mode missed
     // would leave the two apart on the destination.
     start_writer(&mut a);
-    let o = timed(&mut a, "xm migrate -p 8002 -l mig1 10.9.0.2");
+    let o = timed(&mut a, "XM_LOG=debug xm migrate -p 8002 -l mig1 10.9.0.2");
     assert!(o.starts_with("Migrated domain mig1 to 10.9.0.2 ") && o.contains(" pages sent, downtime "), "{o}");
     check_live_rounds(host, &o);
     assert_eq!(a.xm_names(), ["Domain-0"]);
     assert_eq!(b.xm_names(), ["Domain-0", "mig1"]);
     let log = b.sh_ok("cat /tmp/serve.log");
+    eprintln!("xm serve there:\n{log}");
     assert!(log.contains("runs as domain"), "{log}");
     assert_eq!(in_guest(&mut b, "md5sum < /tmp/blob"), sum);
     let c4 = counter(&mut b);
@@ -316,11 +318,12 @@ fn run(host: Host) {
     start_writer(&mut b);
 
     // And back, on the default port.
-    let o = timed(&mut b, "xm migrate --live mig1 10.9.0.1");
+    let o = timed(&mut b, "XM_LOG=debug xm migrate --live mig1 10.9.0.1");
     assert!(o.starts_with("Migrated domain mig1 to 10.9.0.1 "), "{o}");
     check_live_rounds(host, &o);
     assert_eq!(b.xm_names(), ["Domain-0"]);
     assert_eq!(a.xm_names(), ["Domain-0", "mig1"]);
+    eprintln!("xm serve here:\n{}", a.sh_ok("cat /tmp/serve.log"));
     let c5 = counter(&mut a);
     assert!(c4 < c5, "counter {c4} -> {c5}");
     check_writer(&mut a);
