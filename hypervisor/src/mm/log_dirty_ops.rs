@@ -112,6 +112,7 @@ pub fn clean_or_peek(d: &Domain, clean: bool) -> Option<DirtyBitmap> {
     if !log_dirty::enabled(d.domid) {
         return None;
     }
+    let start = crate::timer::now_ns();
     paused(d, || {
         mark_bypassing_writes(d);
         if clean {
@@ -121,10 +122,11 @@ pub fn clean_or_peek(d: &Domain, clean: bool) -> Option<DirtyBitmap> {
             let set = log_dirty::with_bitmap(d.domid, DirtyBitmap::take);
             if let Some(b) = &set {
                 log::info!(
-                    "d{}: log-dirty clean: {} pages dirty, {} key faults, {rearmed} entries re-armed",
+                    "d{}: log-dirty clean: {} pages dirty, {} key faults, {rearmed} entries re-armed, {} us",
                     d.domid,
                     b.dirty_count,
-                    b.fault_count
+                    b.fault_count,
+                    (crate::timer::now_ns() - start) / 1000
                 );
             }
             set

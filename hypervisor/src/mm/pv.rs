@@ -1221,6 +1221,17 @@ mod tests {
         }
     }
 
+    /// Run `body(t, engine)` on [`THREADS`] threads at once, thread `t`
+    /// with an engine handle of its own over `frames` and `mem`.
+    fn race<'a>(frames: &'a [PageInfo], mem: &'a FakeMem, body: impl Fn(usize, &mut Mm<'a, &'a FakeMem>) + Sync) {
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let body = &body;
+                s.spawn(move || body(t, &mut handle(frames, mem)));
+            }
+        });
+    }
+
     fn shared_space(frames: &[PageInfo]) -> FakeMem {
         let mem = FakeMem::default();
         let m = handle(frames, &mem);
@@ -1238,31 +1249,25 @@ mod tests {
         let f = machine(40, 10..40);
         let mem = shared_space(&f);
         let pinned = std::sync::atomic::AtomicU32::new(0);
-        std::thread::scope(|s| {
-            for t in 0..THREADS {
-                let (f, mem, pinned) = (&f, &mem, &pinned);
-                s.spawn(move || {
-                    let mut m = handle(f, mem);
-                    for _ in 0..60 {
-                        if t % 2 == 0 {
-                            match m.pin(10, PageType::L4, DOM) {
-                                Ok(()) => {
-                                    pinned.fetch_add(1, Ordering::Relaxed);
-                                    m.unpin(10, DOM).unwrap();
-                                }
-                                Err(e) => assert_eq!(e, MmError::AlreadyPinned),
-                            }
-                        } else {
-                            // A base-pointer use (as new_baseptr).
-                            m.get_page_and_type(10, PageType::L4, DOM).unwrap();
-                            let p = m.info(13).unwrap();
-                            assert!(p.ty == PageType::L1 && p.validated, "the tree is validated under any holder: {p:?}");
-                            m.put_page_and_type(10);
+        race(&f, &mem, |t, m| {
+            for _ in 0..60 {
+                if t % 2 == 0 {
+                    match m.pin(10, PageType::L4, DOM) {
+                        Ok(()) => {
+                            pinned.fetch_add(1, Ordering::Relaxed);
+                            m.unpin(10, DOM).unwrap();
                         }
+                        Err(e) => assert_eq!(e, MmError::AlreadyPinned),
                     }
-                    assert!(m.freed.is_empty());
-                });
+                } else {
+                    // A base-pointer use (as new_baseptr).
+                    m.get_page_and_type(10, PageType::L4, DOM).unwrap();
+                    let p = m.info(13).unwrap();
+                    assert!(p.ty == PageType::L1 && p.validated, "the tree is validated under any holder: {p:?}");
+                    m.put_page_and_type(10);
+                }
             }
+            assert!(m.freed.is_empty());
         });
         assert!(pinned.load(Ordering::Relaxed) > 0);
         all_back(&f, 10..40);
@@ -1275,26 +1280,20 @@ mod tests {
         let rounds = 200;
         let barrier = std::sync::Barrier::new(THREADS);
         let wins: Vec<std::sync::Mutex<Vec<PageType>>> = (0..rounds).map(|_| Default::default()).collect();
-        std::thread::scope(|s| {
-            for t in 0..THREADS {
-                let (f, mem, barrier, wins) = (&f, &mem, &barrier, &wins);
-                s.spawn(move || {
-                    let mut m = handle(f, mem);
-                    let ty = [PageType::Writable, PageType::L1, PageType::L2, PageType::SegDesc][t % 4];
-                    for w in wins.iter() {
-                        barrier.wait();
-                        let won = m.get_page_and_type(20, ty, DOM);
-                        if won.is_ok() {
-                            w.lock().unwrap().push(ty);
-                        } else {
-                            assert_eq!(won, Err(MmError::TypeConflict(20)));
-                        }
-                        barrier.wait();
-                        if won.is_ok() {
-                            m.put_page_and_type(20);
-                        }
-                    }
-                });
+        race(&f, &mem, |t, m| {
+            let ty = [PageType::Writable, PageType::L1, PageType::L2, PageType::SegDesc][t % 4];
+            for w in wins.iter() {
+                barrier.wait();
+                let won = m.get_page_and_type(20, ty, DOM);
+                if won.is_ok() {
+                    w.lock().unwrap().push(ty);
+                } else {
+                    assert_eq!(won, Err(MmError::TypeConflict(20)));
+                }
+                barrier.wait();
+                if won.is_ok() {
+                    m.put_page_and_type(20);
+                }
             }
         });
         for w in &wins {
@@ -1312,22 +1311,16 @@ mod tests {
         handle(&f, &mem).pin(10, PageType::L4, DOM).unwrap();
         const STEP: u64 = 1 << 53; // a software bit field (53..61) as a counter
         let per = 40u64;
-        std::thread::scope(|s| {
-            for t in 0..THREADS {
-                let (f, mem) = (&f, &mem);
-                s.spawn(move || {
-                    let mut m = handle(f, mem);
-                    for i in 0..per {
-                        // Read-modify-write of one entry (as ptwr emulation).
-                        m.mod_entry_with(13, 1, 1, DOM, |old| Some(old + STEP)).unwrap();
-                        // Map and unmap frames in slots of its own, writable
-                        // and read-only, in the same table.
-                        let slot = 10 + t;
-                        let target = 20 + (i + t as u64) % 10;
-                        m.mod_entry(13, 1, slot, pte(target, P | if i % 2 == 0 { RW } else { 0 }), false, DOM).unwrap();
-                        m.mod_entry(13, 1, slot, 0, false, DOM).unwrap();
-                    }
-                });
+        race(&f, &mem, |t, m| {
+            for i in 0..per {
+                // Read-modify-write of one entry (as ptwr emulation).
+                m.mod_entry_with(13, 1, 1, DOM, |old| Some(old + STEP)).unwrap();
+                // Map and unmap frames in slots of its own, writable and
+                // read-only, in the same table.
+                let slot = 10 + t;
+                let target = 20 + (i + t as u64) % 10;
+                m.mod_entry(13, 1, slot, pte(target, P | if i % 2 == 0 { RW } else { 0 }), false, DOM).unwrap();
+                m.mod_entry(13, 1, slot, 0, false, DOM).unwrap();
             }
         });
         let m = handle(&f, &mem);
@@ -1350,29 +1343,19 @@ mod tests {
         let barrier = std::sync::Barrier::new(THREADS);
         let rounds = 150;
         let won: Vec<[std::sync::atomic::AtomicU32; 2]> = (0..rounds).map(|_| Default::default()).collect();
-        std::thread::scope(|s| {
-            for t in 0..THREADS {
-                let (f, mem, barrier, won) = (&f, &mem, &barrier, &won);
-                s.spawn(move || {
-                    let mut m = handle(f, mem);
-                    let as_table = t % 2 == 1;
-                    for w in won.iter() {
-                        barrier.wait();
-                        let r = if as_table {
-                            m.mod_entry(12, 2, 10 + t, pte(20, P | RW), false, DOM)
-                        } else {
-                            m.mod_entry(13, 1, 10 + t, pte(20, P | RW), false, DOM)
-                        };
-                        if r.is_ok() {
-                            w[usize::from(as_table)].fetch_add(1, Ordering::Relaxed);
-                        }
-                        barrier.wait();
-                        if r.is_ok() {
-                            let (table, level) = if as_table { (12, 2) } else { (13, 1) };
-                            m.mod_entry(table, level, 10 + t, 0, false, DOM).unwrap();
-                        }
-                    }
-                });
+        race(&f, &mem, |t, m| {
+            let as_table = t % 2 == 1;
+            let (table, level) = if as_table { (12, 2) } else { (13, 1) };
+            for w in won.iter() {
+                barrier.wait();
+                let r = m.mod_entry(table, level, 10 + t, pte(20, P | RW), false, DOM);
+                if r.is_ok() {
+                    w[usize::from(as_table)].fetch_add(1, Ordering::Relaxed);
+                }
+                barrier.wait();
+                if r.is_ok() {
+                    m.mod_entry(table, level, 10 + t, 0, false, DOM).unwrap();
+                }
             }
         });
         for w in &won {
@@ -1389,15 +1372,9 @@ mod tests {
         let mem = shared_space(&f);
         handle(&f, &mem).mem.write(13, 7, pte(39, P)); // fine
         handle(&f, &mem).mem.write(13, 8, pte(5, P)); // not a frame of the domain
-        std::thread::scope(|s| {
-            for _ in 0..THREADS {
-                let (f, mem) = (&f, &mem);
-                s.spawn(move || {
-                    let mut m = handle(f, mem);
-                    for _ in 0..100 {
-                        assert_eq!(m.get_page_and_type(10, PageType::L4, DOM), Err(MmError::Busy(5)));
-                    }
-                });
+        race(&f, &mem, |_, m| {
+            for _ in 0..100 {
+                assert_eq!(m.get_page_and_type(10, PageType::L4, DOM), Err(MmError::Busy(5)));
             }
         });
         all_back(&f, 10..40);
@@ -1444,34 +1421,27 @@ mod tests {
         let f = machine(64, 0..64);
         let mem = FakeMem::default();
         let barrier = std::sync::Barrier::new(THREADS);
-        let freed: Vec<u64> = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..THREADS)
-                .map(|t| {
-                    let (f, mem, barrier) = (&f, &mem, &barrier);
-                    s.spawn(move || {
-                        let mut m = handle(f, mem);
-                        for mfn in 0..64u64 {
-                            // Everyone maps it (takes references), one thread
-                            // gives the reservation back, everyone unmaps.
-                            let got = m.get_page(mfn, 1).is_ok() && m.get_page_type(mfn, PageType::Writable, DOM).is_ok();
-                            barrier.wait();
-                            if t == (mfn as usize) % THREADS {
-                                assert!(m.release_allocation(mfn));
-                            }
-                            if got {
-                                m.put_page_and_type(mfn);
-                            }
-                            // A late getter finds it gone or still held.
-                            if m.get_page(mfn, 1).is_ok() {
-                                m.put_page(mfn);
-                            }
-                        }
-                        m.freed
-                    })
-                })
-                .collect();
-            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        let freed = std::sync::Mutex::new(Vec::new());
+        race(&f, &mem, |t, m| {
+            for mfn in 0..64u64 {
+                // Everyone maps it (takes references), one thread gives the
+                // reservation back, everyone unmaps.
+                let got = m.get_page(mfn, 1).is_ok() && m.get_page_type(mfn, PageType::Writable, DOM).is_ok();
+                barrier.wait();
+                if t == (mfn as usize) % THREADS {
+                    assert!(m.release_allocation(mfn));
+                }
+                if got {
+                    m.put_page_and_type(mfn);
+                }
+                // A late getter finds it gone or still held.
+                if m.get_page(mfn, 1).is_ok() {
+                    m.put_page(mfn);
+                }
+            }
+            freed.lock().unwrap().append(&mut m.freed);
         });
+        let freed = freed.into_inner().unwrap();
         let mut sorted = freed.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, (0..64).collect::<Vec<_>>(), "each frame freed once");
