@@ -161,7 +161,7 @@ fn main() -> Result<()> {
                 println!("{}", bench_ipi::run()?);
             }
             if part("migrate") {
-                println!("\nLive migration with xm on Xen 4.17 (two Linux dom0 systems):");
+                println!("\nLive migration with xm, Xen 4.17 and ours (two Linux dom0 systems each):");
                 println!("{}", bench_xm::run_migration()?);
             }
         }
@@ -281,7 +281,9 @@ fn fuzz(minutes: u64, first_seed: u64, calls: u64) -> Result<()> {
                     failures.push(format!("seed {seed}: reservation {} -> {} (maximum {} -> {})", pages.0, pages.1, max.0, max.1));
                 }
             }
-            Outcome::GuestCrashed(line) => println!("seed {seed}: the guest crashed itself ({line}); next seed"),
+            Outcome::GuestCrashed(line) => {
+                println!("seed {seed}: the guest crashed itself ({line}); next seed")
+            }
             Outcome::HostCrashed(line) => {
                 println!("seed {seed}: HOST CRASHED: {line}");
                 failures.push(format!("seed {seed}: host crashed: {line}"));

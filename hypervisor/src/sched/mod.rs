@@ -515,9 +515,10 @@ fn idle() -> &'static mut Vcpu {
     let bit = 1u64 << me();
     let v = loop {
         // Idle again (a vCPU queued here meanwhile cleared the bit): the
-        // queue is looked at after this, so none is missed.
+        // queue is looked at after this, so none is missed; then other
+        // CPUs' queues, before every sleep.
         IDLERS.fetch_or(bit, Ordering::AcqRel);
-        if let Some(v) = pop_runnable() {
+        if let Some(v) = pop_runnable().or_else(steal) {
             break v;
         }
         crate::timer::reprogram();
@@ -527,9 +528,6 @@ fn idle() -> &'static mut Vcpu {
         crate::pv::softirqs();
         crate::mm::tlbflush::service();
         crate::rcu::quiescent();
-        if let Some(v) = pop_runnable().or_else(steal) {
-            break v;
-        }
     };
     IDLERS.fetch_and(!bit, Ordering::AcqRel);
     pc.idle_ns.fetch_add(crate::timer::now_ns().saturating_sub(since), Ordering::Relaxed);

@@ -269,6 +269,11 @@ pub fn send(
             );
             let mut last = dirty_pfns(hv, dom, nr)
                 .map_err(|source| MigrateError::Hypervisor { step: "reading the dirty bitmap", source })?;
+            log::debug!(
+                "stop-and-copy: {} pages dirty since the last round, bitmap read {} ms after the guest suspended",
+                last.len(),
+                suspended.map_or(0, |s| s.elapsed().as_millis())
+            );
             last.extend(to_send);
             last.append(&mut deferred);
             last.sort_unstable();
