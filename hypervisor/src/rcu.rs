@@ -16,6 +16,11 @@
 //! halted in idle or running a guest in user mode comes through its exit
 //! path soon), and waits until every count has moved.
 //!
+//! The domain list itself is read the same way: lookups and walks (the
+//! timer interrupt's among them) read a published copy without a lock,
+//! and a replaced copy is freed after a grace period
+//! ([`crate::domain::synchronize`]).
+//!
 //! A CPU waiting in [`synchronize`] counts as quiescent while it waits:
 //! two CPUs destroying two domains at once must not wait for each other,
 //! and a destroyer holds no reference to any other domain by then.

@@ -15,8 +15,9 @@
 //! the reverse), and two locks of one kind are never held at once but
 //! where said:
 //!
-//! 1. `domain::DOMAINS`, the domain list: only to find or add a domain,
-//!    nothing else taken under it.
+//! 1. `domain::DOMAINS`, the domain list: only to add or remove a domain
+//!    (lookups and walks read a published copy without a lock, freed after
+//!    a grace period); under it only `domain::RETIRED`, a leaf.
 //! 2. A domain's locks, one domain at a time: `irq::TABLE` (the pirq
 //!    table) before a domain's `evtchn`, then its `fifo`; a domain's
 //!    `grant` table; `state`, `handle`, `sched_params`, `ioports`, `iomem`

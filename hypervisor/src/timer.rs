@@ -126,9 +126,7 @@ pub fn set_wallclock(secs: u64, nsecs: u32, system_time: u64) {
     let ns = u128::from(NS_PER_SEC);
     WALLCLOCK_SEC.store((at_boot / ns) as u64, Ordering::Relaxed);
     WALLCLOCK_NSEC.store((at_boot % ns) as u32, Ordering::Relaxed);
-    for d in crate::domain::all() {
-        publish_wallclock_offset(d.shared_info(), d.time_offset.load(Ordering::Relaxed));
-    }
+    crate::domain::for_each(|d| publish_wallclock_offset(d.shared_info(), d.time_offset.load(Ordering::Relaxed)));
 }
 
 /// Program the APIC for this CPU's nearest deadline: any vCPU's one-shot

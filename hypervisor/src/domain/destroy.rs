@@ -79,7 +79,7 @@ pub fn destroy(d: &'static Domain) {
     // Code on other CPUs that found the domain before it left the
     // registry (a domctl, an event sent to it, the timers) is done with it
     // once each CPU has passed a quiescent state.
-    crate::rcu::synchronize();
+    super::synchronize();
     let vcpus = d.vcpus.get().cloned().unwrap_or_default();
     for v in vcpus {
         // SAFETY: leaked with `Box::leak` at creation; the domain is out of

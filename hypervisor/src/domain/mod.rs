@@ -498,28 +498,80 @@ pub fn current() -> Option<&'static mut Vcpu> {
     unsafe { p.as_mut() }
 }
 
-/// Every domain, by ID.
+/// Every domain, by ID: changed under this lock, which readers never take
+/// (they walk [`LIST`]).
 static DOMAINS: Mutex<Vec<&'static Domain>> = Mutex::new(Vec::new());
+
+/// A copy of [`DOMAINS`] that any CPU reads without a lock (read-copy
+/// update): every change publishes a new copy, and a replaced one is kept
+/// in [`RETIRED`] until a grace period has passed ([`synchronize`]).
+/// A reader's borrow never outlives [`with_list`], and a CPU passes no
+/// quiescent state in one.
+static LIST: AtomicPtr<Vec<&'static Domain>> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Replaced copies of the list, not freed yet (a leaf lock).
+static RETIRED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Publish `list` (under the [`DOMAINS`] lock) as the readers' copy.
+fn publish(list: &[&'static Domain]) {
+    let new = Box::into_raw(Box::new(list.to_vec()));
+    let old = LIST.swap(new, Ordering::AcqRel);
+    if !old.is_null() {
+        RETIRED.lock().push(old as usize);
+    }
+}
+
+/// Run `f` on the current list of domains, without a lock.
+fn with_list<R>(f: impl FnOnce(&[&'static Domain]) -> R) -> R {
+    let p = LIST.load(Ordering::Acquire);
+    // SAFETY: a published copy is freed only by `synchronize`, after every
+    // other CPU has been quiescent since it was replaced; this CPU is not
+    // quiescent while `f` runs, and the borrow ends with it.
+    let list: &[&'static Domain] = if p.is_null() { &[] } else { unsafe { &*p } };
+    f(list)
+}
+
+/// Wait for a grace period ([`crate::rcu::synchronize`]), then free the
+/// copies of the domain list that were replaced before it began.
+pub fn synchronize() {
+    let retired = core::mem::take(&mut *RETIRED.lock());
+    crate::rcu::synchronize();
+    for p in retired {
+        // SAFETY: made by `Box::into_raw` in `publish` and replaced before
+        // the grace period began: no reader still borrows it.
+        drop(unsafe { Box::from_raw(p as *mut Vec<&'static Domain>) });
+    }
+}
 
 /// Leak a domain until it is destroyed ([`destroy::destroy`] frees it)
 /// and register it.
 pub fn leak_domain(d: Domain) -> &'static Domain {
     let d: &'static Domain = Box::leak(Box::new(d));
-    DOMAINS.lock().push(d);
+    let mut list = DOMAINS.lock();
+    list.push(d);
+    publish(&list);
     d
 }
 
 /// Take `d` out of the registry (it can no longer be found by ID).
 pub fn unregister(d: &Domain) {
-    DOMAINS.lock().retain(|x| x.domid != d.domid);
+    let mut list = DOMAINS.lock();
+    list.retain(|x| x.domid != d.domid);
+    publish(&list);
 }
 
 /// The domain with ID `id`.
 pub fn by_id(id: DomId) -> Option<&'static Domain> {
-    DOMAINS.lock().iter().copied().find(|d| d.domid == id)
+    with_list(|l| l.iter().copied().find(|d| d.domid == id))
 }
 
-/// Every domain.
+/// Every domain (a copy, for callers that keep it).
 pub fn all() -> Vec<&'static Domain> {
-    DOMAINS.lock().clone()
+    with_list(<[_]>::to_vec)
+}
+
+/// Run `f` on every domain, without a lock or a copy (the timer
+/// interrupt's walk).
+pub fn for_each(f: impl FnMut(&'static Domain)) {
+    with_list(|l| l.iter().copied().for_each(f))
 }

@@ -561,11 +561,11 @@ pub fn leave(v: &mut Vcpu) -> ! {
 
 /// All vCPUs: those of every domain.
 pub fn for_each_vcpu(mut f: impl FnMut(&'static mut Vcpu)) {
-    for d in domain::all() {
+    domain::for_each(|d| {
         for v in d.vcpu_list() {
             f(v.get());
         }
-    }
+    });
 }
 
 /// The vCPUs whose timers this CPU keeps: those it runs or queues.
