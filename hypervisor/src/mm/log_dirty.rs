@@ -20,11 +20,12 @@
 //!   for key 1), loaded with the vCPU ([`crate::pv::context`]); other
 //!   domains' vCPUs run with CR4.PKE clear. PKRU is never in XCR0.
 //! * A write through an armed entry faults with the PK bit in the error
-//!   code. The hypervisor walks the address to its L1 entry, marks the
-//!   target page and the L1 table (the CPU sets D in it next) dirty,
-//!   clears the key (cmpxchg, the CPU may be setting A/D bits), INVLPGs and
-//!   retries, for the guest's faults and for its own accesses to guest
-//!   memory (`uaccess`) alike.
+//!   code. The hypervisor walks the address to its L1 entry and, under
+//!   that table's page lock, marks the target page and the L1 table (the
+//!   CPU sets D in it next) dirty *before* it clears the key (cmpxchg, the
+//!   CPU may be setting A/D bits), so no other CPU can see the entry
+//!   unarmed and the page unmarked; then INVLPG and retry, for the guest's
+//!   faults and for its own accesses to guest memory (`uaccess`) alike.
 //! * **Invariant: an unarmed writable entry of the domain's own page
 //!   implies that page is in the current dirty set.** So `CLEAN` can (1)
 //!   re-arm every unarmed writable own-page entry of every L1 table the
