@@ -317,8 +317,12 @@ fn run(host: Host) {
     check_writer(&mut b);
     start_writer(&mut b);
 
-    // And back, on the default port.
+    // And back, on the default port, from a host without the guest's
+    // configuration file: the image carries the configuration the guest
+    // arrived with (kept in xenstore), as xl does.
+    b.sh_ok("mv /etc/xen/mig.cfg /etc/xen/mig.cfg.away");
     let o = timed(&mut b, "XM_LOG=debug xm migrate --live mig1 10.9.0.1");
+    b.sh_ok("mv /etc/xen/mig.cfg.away /etc/xen/mig.cfg");
     assert!(o.starts_with("Migrated domain mig1 to 10.9.0.1 "), "{o}");
     check_live_rounds(host, &o);
     assert_eq!(b.xm_names(), ["Domain-0"]);

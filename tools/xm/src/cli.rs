@@ -458,7 +458,14 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
                     }
                 }
                 let path = std::fs::canonicalize(config).unwrap_or_else(|_| config.clone());
-                let src = ConfigSource { path: path.display().to_string(), overrides: overrides.clone() };
+                let path = path.display().to_string();
+                // Kept with the domain: a later save or migration sends
+                // this, not whatever the file says then (or nothing, on a
+                // host without it).
+                let text = std::fs::read_to_string(config)
+                    .ok()
+                    .map(|t| crate::save::image::compose_config(&path, overrides, &t));
+                let src = ConfigSource { path, overrides: overrides.clone(), text };
                 let built = lifecycle::create(&hv, xs.as_mut(), &cfg, &images, &src)?;
                 writeln!(out, "Started domain {} (id={})", cfg.name, built.domid.0)?;
                 if *console {

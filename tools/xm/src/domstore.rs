@@ -49,7 +49,17 @@ pub struct ConfigSource {
     pub path: String,
     /// `KEY=VALUE` overrides given after it.
     pub overrides: Vec<String>,
+    /// The configuration as an image carries it (the file's text as it
+    /// was when the domain was built, or the text a restored or migrated
+    /// domain arrived with), kept in xenstore so that a later save or
+    /// migration needs no file on this host, as xl keeps a domain's
+    /// configuration under `/var/lib/xen`.
+    pub text: Option<String>,
 }
+
+/// Bytes of [`ConfigSource::text`] per xenstore node (a value must fit
+/// a 4 KiB xenstore message with its path).
+const CONFIG_CHUNK: usize = 2048;
 
 /// The domain's home: `/local/domain/<id>`.
 pub fn dom_path(domid: DomId) -> String {
@@ -123,6 +133,12 @@ pub fn domain_nodes(cfg: &DomainConfig, built: &BuiltDomain, uuid: &str, src: &C
     add(format!("{vm}/xm"), String::new(), &ro);
     add(format!("{vm}/xm/config"), src.path.clone(), &ro);
     add(format!("{vm}/xm/overrides"), src.overrides.join("\n"), &ro);
+    if let Some(text) = &src.text {
+        add(format!("{vm}/xm/config-text"), String::new(), &ro);
+        for (i, chunk) in chunks(text, CONFIG_CHUNK).into_iter().enumerate() {
+            add(format!("{vm}/xm/config-text/{i}"), chunk.to_string(), &ro);
+        }
+    }
     nodes
 }
 
@@ -218,7 +234,30 @@ pub fn config_source(xs: &mut Client, domid: DomId) -> Option<ConfigSource> {
     let vm = vm_path(xs, domid)?;
     let path = xs.read_string(TxId::NONE, &format!("{vm}/xm/config")).ok()?;
     let overrides = xs.read_string(TxId::NONE, &format!("{vm}/xm/overrides")).unwrap_or_default();
-    Some(ConfigSource { path, overrides: overrides.lines().filter(|l| !l.is_empty()).map(String::from).collect() })
+    let mut text: Option<String> = None;
+    for i in 0.. {
+        let Ok(chunk) = xs.read_string(TxId::NONE, &format!("{vm}/xm/config-text/{i}")) else { break };
+        text.get_or_insert_with(String::new).push_str(&chunk);
+    }
+    Some(ConfigSource { path, overrides: overrides.lines().filter(|l| !l.is_empty()).map(String::from).collect(), text })
+}
+
+/// `text` cut into pieces of at most `max` bytes, on character boundaries
+/// (at least one piece, so that an empty text is kept too).
+fn chunks(text: &str, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.push(&rest[..end]);
+        rest = &rest[end..];
+        if rest.is_empty() {
+            return out;
+        }
+    }
 }
 
 /// A domain's configured action for a shutdown `reason` (`SHUTDOWN_*`),
@@ -252,7 +291,11 @@ mod tests {
     fn layout_and_permissions() {
         let built =
             BuiltDomain { domid: DomId(7), store_mfn: 0x1234, store_evtchn: 1, console_mfn: 0x1235, console_evtchn: 2 };
-        let src = ConfigSource { path: "/etc/g1.cfg".into(), overrides: vec!["memory=32".into(), "name=g1".into()] };
+        let src = ConfigSource {
+            path: "/etc/g1.cfg".into(),
+            overrides: vec!["memory=32".into(), "name=g1".into()],
+            text: Some(format!("{}é", "x".repeat(CONFIG_CHUNK - 1))),
+        };
         let nodes = domain_nodes(&cfg(), &built, "u-u-i-d", &src);
         let get = |p: &str| nodes.iter().find(|n| n.path == p).unwrap_or_else(|| panic!("no {p}"));
         assert_eq!(get("/local/domain/7/name").value, "g1");
@@ -271,6 +314,11 @@ mod tests {
         assert_eq!(get("/vm/u-u-i-d/on_crash").value, "restart");
         assert_eq!(get("/vm/u-u-i-d/image/cmdline").value, "crash");
         assert_eq!(get("/vm/u-u-i-d/xm/overrides").value, "memory=32\nname=g1");
+        // The text in pieces that fit a xenstore message, cut between
+        // characters ('é' is two bytes and would straddle the first cut).
+        assert_eq!(get("/vm/u-u-i-d/xm/config-text/0").value, "x".repeat(CONFIG_CHUNK - 1));
+        assert_eq!(get("/vm/u-u-i-d/xm/config-text/1").value, "é");
+        assert!(!nodes.iter().any(|n| n.path == "/vm/u-u-i-d/xm/config-text/2"));
         // Parents come before their children.
         for (i, n) in nodes.iter().enumerate() {
             if let Some((parent, _)) = n.path.rsplit_once('/') {

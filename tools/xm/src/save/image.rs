@@ -71,22 +71,34 @@ pub enum ImageError {
     },
 }
 
-/// The configuration text stored in an image of `domid`.
+/// The configuration text stored in an image of `domid`: the one it was
+/// built or restored with, kept in xenstore; for a domain without one,
+/// composed from its file as it is now.
 pub fn config_text(xs: &mut Client, domid: DomId) -> Result<Vec<u8>, ImageError> {
     let src = domstore::config_source(xs, domid).ok_or(ImageError::NoConfig(domid.0))?;
+    if let Some(text) = src.text {
+        return Ok(text.into_bytes());
+    }
     let text = std::fs::read_to_string(&src.path)
         .map_err(|source| ImageError::ConfigFile { path: src.path.clone(), source })?;
-    let mut out = format!("# xm-config: {}\n", src.path);
-    for o in &src.overrides {
+    Ok(compose_config(&src.path, &src.overrides, &text).into_bytes())
+}
+
+/// The configuration text of an image: the file's `text` (from `path`),
+/// then the `KEY=VALUE` overrides given after it, with both recorded in
+/// comments that [`parse_config`] reads back.
+pub fn compose_config(path: &str, overrides: &[String], text: &str) -> String {
+    let mut out = format!("# xm-config: {path}\n");
+    for o in overrides {
         out.push_str(&format!("# xm-override: {o}\n"));
     }
-    out.push_str(&text);
+    out.push_str(text);
     out.push('\n');
-    for o in &src.overrides {
+    for o in overrides {
         out.push_str(o);
         out.push('\n');
     }
-    Ok(out.into_bytes())
+    out
 }
 
 /// The configuration and its source recorded in an image's config text.
@@ -101,6 +113,7 @@ pub fn parse_config(text: &[u8]) -> Result<(DomainConfig, ConfigSource), ImageEr
         }
     }
     let (cfg, _) = config::parse_str(&text, "<saved image>", &[])?;
+    src.text = Some(text.into_owned());
     Ok((cfg, src))
 }
 
@@ -283,7 +296,14 @@ mod tests {
     fn config_round_trip() {
         let (cfg, src) = parse_config(CONFIG.as_bytes()).unwrap();
         assert_eq!((cfg.name.as_str(), cfg.memory_mib), ("g", 64));
-        assert_eq!(src, ConfigSource { path: "/etc/xen/g.cfg".into(), overrides: vec!["memory=64".into()] });
+        assert_eq!(
+            src,
+            ConfigSource {
+                path: "/etc/xen/g.cfg".into(),
+                overrides: vec!["memory=64".into()],
+                text: Some(CONFIG.into())
+            }
+        );
     }
 
     #[test]
