@@ -95,6 +95,8 @@ struct Migration {
     seen: String,
     /// Wall time of the command, seen from the host.
     wall: std::time::Duration,
+    /// The phases both sides logged (`XM_LOG=debug`).
+    phases: Vec<String>,
 }
 
 /// Live migration of a 256 MiB Linux domU between two hosts of `host`
@@ -155,12 +157,21 @@ fn migrations(host: Host) -> Result<Vec<Migration>> {
     let mut measure = |from: &mut LinuxDom0, to: &mut LinuxDom0, n: u32, dest: &str| -> Result<()> {
         guest(from, &ticker(n), "ticking")?;
         from.settle(std::time::Duration::from_secs(5));
+        let served = ok(to, "wc -l < /tmp/serve.log")?.trim().parse::<usize>().unwrap_or(0);
         let start = std::time::Instant::now();
-        let line = ok(from, &format!("xm migrate -l bench1 {dest}"))?;
+        let said = ok(from, &format!("XM_LOG=debug xm migrate -l bench1 {dest}"))?;
         let wall = start.elapsed();
         to.settle(std::time::Duration::from_secs(3));
         let seen = domu_line(to, "bench1", &gap(n))?.unwrap_or_else(|| "?".into());
-        out.push(Migration { line: line.trim().to_string(), seen, wall });
+        let there = ok(to, &format!("tail -n +{} /tmp/serve.log", served + 1))?;
+        let line = said.lines().find(|l| l.starts_with("Migrated domain")).unwrap_or(said.trim()).to_string();
+        let phases = said
+            .lines()
+            .map(|l| format!("source: {l}"))
+            .chain(there.lines().map(|l| format!("destination: {l}")))
+            .filter(|l| l.contains("debug:"))
+            .collect();
+        out.push(Migration { line, seen, wall, phases });
         Ok(())
     };
     measure(&mut a, &mut b, 1, "10.9.0.2")?;
@@ -182,22 +193,27 @@ pub fn run_migration() -> Result<String> {
     let mut out = String::from(
         "| host | guest | xm migrate says | longest gap in the guest | wall time |\n|---|---|---|---|---|\n",
     );
+    let mut phases = Vec::new();
     for host in Host::BOTH {
         match migrations(host) {
             Ok(ms) => {
                 for (m, case) in ms.iter().zip(["idle", "rewriting 1 MiB"]) {
-                    let line = m.line.lines().last().unwrap_or_default();
                     out.push_str(&format!(
-                        "| {} | {case} | {line} | {} ms | {:.1} s |\n",
+                        "| {} | {case} | {} | {} ms | {:.1} s |\n",
                         host.name(),
+                        m.line,
                         m.seen,
                         m.wall.as_secs_f64()
                     ));
+                    phases.extend(m.phases.iter().map(|p| format!("{} {case}: {p}", host.name())));
                 }
             }
             Err(e) if debian::is_unavailable(&e) => return Ok(format!("skipped: {e:#}")),
             Err(e) => out.push_str(&format!("| {} | - | not measured: {e:#} | | |\n", host.name())),
         }
+    }
+    for p in phases {
+        out.push_str(&format!("{p}\n"));
     }
     out.push_str(
         "(QEMU TCG, two 1-CPU machines per host on a socket network. Debian's Xen 4.17 has no log-dirty mode for PV guests and copies with the guest stopped; ours pre-copies with protection-key log-dirty tracking. The guest's gap counts its own suspend and resume too.)",
