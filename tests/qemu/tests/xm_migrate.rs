@@ -56,7 +56,9 @@ fn image(host: Host) -> Option<PathBuf> {
         }
         panic!("fetching the reference system: {e:#}");
     }
-    let iso = scratch_dir().join(format!("xm-migrate-{}.iso", std::process::id()));
+    // One per host: the two tests run at once in one process.
+    let tag = if host == Host::Xen { "xen" } else { "ours" };
+    let iso = scratch_dir().join(format!("xm-migrate-{tag}-{}.iso", std::process::id()));
     build_migrate_iso_for(host, &iso).unwrap_or_else(|e| panic!("building the image: {e:#}"));
     Some(iso)
 }
