@@ -527,6 +527,9 @@ pub struct LinuxDom0 {
     /// Everything the serial port printed so far (`\r` removed).
     log: String,
     seq: u64,
+    /// The last few KiB QEMU wrote on its stderr (why it stopped, when it
+    /// does: an assertion, a fatal TCG error).
+    qemu_stderr: std::sync::Arc<std::sync::Mutex<String>>,
     /// Time from QEMU start to the ready line.
     pub boot_time: Duration,
 }
@@ -580,10 +583,28 @@ impl LinuxDom0 {
             .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .context("starting qemu-system-x86_64")?;
         let stdin = child.stdin.take().context("qemu stdin")?;
+        let qemu_stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut err = child.stderr.take().context("qemu stderr")?;
+        let keep = qemu_stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut k = keep.lock().unwrap();
+                k.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if k.len() > 8192 {
+                    let cut = k.len() - 4096;
+                    let cut = (cut..k.len()).find(|&i| k.is_char_boundary(i)).unwrap_or(k.len());
+                    k.drain(..cut);
+                }
+            }
+        });
         let mut stdout = child.stdout.take().context("qemu stdout")?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -594,7 +615,7 @@ impl LinuxDom0 {
                 }
             }
         });
-        let mut sys = LinuxDom0 { child, stdin, rx, log: String::new(), seq: 0, boot_time: Duration::ZERO };
+        let mut sys = LinuxDom0 { child, stdin, rx, log: String::new(), seq: 0, qemu_stderr, boot_time: Duration::ZERO };
         let ready = format!("{READY}\n");
         match sys.wait_for(0, BOOT_TIMEOUT, |text| text.contains(&ready) || text.contains(XEN_PANIC_END)) {
             Ok(_) if !sys.log.contains(&ready) => {
@@ -629,7 +650,7 @@ impl LinuxDom0 {
             match self.rx.recv_timeout(left.min(Duration::from_millis(100))) {
                 Ok(chunk) => self.log.push_str(&String::from_utf8_lossy(&chunk).replace('\r', "")),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => bail!("QEMU exited"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => bail!("QEMU exited: {}", self.how_qemu_ended()),
             }
         }
     }
@@ -639,18 +660,32 @@ impl LinuxDom0 {
         let _ = self.wait_for(0, d, |_| false);
     }
 
+    /// How QEMU ended, once its pipes broke: its exit status (a signal
+    /// means something outside the test killed it, or QEMU aborted) after
+    /// waiting a little for it, and what it said on stderr.
+    fn how_qemu_ended(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break format!("QEMU ended: {status}"),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) => break "QEMU still runs".to_string(),
+                Err(w) => break format!("QEMU's status unknown: {w}"),
+            }
+        };
+        let said = self.qemu_stderr.lock().map(|s| s.trim().to_string()).unwrap_or_default();
+        if said.is_empty() {
+            status
+        } else {
+            format!("{status}; QEMU's stderr:\n{said}")
+        }
+    }
+
     /// Type `text` slowly enough for Xen's small serial input ring.
     pub fn type_text(&mut self, text: &str) -> Result<()> {
         for chunk in text.as_bytes().chunks(8) {
             if let Err(e) = self.stdin.write_all(chunk) {
-                // QEMU is gone: say how it ended (a signal means something
-                // outside the test killed it; an exit status, QEMU itself).
-                let how = match self.child.try_wait() {
-                    Ok(Some(status)) => format!("QEMU ended: {status}"),
-                    Ok(None) => "QEMU still runs".to_string(),
-                    Err(w) => format!("QEMU's status unknown: {w}"),
-                };
-                bail!("writing to QEMU's serial input: {e} ({how})");
+                bail!("writing to QEMU's serial input: {e} ({})", self.how_qemu_ended());
             }
             self.stdin.flush()?;
             std::thread::sleep(Duration::from_millis(30));
