@@ -703,18 +703,19 @@ impl<'a, M: Memory> Mm<'a, M> {
         }
     }
 
-    /// Every validated L1 table `domid` owns, each under its page lock
-    /// while `f` runs on it.
-    fn for_each_l1_locked(&mut self, domid: u16, mut f: impl FnMut(&mut Self, u64)) {
+    /// Every validated L1 table of a domain `whose` accepts, each under its
+    /// page lock while `f` runs on it.
+    fn for_each_l1_locked(&mut self, whose: impl Fn(u16) -> bool, mut f: impl FnMut(&mut Self, u64)) {
+        let wanted = |o: Owner| matches!(o, Owner::Domain(d) if whose(d));
         for table in 0..self.frames.len() as u64 {
             let p = &self.frames[table as usize];
-            if p.owner() != Owner::Domain(domid) || type_of(p.type_info.load(Ordering::Relaxed)) != PageType::L1 {
+            if !wanted(p.owner()) || type_of(p.type_info.load(Ordering::Relaxed)) != PageType::L1 {
                 continue;
             }
             if self.page_lock(table, PageType::L1).is_err() {
                 continue; // not (or no longer) a validated L1
             }
-            if self.owned_by(table, domid) {
+            if wanted(self.owner(table)) {
                 f(self, table);
             }
             self.page_unlock(table);
@@ -726,7 +727,7 @@ impl<'a, M: Memory> Mm<'a, M> {
     /// against the CPU's accessed/dirty updates; returns how many changed.
     pub fn rewrite_l1_entries(&mut self, domid: u16, f: impl Fn(u64, bool) -> u64) -> usize {
         let mut changed = 0;
-        self.for_each_l1_locked(domid, |m, table| {
+        self.for_each_l1_locked(|d| d == domid, |m, table| {
             for i in 0..512 {
                 loop {
                     let e = m.mem.read(table, i);
@@ -752,26 +753,15 @@ impl<'a, M: Memory> Mm<'a, M> {
     /// mapping of its rings); returns how many entries there were.
     pub fn note_foreign_writable(&mut self, domid: u16) -> usize {
         let mut found = 0;
-        for table in 0..self.frames.len() as u64 {
-            let p = &self.frames[table as usize];
-            let Owner::Domain(other) = p.owner() else {
-                continue;
-            };
-            if other == domid || type_of(p.type_info.load(Ordering::Relaxed)) != PageType::L1 {
-                continue;
-            }
-            if self.page_lock(table, PageType::L1).is_err() {
-                continue;
-            }
+        self.for_each_l1_locked(|d| d != domid, |m, table| {
             for i in 0..512 {
-                let e = self.mem.read(table, i);
-                if e & (P | RW) == (P | RW) && self.owned_by((e & ADDR_MASK) >> 12, domid) {
-                    self.note_written(Owner::Domain(domid), (e & ADDR_MASK) >> 12);
+                let e = m.mem.read(table, i);
+                if e & (P | RW) == (P | RW) && m.owned_by((e & ADDR_MASK) >> 12, domid) {
+                    m.note_written(Owner::Domain(domid), (e & ADDR_MASK) >> 12);
                     found += 1;
                 }
             }
-            self.page_unlock(table);
-        }
+        });
         found
     }
 
