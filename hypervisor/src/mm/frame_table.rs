@@ -56,9 +56,7 @@ pub fn init(ram: &RangeSet, reserved_io: Vec<u64>) -> bool {
     let nr = (ram.end() >> PAGE_SHIFT) as usize;
     let bytes = (nr * core::mem::size_of::<PageInfo>()) as u64;
     let pages = bytes.div_ceil(PAGE_SIZE);
-    let Some(mfn) = super::alloc_frames(pages, 1) else {
-        return false;
-    };
+    let Some(mfn) = super::alloc_frames(pages, 1) else { return false };
     let va = maddr_to_virt(mfn << PAGE_SHIFT) as *mut PageInfo;
     // SAFETY: freshly allocated frames large enough for `nr` entries, owned
     // by the frame table for the rest of the run; written before any

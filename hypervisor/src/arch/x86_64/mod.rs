@@ -65,19 +65,7 @@ pub fn has_pku() -> bool {
 /// log-dirty mode runs: [`crate::mm::log_dirty`]), and when on load PKRU
 /// with `pkru`.
 pub fn set_pke(on: bool, pkru: u32) {
-    if on && !has_pku() {
-        return;
-    }
-    let cr4: u64;
-    // SAFETY: reading CR4 has no side effects.
-    unsafe { core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack)) };
-    if (cr4 & CR4_PKE != 0) != on {
-        // SAFETY: PKE only makes the keys in user entries count (the
-        // hypervisor's own mappings are supervisor pages, and PKRU is
-        // loaded right below before any guest access).
-        unsafe { core::arch::asm!("mov cr4, {}", in(reg) cr4 ^ CR4_PKE, options(nostack)) };
-    }
-    if on && rdpkru() != pkru {
+    if set_cr4_bit(CR4_PKE, on, has_pku) && on && rdpkru() != pkru {
         // SAFETY: CR4.PKE is set; WRPKRU needs ECX = EDX = 0.
         unsafe { core::arch::asm!("wrpkru", in("eax") pkru, in("ecx") 0u32, in("edx") 0u32, options(nostack)) };
     }
@@ -85,10 +73,7 @@ pub fn set_pke(on: bool, pkru: u32) {
 
 /// This CPU's PKRU (0 while CR4.PKE is clear).
 pub fn rdpkru() -> u32 {
-    let cr4: u64;
-    // SAFETY: reading CR4 has no side effects.
-    unsafe { core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack)) };
-    if cr4 & CR4_PKE == 0 {
+    if x86_64::registers::control::Cr4::read_raw() & CR4_PKE == 0 {
         return 0;
     }
     let pkru: u32;
@@ -101,14 +86,28 @@ pub fn rdpkru() -> u32 {
 /// made through its virtual CR4; each vCPU's is loaded with it), writing
 /// CR4 only when it changes.
 pub fn set_fsgsbase(on: bool) {
-    let cr4: u64;
-    // SAFETY: reading CR4 has no side effects.
-    unsafe { core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack)) };
-    if (cr4 & CR4_FSGSBASE != 0) == on || (on && !has_fsgsbase()) {
-        return;
+    set_cr4_bit(CR4_FSGSBASE, on, has_fsgsbase);
+}
+
+/// Set CR4 bit `bit` (FSGSBASE or PKE) on this CPU to `on`, writing CR4
+/// only when it changes; the bit is set only when `supported()` (asked
+/// only then) says the CPU has it. Whether the bit is now `on`.
+fn set_cr4_bit(bit: u64, on: bool, supported: impl FnOnce() -> bool) -> bool {
+    use x86_64::registers::control::Cr4;
+    debug_assert!(bit == CR4_FSGSBASE || bit == CR4_PKE);
+    let cr4 = Cr4::read_raw();
+    if (cr4 & bit != 0) == on {
+        return true;
     }
-    // SAFETY: the bit only enables the FS/GS base instructions; the
+    if on && !supported() {
+        return false;
+    }
+    // SAFETY: FSGSBASE only enables the FS/GS base instructions (the
     // hypervisor keeps bases in the MSRs either way and saves the guest's
-    // on every mode switch.
-    unsafe { core::arch::asm!("mov cr4, {}", in(reg) cr4 ^ CR4_FSGSBASE, options(nostack)) };
+    // on every mode switch); PKE only makes the keys in user entries count
+    // (the hypervisor's own mappings are supervisor pages, and PKRU is
+    // loaded before any guest access). Either is set only where the CPU
+    // has it.
+    unsafe { Cr4::write_raw(cr4 ^ bit) };
+    true
 }
