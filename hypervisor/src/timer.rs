@@ -11,6 +11,8 @@
 
 use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
+use dom0_abi::xen::VcpuTimeInfo;
+
 use crate::arch::x86_64::{apic, rdtsc};
 use crate::domain::Vcpu;
 use crate::time::{unix_seconds, Scale, NS_PER_SEC};
@@ -56,16 +58,23 @@ pub fn now_ns() -> u64 {
 /// Fill a domain's time fields: the wallclock at system time 0 and each
 /// vCPU's `vcpu_time_info`.
 pub fn publish(si: &mut dom0_abi::xen::SharedInfo) {
-    let s = scale();
     publish_wallclock(si);
-    let tsc = BOOT_TSC.load(Ordering::Relaxed);
+    let base = time_base();
     for vi in si.vcpu_info.iter_mut() {
-        vi.time.version = 2;
-        vi.time.tsc_timestamp = tsc;
-        vi.time.system_time = 0;
-        vi.time.tsc_to_system_mul = s.mul;
-        vi.time.tsc_shift = s.shift;
-        vi.time.flags = 0;
+        vi.time = VcpuTimeInfo { version: 2, ..base };
+    }
+}
+
+/// This host's `vcpu_time_info` (version 0): system time 0 at the boot
+/// TSC, and the TSC's scale.
+fn time_base() -> VcpuTimeInfo {
+    let s = scale();
+    VcpuTimeInfo {
+        tsc_timestamp: BOOT_TSC.load(Ordering::Relaxed),
+        system_time: 0,
+        tsc_to_system_mul: s.mul,
+        tsc_shift: s.shift,
+        ..VcpuTimeInfo::default()
     }
 }
 
@@ -78,22 +87,19 @@ pub fn publish(si: &mut dom0_abi::xen::SharedInfo) {
 /// away from ours (its timer deadlines all in the past, or late).
 pub fn update_vcpu_system_time(v: &Vcpu) {
     let Some(vi) = v.vcpu_info() else { return };
-    let s = scale();
-    let tsc = BOOT_TSC.load(Ordering::Relaxed);
     let t = &mut vi.time;
-    if t.tsc_timestamp == tsc && t.system_time == 0 && t.tsc_to_system_mul == s.mul && t.tsc_shift == s.shift {
+    let version = t.version | 1;
+    // Only the time base counts (flags and padding are left as they are
+    // when it is right).
+    let base = VcpuTimeInfo { version: t.version, pad0: t.pad0, flags: t.flags, pad1: t.pad1, ..time_base() };
+    if *t == base {
         return;
     }
-    let version = t.version | 1;
     // SAFETY: fields of the vCPU's own `vcpu_info`, which its guest reads
     // concurrently: volatile stores, ordered by the fences around them.
     unsafe { core::ptr::write_volatile(&mut t.version, version) };
     core::sync::atomic::fence(Ordering::SeqCst);
-    t.tsc_timestamp = tsc;
-    t.system_time = 0;
-    t.tsc_to_system_mul = s.mul;
-    t.tsc_shift = s.shift;
-    t.flags = 0;
+    *t = VcpuTimeInfo { version, flags: 0, ..base };
     core::sync::atomic::fence(Ordering::SeqCst);
     // SAFETY: as above.
     unsafe { core::ptr::write_volatile(&mut t.version, version.wrapping_add(1)) };
